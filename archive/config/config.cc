@@ -1,0 +1,268 @@
+#include "archive/config/config.h"
+
+#include <unistd.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
+#include <boost/property_tree/ini_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <fmt/format.h>
+
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "archive/common/error.h"
+
+namespace hokan::archive {
+namespace {
+
+namespace pt = boost::property_tree;
+
+[[noreturn]] void Fail(std::string_view source, const std::string& what) {
+  throw Error(ErrorCode::kConfiguration, fmt::format("{}: {}", source, what));
+}
+
+std::string Trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+std::vector<std::string> SplitList(std::string_view text) {
+  std::vector<std::string> items;
+  std::string item;
+  std::istringstream stream{std::string(text)};
+  while (std::getline(stream, item, ',')) {
+    item = Trim(item);
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+int ParseInt(std::string_view source, const std::string& key,
+             const std::string& value, int minimum, int maximum) {
+  std::size_t used = 0;
+  long parsed = 0;
+  try {
+    parsed = std::stol(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || parsed < minimum || parsed > maximum) {
+    Fail(source, fmt::format("key '{}' must be a whole number from {} to {}, got '{}'",
+                             key, minimum, maximum, value));
+  }
+  return static_cast<int>(parsed);
+}
+
+bool IsValidPeer(const std::string& text) {
+  boost::system::error_code error;
+  if (text.find('/') == std::string::npos) {
+    boost::asio::ip::make_address(text, error);
+    return !error;
+  }
+  boost::asio::ip::make_network_v4(text, error);
+  if (!error) return true;
+  error.clear();
+  boost::asio::ip::make_network_v6(text, error);
+  return !error;
+}
+
+bool IsValidFacilityName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string DefaultNodeName(int port) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+    return fmt::format("node-{}", port);
+  }
+  return fmt::format("{}-{}", host, port);
+}
+
+// The keys of each fixed section; a key not listed here is an error.
+const std::set<std::string> kArchiveKeys = {
+    "ae_title", "port", "storage_root", "max_associations", "max_pdu_bytes",
+    "acse_timeout_seconds", "dimse_timeout_seconds", "log_level",
+    "duplicate_policy", "node_name"};
+const std::set<std::string> kDatabaseKeys = {"url", "pool_size"};
+const std::set<std::string> kFacilityKeys = {"store_ae_titles", "allowed_peers"};
+
+void ApplyArchiveKey(std::string_view source, ArchiveConfig& config,
+                     const std::string& key, const std::string& value) {
+  const std::string name = "archive." + key;
+  if (key == "ae_title") {
+    if (!IsValidAeTitle(value)) {
+      Fail(source, fmt::format("key '{}' must be 1-16 characters without backslash, got '{}'",
+                               name, value));
+    }
+    config.ae_title = value;
+  } else if (key == "port") {
+    config.port = ParseInt(source, name, value, 1, 65535);
+  } else if (key == "storage_root") {
+    if (value.empty()) Fail(source, fmt::format("key '{}' must not be empty", name));
+    config.storage_root = value;
+  } else if (key == "max_associations") {
+    config.max_associations = ParseInt(source, name, value, 1, 1000);
+  } else if (key == "max_pdu_bytes") {
+    config.max_pdu_bytes = ParseInt(source, name, value, 4096, 131072);
+  } else if (key == "acse_timeout_seconds") {
+    config.acse_timeout_seconds = ParseInt(source, name, value, 1, 3600);
+  } else if (key == "dimse_timeout_seconds") {
+    config.dimse_timeout_seconds = ParseInt(source, name, value, 1, 86400);
+  } else if (key == "log_level") {
+    if (!ParseLogLevel(value, &config.log_level)) {
+      Fail(source, fmt::format("key '{}' must be error, warn, info or debug, got '{}'",
+                               name, value));
+    }
+  } else if (key == "duplicate_policy") {
+    if (value != "reject") {
+      Fail(source, fmt::format("key '{}' must be 'reject', got '{}'", name, value));
+    }
+    config.duplicate_policy = DuplicatePolicy::kReject;
+  } else if (key == "node_name") {
+    if (!IsValidFacilityName(value)) {
+      Fail(source, fmt::format("key '{}' must be 1-64 letters, digits, '_', '.' or '-', got '{}'",
+                               name, value));
+    }
+    config.node_name = value;
+  }
+}
+
+void ApplyDatabaseKey(std::string_view source, ArchiveConfig& config,
+                      const std::string& key, const std::string& value) {
+  if (key == "url") {
+    config.database_url = value;
+  } else if (key == "pool_size") {
+    config.database_pool_size = ParseInt(source, "database.pool_size", value, 1, 64);
+  }
+}
+
+FacilityConfig ParseFacility(std::string_view source, const std::string& section,
+                             const pt::ptree& keys) {
+  FacilityConfig facility;
+  facility.name = section.substr(std::string("facility.").size());
+  if (!IsValidFacilityName(facility.name)) {
+    Fail(source, fmt::format("section '[{}]': facility name must be 1-64 letters, digits, "
+                             "'_', '.' or '-'", section));
+  }
+  for (const auto& [key, node] : keys) {
+    if (!kFacilityKeys.count(key)) {
+      Fail(source, fmt::format("unknown key '{}.{}'", section, key));
+    }
+    const std::string value = Trim(node.data());
+    if (key == "store_ae_titles") {
+      facility.store_ae_titles = SplitList(value);
+      for (const auto& ae : facility.store_ae_titles) {
+        if (!IsValidAeTitle(ae)) {
+          Fail(source, fmt::format("key '{}.store_ae_titles': '{}' is not a valid AE title",
+                                   section, ae));
+        }
+      }
+    } else if (key == "allowed_peers") {
+      facility.allowed_peers = SplitList(value);
+      for (const auto& peer : facility.allowed_peers) {
+        if (!IsValidPeer(peer)) {
+          Fail(source, fmt::format("key '{}.allowed_peers': '{}' is not an IP address or "
+                                   "CIDR network", section, peer));
+        }
+      }
+    }
+  }
+  return facility;
+}
+
+}  // namespace
+
+bool IsValidAeTitle(std::string_view text) {
+  if (text.empty() || text.size() > 16) return false;
+  bool has_non_space = false;
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte > 0x7e || c == '\\') return false;
+    if (c != ' ') has_non_space = true;
+  }
+  return has_non_space && text.front() != ' ' && text.back() != ' ';
+}
+
+ArchiveConfig ParseConfig(std::string_view text, std::string_view source,
+                          const ConfigOverrides& overrides) {
+  pt::ptree tree;
+  try {
+    std::istringstream stream{std::string(text)};
+    pt::ini_parser::read_ini(stream, tree);
+  } catch (const pt::ini_parser_error& error) {
+    Fail(source, fmt::format("line {}: {}", error.line(), error.message()));
+  }
+
+  ArchiveConfig config;
+  std::set<std::string> seen_ae_titles;
+  for (const auto& [section, keys] : tree) {
+    if (!keys.data().empty()) {
+      Fail(source, fmt::format("key '{}' is outside any [section]", section));
+    }
+    if (section == "archive" || section == "database") {
+      const auto& known = section == "archive" ? kArchiveKeys : kDatabaseKeys;
+      for (const auto& [key, node] : keys) {
+        if (!known.count(key)) Fail(source, fmt::format("unknown key '{}.{}'", section, key));
+        const std::string value = Trim(node.data());
+        if (section == "archive") ApplyArchiveKey(source, config, key, value);
+        else ApplyDatabaseKey(source, config, key, value);
+      }
+    } else if (section.rfind("facility.", 0) == 0) {
+      FacilityConfig facility = ParseFacility(source, section, keys);
+      for (const auto& ae : facility.store_ae_titles) {
+        if (!seen_ae_titles.insert(ae).second) {
+          Fail(source, fmt::format("key '{}.store_ae_titles': AE title '{}' is listed "
+                                   "for two facilities", section, ae));
+        }
+      }
+      config.facilities.push_back(std::move(facility));
+    } else {
+      Fail(source, fmt::format("unknown section '[{}]'", section));
+    }
+  }
+
+  for (const auto& [name, value] : overrides) {
+    const auto dot = name.find('.');
+    const std::string section = name.substr(0, dot);
+    const std::string key = dot == std::string::npos ? "" : name.substr(dot + 1);
+    if (section == "archive" && kArchiveKeys.count(key)) {
+      ApplyArchiveKey("command line", config, key, Trim(value));
+    } else if (section == "database" && kDatabaseKeys.count(key)) {
+      ApplyDatabaseKey("command line", config, key, Trim(value));
+    } else {
+      Fail("command line", fmt::format("unknown key '{}'", name));
+    }
+  }
+
+  if (config.database_url.empty()) {
+    Fail(source, "key 'database.url' is required (or set HOKAN_DATABASE_URL, "
+                 "or pass --database-url)");
+  }
+  if (config.node_name.empty()) config.node_name = DefaultNodeName(config.port);
+  return config;
+}
+
+ArchiveConfig LoadConfig(const std::filesystem::path& path,
+                         const ConfigOverrides& overrides) {
+  std::ifstream file(path);
+  if (!file) {
+    Fail(path.string(), "cannot read the configuration file");
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  return ParseConfig(text.str(), path.string(), overrides);
+}
+
+}  // namespace hokan::archive

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "archive/common/log.h"
+
+namespace hokan::archive {
+
+// A facility (tenant) as the configuration file declares it.
+struct FacilityConfig {
+  std::string name;                          // [facility.NAME]
+  std::vector<std::string> store_ae_titles;  // calling AE titles that may store
+  std::vector<std::string> allowed_peers;    // addresses or CIDR networks; empty = any
+};
+
+// What re-storing an existing SOP Instance UID with different content does.
+enum class DuplicatePolicy {
+  kReject,  // keep the stored copy, refuse the new one (status 0xC010)
+};
+
+// The archive node's configuration, validated: every field holds a usable
+// value once LoadConfig/ParseConfig returns.
+struct ArchiveConfig {
+  std::string ae_title = "HOKAN";
+  int port = 11112;
+  std::filesystem::path storage_root = "var/storage";
+  int max_associations = 16;
+  int max_pdu_bytes = 65536;
+  int acse_timeout_seconds = 30;
+  int dimse_timeout_seconds = 60;
+  LogLevel log_level = LogLevel::kInfo;
+  DuplicatePolicy duplicate_policy = DuplicatePolicy::kReject;
+  // Names this node's temporary folder; several nodes may share a storage
+  // root, each with its own name. Default: "<hostname>-<port>".
+  std::string node_name;
+  std::string database_url;  // libpq conninfo; required
+  int database_pool_size = 4;
+  std::vector<FacilityConfig> facilities;
+};
+
+// Overrides as "section.key" → value, applied on top of the file (command
+// line options and HOKAN_DATABASE_URL arrive this way).
+using ConfigOverrides = std::map<std::string, std::string>;
+
+// Parses INI text. `source` names the text in messages (usually the path).
+// Throws hokan::Error(kConfiguration) with a message naming the offending
+// section or key (unknown key, missing required key, bad value).
+ArchiveConfig ParseConfig(std::string_view text, std::string_view source,
+                          const ConfigOverrides& overrides);
+
+// Reads and parses the file at `path`; a missing or unreadable file is an
+// Error(kConfiguration) naming the path.
+ArchiveConfig LoadConfig(const std::filesystem::path& path,
+                         const ConfigOverrides& overrides);
+
+// True when `text` is a valid AE title: 1-16 characters of the DICOM
+// default repertoire without backslash or control characters, not all spaces.
+bool IsValidAeTitle(std::string_view text);
+
+}  // namespace hokan::archive

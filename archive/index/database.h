@@ -1,0 +1,79 @@
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "schema/embedded_migrations.h"
+
+namespace hokan::archive {
+
+// A small pool of PostgreSQL connections. Each connection is used by one
+// thread at a time through a Lease. Connections are opened lazily and
+// reopened after they break. `prepare` runs on every new connection to
+// register its prepared statements. Thread-safe.
+class Database {
+ public:
+  using PrepareFunction = std::function<void(pqxx::connection&)>;
+
+  // Throws hokan::Error(kDatabase) when the first connection cannot be
+  // opened, with libpq's reason (the conninfo itself is never logged).
+  Database(std::string conninfo, int pool_size, PrepareFunction prepare);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Exclusive use of one open connection until the Lease is destroyed.
+  class Lease {
+   public:
+    Lease(Lease&& other) noexcept;
+    ~Lease();
+    pqxx::connection& connection() { return *connection_; }
+    // The connection failed mid-use: drop it instead of reusing it.
+    void MarkBroken() { broken_ = true; }
+
+   private:
+    friend class Database;
+    Lease(Database* owner, std::unique_ptr<pqxx::connection> connection);
+    Database* owner_;
+    std::unique_ptr<pqxx::connection> connection_;
+    bool broken_ = false;
+  };
+
+  // Waits for a free connection; opens one if the pool has room.
+  // Throws hokan::Error(kDatabase) if a new connection cannot be opened.
+  Lease Acquire();
+
+ private:
+  std::unique_ptr<pqxx::connection> Open();
+  void Return(std::unique_ptr<pqxx::connection> connection, bool broken);
+
+  std::string conninfo_;
+  PrepareFunction prepare_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  int open_count_ = 0;
+  int pool_size_;
+};
+
+// Checks that migrations have unique, ascending, positive versions.
+// Throws hokan::Error(kInternal) naming the first offending migration.
+void ValidateMigrationOrder(const std::vector<schema::Migration>& migrations);
+
+// Applies, in order, each migration the database has not recorded yet,
+// each in its own transaction together with its row in schema_migrations.
+// Safe to run from several nodes at once (an advisory lock serialises
+// them) and a no-op when everything is applied. Throws hokan::Error
+// (kDatabase) naming the failing migration, or when the database records a
+// version this binary does not know (it is newer than the binary).
+// Returns the number of migrations applied.
+int ApplyMigrations(pqxx::connection& connection,
+                    const std::vector<schema::Migration>& migrations);
+
+}  // namespace hokan::archive

@@ -1,0 +1,136 @@
+#include "archive/ingest/ingest_service.h"
+
+#include <fmt/format.h>
+
+#include "archive/common/error.h"
+#include "archive/common/log.h"
+#include "archive/storage/uid.h"
+
+namespace hokan::archive {
+namespace {
+
+IngestResult Result(IngestStatus status, std::string message) {
+  return IngestResult{status, std::move(message)};
+}
+
+IngestResult DuplicateDifferentContent(const std::string& uid) {
+  return Result(IngestStatus::kDuplicateDifferentContent,
+                fmt::format("SOP Instance UID {} is already stored with different content; "
+                            "the stored copy is kept", uid));
+}
+
+}  // namespace
+
+IngestResult ValidateStoreRequest(const StoreRequest& request) {
+  const InstanceAttributes& a = request.attributes;
+  const struct {
+    const char* name;
+    const std::string& value;
+  } uids[] = {
+      {"SOPInstanceUID (0008,0018)", a.sop_instance_uid},
+      {"SOPClassUID (0008,0016)", a.sop_class_uid},
+      {"StudyInstanceUID (0020,000D)", a.study_instance_uid},
+      {"SeriesInstanceUID (0020,000E)", a.series_instance_uid},
+  };
+  for (const auto& uid : uids) {
+    if (uid.value.empty()) {
+      return Result(IngestStatus::kInvalidDataSet, fmt::format("{} is missing", uid.name));
+    }
+    if (!IsValidUid(uid.value)) {
+      // Never echo an unsafe value whole into logs: cap it.
+      return Result(IngestStatus::kInvalidDataSet,
+                    fmt::format("{} '{}' is not a valid UID", uid.name,
+                                uid.value.substr(0, 80)));
+    }
+  }
+  if (a.sop_instance_uid != request.requested_sop_instance_uid) {
+    return Result(IngestStatus::kRequestMismatch,
+                  fmt::format("data set SOPInstanceUID {} differs from the request's {}",
+                              a.sop_instance_uid,
+                              request.requested_sop_instance_uid.substr(0, 80)));
+  }
+  if (a.sop_class_uid != request.requested_sop_class_uid) {
+    return Result(IngestStatus::kRequestMismatch,
+                  fmt::format("data set SOPClassUID {} differs from the request's {}",
+                              a.sop_class_uid, request.requested_sop_class_uid.substr(0, 80)));
+  }
+  if (a.transfer_syntax_uid.empty()) {
+    return Result(IngestStatus::kInvalidDataSet, "transfer syntax is unknown");
+  }
+  return Result(IngestStatus::kStored, {});
+}
+
+IngestService::IngestService(FileStore& files, InstanceIndex& index)
+    : files_(files), index_(index) {}
+
+IngestResult IngestService::AnswerForTakenName(const StoreRequest& request,
+                                               const FileFacts& facts) {
+  const std::string& uid = request.attributes.sop_instance_uid;
+  files_.RemoveIncoming(request.incoming_file);
+  const auto stored = index_.FindChecksum(request.facility_id, uid);
+  if (!stored) {
+    return Result(IngestStatus::kOutOfResources,
+                  fmt::format("instance {}: its file name is taken but not indexed (another "
+                              "store of it is in progress, or a crash leftover the start-up "
+                              "sweep removes); retry later", uid));
+  }
+  if (*stored == facts.sha256_hex) return Result(IngestStatus::kAlreadyStored, {});
+  return DuplicateDifferentContent(uid);
+}
+
+IngestResult IngestService::Ingest(const StoreRequest& request) {
+  const std::string& uid = request.attributes.sop_instance_uid;
+  IngestResult validation = ValidateStoreRequest(request);
+  if (validation.status != IngestStatus::kStored) {
+    try {
+      files_.RemoveIncoming(request.incoming_file);
+    } catch (const Error& error) {
+      Log(LogLevel::kError, "{}", error.what());
+    }
+    return validation;
+  }
+
+  PlacedFile placed;
+  bool is_placed = false;
+  try {
+    const FileFacts facts = files_.SyncAndHash(request.incoming_file);
+    const std::string relative_path =
+        InstanceRelativePath(request.facility_id, request.attributes.study_instance_uid,
+                             request.attributes.series_instance_uid, uid);
+    is_placed = files_.Place(request.incoming_file, relative_path, &placed);
+    if (!is_placed) return AnswerForTakenName(request, facts);
+
+    NewInstanceRow row;
+    row.facility_id = request.facility_id;
+    row.calling_ae = request.calling_ae;
+    row.attributes = request.attributes;
+    row.relative_path = relative_path;
+    row.size_bytes = facts.size_bytes;
+    row.sha256_hex = facts.sha256_hex;
+    const IndexOutcome outcome = index_.Insert(row);
+
+    switch (outcome) {
+      case IndexOutcome::kInserted:
+        files_.Release(placed);
+        return Result(IngestStatus::kStored, {});
+      case IndexOutcome::kExistsSameContent:
+        // The row existed but its file had gone: the placed file restores it.
+        files_.Release(placed);
+        return Result(IngestStatus::kAlreadyStored, {});
+      case IndexOutcome::kExistsDifferentContent:
+        files_.Discard(placed);
+        return DuplicateDifferentContent(uid);
+    }
+    throw Error(ErrorCode::kInternal, "unknown index outcome");
+  } catch (const Error& error) {
+    try {
+      if (is_placed) files_.Discard(placed);
+      else files_.RemoveIncoming(request.incoming_file);
+    } catch (const Error& cleanup_error) {
+      Log(LogLevel::kError, "instance {}: cleanup after failure: {}", uid, cleanup_error.what());
+    }
+    return Result(IngestStatus::kOutOfResources, error.what());
+  }
+}
+
+}  // namespace hokan::archive

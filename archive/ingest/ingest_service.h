@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "archive/index/instance_index.h"
+#include "archive/ingest/instance_attributes.h"
+#include "archive/storage/file_store.h"
+
+namespace hokan::archive {
+
+// One received object: the file the SCP wrote (bit-preserving) under the
+// store's incoming folder, and what the C-STORE request and header say.
+struct StoreRequest {
+  std::int64_t facility_id = 0;
+  std::string calling_ae;
+  std::string requested_sop_class_uid;     // from the C-STORE request
+  std::string requested_sop_instance_uid;  // from the C-STORE request
+  std::filesystem::path incoming_file;
+  InstanceAttributes attributes;           // from the file's header
+};
+
+// What happened to a StoreRequest. Each maps to one DIMSE status at the edge.
+enum class IngestStatus {
+  kStored,                   // new instance durable and indexed
+  kAlreadyStored,            // identical content was stored before; nothing changed
+  kInvalidDataSet,           // missing or malformed attribute: cannot understand
+  kRequestMismatch,          // data set does not match the request's SOP class/instance
+  kDuplicateDifferentContent,// SOP Instance UID stored with other content; kept the old
+  kOutOfResources,           // disk or database trouble; retry later
+};
+
+struct IngestResult {
+  IngestStatus status = IngestStatus::kOutOfResources;
+  std::string message;  // why, for logs and the DIMSE error comment
+};
+
+// Validates a required-attribute set and the UIDs. Returns kStored when the
+// request may proceed, otherwise the failure and its reason. Pure.
+IngestResult ValidateStoreRequest(const StoreRequest& request);
+
+// The C-STORE ingest path: validate → sync and hash the file → give it its
+// final name → commit the index row → answer. Only kStored/kAlreadyStored
+// mean the data is durable: file synced, name synced, row committed. Any
+// other result leaves neither a row without its file nor a placed file
+// without its row, and the incoming file is always consumed. Thread-safe;
+// never throws.
+class IngestService {
+ public:
+  IngestService(FileStore& files, InstanceIndex& index);
+
+  IngestResult Ingest(const StoreRequest& request);
+
+ private:
+  // Place() found the final name taken: decide by the stored checksum.
+  IngestResult AnswerForTakenName(const StoreRequest& request, const FileFacts& facts);
+
+  FileStore& files_;
+  InstanceIndex& index_;
+};
+
+}  // namespace hokan::archive

@@ -1,0 +1,233 @@
+#include "archive/storage/file_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "archive/common/error.h"
+
+namespace hokan::archive {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::string_view kPartSuffix = ".part";
+constexpr std::string_view kIntentSuffix = ".linking";
+
+[[noreturn]] void ThrowSystemError(const std::string& what, const fs::path& path, int error) {
+  throw Error(ErrorCode::kStorage,
+              fmt::format("{} {}: {}", what, path.string(), std::strerror(error)));
+}
+
+// Closes a file descriptor when it goes out of scope.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+void SyncDirectory(const fs::path& dir) {
+  FileDescriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) ThrowSystemError("cannot open folder", dir, errno);
+  if (::fsync(fd.get()) != 0) ThrowSystemError("cannot sync folder", dir, errno);
+}
+
+std::string RandomToken() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return fmt::format("{:016x}", generator());
+}
+
+// "1/2.3/4.5/6.7.dcm" <-> "1~2.3~4.5~6.7.dcm": UIDs never contain '~'.
+std::string EncodeRelativePath(std::string relative_path) {
+  std::replace(relative_path.begin(), relative_path.end(), '/', '~');
+  return relative_path;
+}
+std::string DecodeRelativePath(std::string encoded) {
+  std::replace(encoded.begin(), encoded.end(), '~', '/');
+  return encoded;
+}
+
+bool EndsWith(const std::string& text, std::string_view suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool SameFile(const fs::path& a, const fs::path& b) {
+  struct stat sa {}, sb {};
+  if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0) return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+void RemoveIfPresent(const fs::path& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    ThrowSystemError("cannot remove", path, errno);
+  }
+}
+
+}  // namespace
+
+FsFileStore::FsFileStore(fs::path root, std::string node_name)
+    : root_(fs::absolute(std::move(root))),
+      incoming_dir_(root_ / ".incoming" / node_name) {
+  std::error_code error;
+  fs::create_directories(incoming_dir_, error);
+  if (error) {
+    throw Error(ErrorCode::kStorage, fmt::format("cannot create storage folder {}: {}",
+                                                 incoming_dir_.string(), error.message()));
+  }
+}
+
+fs::path FsFileStore::NewIncomingPath() {
+  return incoming_dir_ / (RandomToken() + std::string(kPartSuffix));
+}
+
+FileFacts FsFileStore::SyncAndHash(const fs::path& incoming) {
+  FileDescriptor fd(::open(incoming.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) ThrowSystemError("cannot open", incoming, errno);
+
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                  &EVP_MD_CTX_free);
+  if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
+    throw Error(ErrorCode::kInternal, "cannot initialise SHA-256");
+  }
+  FileFacts facts;
+  std::vector<unsigned char> buffer(1 << 20);
+  for (;;) {
+    const ssize_t count = ::read(fd.get(), buffer.data(), buffer.size());
+    if (count < 0) {
+      if (errno == EINTR) continue;
+      ThrowSystemError("cannot read", incoming, errno);
+    }
+    if (count == 0) break;
+    EVP_DigestUpdate(context.get(), buffer.data(), static_cast<std::size_t>(count));
+    facts.size_bytes += static_cast<std::uint64_t>(count);
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int digest_length = 0;
+  EVP_DigestFinal_ex(context.get(), digest.data(), &digest_length);
+  facts.sha256_hex.reserve(digest_length * 2);
+  for (unsigned int i = 0; i < digest_length; ++i) {
+    facts.sha256_hex += fmt::format("{:02x}", digest[i]);
+  }
+  if (::fdatasync(fd.get()) != 0) ThrowSystemError("cannot sync", incoming, errno);
+  return facts;
+}
+
+bool FsFileStore::Place(const fs::path& incoming, const std::string& relative_path,
+                        PlacedFile* placed) {
+  const fs::path final_path = root_ / relative_path;
+
+  // Create missing parent folders; each new one must be synced into its parent.
+  std::vector<fs::path> folders_to_sync{final_path.parent_path()};
+  for (fs::path folder = final_path.parent_path(); folder != root_;
+       folder = folder.parent_path()) {
+    if (::mkdir(folder.c_str(), 0755) == 0) {
+      folders_to_sync.push_back(folder.parent_path());
+    } else if (errno == EEXIST) {
+      break;
+    } else if (errno == ENOENT) {
+      std::error_code error;
+      fs::create_directories(folder, error);
+      if (error) {
+        throw Error(ErrorCode::kStorage, fmt::format("cannot create folder {}: {}",
+                                                     folder.string(), error.message()));
+      }
+      folders_to_sync.push_back(root_);
+      break;
+    } else {
+      ThrowSystemError("cannot create folder", folder, errno);
+    }
+  }
+
+  // Record the intent first, so a crash after the link can be undone.
+  const std::string token = incoming.stem().string();
+  const fs::path intent = incoming_dir_ / (token + "." + EncodeRelativePath(relative_path) +
+                                           std::string(kIntentSuffix));
+  if (::rename(incoming.c_str(), intent.c_str()) != 0) {
+    ThrowSystemError("cannot rename", incoming, errno);
+  }
+  if (::link(intent.c_str(), final_path.c_str()) != 0) {
+    const int link_error = errno;
+    ::rename(intent.c_str(), incoming.c_str());
+    if (link_error == EEXIST) return false;
+    ThrowSystemError("cannot link into storage", final_path, link_error);
+  }
+  std::sort(folders_to_sync.begin(), folders_to_sync.end());
+  folders_to_sync.erase(std::unique(folders_to_sync.begin(), folders_to_sync.end()),
+                        folders_to_sync.end());
+  for (const auto& folder : folders_to_sync) SyncDirectory(folder);
+
+  placed->intent_path = intent;
+  placed->relative_path = relative_path;
+  return true;
+}
+
+void FsFileStore::Release(const PlacedFile& placed) { RemoveIfPresent(placed.intent_path); }
+
+void FsFileStore::Discard(const PlacedFile& placed) {
+  const fs::path final_path = root_ / placed.relative_path;
+  if (SameFile(placed.intent_path, final_path)) RemoveIfPresent(final_path);
+  RemoveIfPresent(placed.intent_path);
+}
+
+void FsFileStore::RemoveIncoming(const fs::path& incoming) { RemoveIfPresent(incoming); }
+
+fs::path FsFileStore::PathOf(const std::string& relative_path) const {
+  return root_ / relative_path;
+}
+
+int FsFileStore::SweepIncoming(
+    const std::function<bool(const std::string& relative_path)>& is_indexed) {
+  int removed = 0;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(incoming_dir_, error)) {
+    const std::string name = entry.path().filename().string();
+    if (EndsWith(name, kIntentSuffix)) {
+      const auto dot = name.find('.');
+      const std::string relative_path = DecodeRelativePath(
+          name.substr(dot + 1, name.size() - dot - 1 - kIntentSuffix.size()));
+      const fs::path final_path = root_ / relative_path;
+      if (SameFile(entry.path(), final_path) && !is_indexed(relative_path)) {
+        RemoveIfPresent(final_path);
+      }
+      RemoveIfPresent(entry.path());
+      ++removed;
+    } else if (EndsWith(name, kPartSuffix)) {
+      RemoveIfPresent(entry.path());
+      ++removed;
+    }
+  }
+  if (error) {
+    throw Error(ErrorCode::kStorage, fmt::format("cannot list {}: {}",
+                                                 incoming_dir_.string(), error.message()));
+  }
+  return removed;
+}
+
+std::uint64_t FsFileStore::FreeBytes() const {
+  struct statvfs info {};
+  if (::statvfs(root_.c_str(), &info) != 0) ThrowSystemError("cannot stat", root_, errno);
+  return static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize;
+}
+
+}  // namespace hokan::archive

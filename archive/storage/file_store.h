@@ -1,0 +1,92 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace hokan::archive {
+
+// Size and content hash of a file, taken after it was synced to disk.
+struct FileFacts {
+  std::uint64_t size_bytes = 0;
+  std::string sha256_hex;  // lowercase
+};
+
+// A file placed at its final name but not yet confirmed by the index.
+// Until Release() or Discard(), a crash leaves an intent record that
+// SweepIncoming() uses to undo the placement.
+struct PlacedFile {
+  std::filesystem::path intent_path;  // below the node's incoming folder
+  std::string relative_path;          // below the storage root
+};
+
+// Where instances live on disk. Files are written under
+// <root>/.incoming/<node>/, made durable, and then given their final name
+// with a hard link, so a final name always refers to complete, synced bytes.
+// Thread-safe. Every failure throws hokan::Error(kStorage) naming the path
+// and the system error.
+class FileStore {
+ public:
+  virtual ~FileStore() = default;
+
+  // A fresh, unused path in this node's incoming folder for a new file.
+  // Only names it: never touches the disk, never throws.
+  virtual std::filesystem::path NewIncomingPath() = 0;
+
+  // Syncs the file's data to disk and returns its size and SHA-256.
+  virtual FileFacts SyncAndHash(const std::filesystem::path& incoming) = 0;
+
+  // Gives the synced incoming file its final name `relative_path` (parent
+  // folders created) and syncs the folders, so the name survives a crash.
+  // Returns false, changing nothing, when a file already has that name.
+  virtual bool Place(const std::filesystem::path& incoming,
+                     const std::string& relative_path, PlacedFile* placed) = 0;
+
+  // The index now refers to the placed file: drop the intent record.
+  virtual void Release(const PlacedFile& placed) = 0;
+
+  // Undo Place(): removes the final name (only if it is still this file)
+  // and the intent record.
+  virtual void Discard(const PlacedFile& placed) = 0;
+
+  // Removes an incoming file that will not be placed. Missing is fine.
+  virtual void RemoveIncoming(const std::filesystem::path& incoming) = 0;
+
+  // Absolute path of a stored file.
+  virtual std::filesystem::path PathOf(const std::string& relative_path) const = 0;
+
+  // Start-up sweep of this node's incoming folder after a crash: removes
+  // partial files, and for every placement whose relative path
+  // `is_indexed` does not know, removes the final name too. Returns the
+  // number of leftovers removed.
+  virtual int SweepIncoming(
+      const std::function<bool(const std::string& relative_path)>& is_indexed) = 0;
+};
+
+// FileStore on a POSIX file system. `root` must be one file system (hard
+// links); `node_name` separates the incoming folders of nodes sharing it.
+class FsFileStore : public FileStore {
+ public:
+  FsFileStore(std::filesystem::path root, std::string node_name);
+
+  std::filesystem::path NewIncomingPath() override;
+  FileFacts SyncAndHash(const std::filesystem::path& incoming) override;
+  bool Place(const std::filesystem::path& incoming, const std::string& relative_path,
+             PlacedFile* placed) override;
+  void Release(const PlacedFile& placed) override;
+  void Discard(const PlacedFile& placed) override;
+  void RemoveIncoming(const std::filesystem::path& incoming) override;
+  std::filesystem::path PathOf(const std::string& relative_path) const override;
+  int SweepIncoming(
+      const std::function<bool(const std::string& relative_path)>& is_indexed) override;
+
+  // Free bytes on the storage root's file system.
+  std::uint64_t FreeBytes() const;
+
+ private:
+  std::filesystem::path root_;
+  std::filesystem::path incoming_dir_;
+};
+
+}  // namespace hokan::archive

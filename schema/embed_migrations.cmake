@@ -1,0 +1,12 @@
+# Writes OUTPUT: a C++ source defining hokan::schema::EmbeddedMigrations()
+# from the SQL files in FILES (already sorted by their number).
+set(body "// Generated from schema/*.sql by embed_migrations.cmake. Do not edit.\n#include \"schema/embedded_migrations.h\"\n\nnamespace hokan::schema {\n\nconst std::vector<Migration>& EmbeddedMigrations() {\n  static const std::vector<Migration> migrations = {\n")
+foreach(file ${FILES})
+  get_filename_component(name ${file} NAME_WE)
+  string(REGEX MATCH "^[0-9]+" number ${name})
+  math(EXPR number "${number}")
+  file(READ ${file} sql)
+  set(body "${body}      {${number}, \"${name}\", R\"hokan_sql(${sql})hokan_sql\"},\n")
+endforeach()
+set(body "${body}  };\n  return migrations;\n}\n\n}  // namespace hokan::schema\n")
+file(WRITE ${OUTPUT} "${body}")

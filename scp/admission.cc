@@ -1,0 +1,43 @@
+#include "scp/admission.h"
+
+#include <fmt/format.h>
+
+#include "archive/common/error.h"
+
+namespace hokan::scp {
+
+Admission DecideAdmission(archive::InstanceIndex& index, const std::string& our_ae_title,
+                          const std::string& called_ae, const std::string& calling_ae,
+                          const std::string& peer_address) {
+  Admission admission;
+  if (called_ae != our_ae_title) {
+    admission.verdict = AdmissionVerdict::kCalledAeNotRecognized;
+    admission.reason = fmt::format("called AE title '{}' is not ours ('{}')", called_ae,
+                                   our_ae_title);
+    return admission;
+  }
+  try {
+    const auto caller = index.FindStoreCaller(calling_ae, peer_address);
+    if (!caller) {
+      admission.verdict = AdmissionVerdict::kCallingAeNotRecognized;
+      admission.reason = fmt::format("calling AE title '{}' is not known", calling_ae);
+      return admission;
+    }
+    admission.facility_id = caller->facility_id;
+    admission.facility_name = caller->facility_name;
+    if (!caller->peer_allowed) {
+      admission.verdict = AdmissionVerdict::kPeerNotAllowed;
+      admission.reason = fmt::format("calling AE title '{}' may not connect from {}",
+                                     calling_ae, peer_address);
+      return admission;
+    }
+    admission.verdict = AdmissionVerdict::kAccept;
+    return admission;
+  } catch (const Error& error) {
+    admission.verdict = AdmissionVerdict::kTemporarilyUnavailable;
+    admission.reason = error.what();
+    return admission;
+  }
+}
+
+}  // namespace hokan::scp

@@ -1,0 +1,178 @@
+#include "dcmtk/config/osconfig.h"  // must come first
+
+#include "scp/archive_scp.h"
+
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcuid.h"
+
+#include <fmt/format.h>
+
+#include "archive/common/error.h"
+#include "archive/common/log.h"
+#include "scp/dicom_header.h"
+#include "scp/status_mapping.h"
+
+namespace hokan::scp {
+namespace {
+
+// Transfer syntaxes accepted for storage, in order of preference: a
+// compressed syntax first, so a sender offering its file's own compressed
+// syntax next to uncompressed ones sends the file as it is.
+const char* kStorageTransferSyntaxes[] = {
+    UID_JPEG2000LosslessOnlyTransferSyntax,
+    UID_JPEG2000TransferSyntax,
+    UID_JPEGLSLosslessTransferSyntax,
+    UID_JPEGLSLossyTransferSyntax,
+    UID_JPEGProcess14SV1TransferSyntax,
+    UID_JPEGProcess14TransferSyntax,
+    UID_JPEGProcess1TransferSyntax,
+    UID_JPEGProcess2_4TransferSyntax,
+    UID_RLELosslessTransferSyntax,
+    UID_DeflatedExplicitVRLittleEndianTransferSyntax,
+    UID_LittleEndianExplicitTransferSyntax,
+    UID_BigEndianExplicitTransferSyntax,
+    UID_LittleEndianImplicitTransferSyntax,
+};
+
+const char* kVerificationTransferSyntaxes[] = {
+    UID_LittleEndianExplicitTransferSyntax,
+    UID_BigEndianExplicitTransferSyntax,
+    UID_LittleEndianImplicitTransferSyntax,
+};
+
+const char* kVerificationSopClasses[] = {UID_VerificationSOPClass};
+
+template <typename T, std::size_t N>
+constexpr int CountOf(T (&)[N]) {
+  return static_cast<int>(N);
+}
+
+}  // namespace
+
+ArchiveScp::ArchiveScp(T_ASC_Association* association, archive::FileStore& files,
+                       archive::IngestService& ingest, std::int64_t facility_id,
+                       std::string calling_ae)
+    : association_(association), files_(files), ingest_(ingest), facility_id_(facility_id),
+      calling_ae_(std::move(calling_ae)) {}
+
+OFCondition ArchiveScp::negotiateAssociation() {
+  OFCondition result = ASC_acceptContextsWithPreferredTransferSyntaxes(
+      association_->params, kVerificationSopClasses, CountOf(kVerificationSopClasses),
+      kVerificationTransferSyntaxes, CountOf(kVerificationTransferSyntaxes));
+  if (result.good()) {
+    result = ASC_acceptContextsWithPreferredTransferSyntaxes(
+        association_->params, dcmAllStorageSOPClassUIDs, numberOfDcmAllStorageSOPClassUIDs,
+        kStorageTransferSyntaxes, CountOf(kStorageTransferSyntaxes));
+  }
+  if (result.bad()) {
+    Log(LogLevel::kError, "association from {}: negotiation failed: {}", calling_ae_,
+        result.text());
+  }
+  return result;
+}
+
+OFCondition ArchiveScp::handleIncomingCommand(T_DIMSE_Message* incomingMsg,
+                                              const DcmPresentationContextInfo& presInfo) {
+  switch (incomingMsg->CommandField) {
+    case DIMSE_C_ECHO_RQ:
+      ++counts_.echoes;
+      return DcmThreadSCP::handleIncomingCommand(incomingMsg, presInfo);
+    case DIMSE_C_STORE_RQ:
+      return HandleStore(incomingMsg->msg.CStoreRQ, presInfo.presentationContextID);
+    default:
+      Log(LogLevel::kWarn, "association from {}: unsupported DIMSE command 0x{:04x}",
+          calling_ae_, static_cast<unsigned>(incomingMsg->CommandField));
+      return DcmThreadSCP::handleIncomingCommand(incomingMsg, presInfo);
+  }
+}
+
+OFCondition ArchiveScp::HandleStore(T_DIMSE_C_StoreRQ& request,
+                                    T_ASC_PresentationContextID context_id) {
+  const std::filesystem::path incoming = files_.NewIncomingPath();
+  const OFCondition received = receiveSTORERequest(request, context_id, incoming.c_str());
+  if (received.bad()) {
+    // The data set did not arrive whole: the association is broken.
+    try {
+      files_.RemoveIncoming(incoming);
+    } catch (const Error& error) {
+      Log(LogLevel::kError, "{}", error.what());
+    }
+    Log(LogLevel::kWarn, "association from {}: C-STORE of {} not received: {}", calling_ae_,
+        request.AffectedSOPInstanceUID, received.text());
+    ++counts_.failed;
+    return received;
+  }
+
+  archive::IngestResult result;
+  const HeaderReadResult header = ReadInstanceHeader(incoming);
+  if (!header.ok) {
+    try {
+      files_.RemoveIncoming(incoming);
+    } catch (const Error& error) {
+      Log(LogLevel::kError, "{}", error.what());
+    }
+    result = {archive::IngestStatus::kInvalidDataSet, header.error};
+  } else {
+    if (!header.character_set_warning.empty()) {
+      Log(LogLevel::kWarn, "instance {}: {}", request.AffectedSOPInstanceUID,
+          header.character_set_warning);
+    }
+    archive::StoreRequest store;
+    store.facility_id = facility_id_;
+    store.calling_ae = calling_ae_;
+    store.requested_sop_class_uid = request.AffectedSOPClassUID;
+    store.requested_sop_instance_uid = request.AffectedSOPInstanceUID;
+    store.incoming_file = incoming;
+    store.attributes = header.attributes;
+    result = ingest_.Ingest(store);
+  }
+
+  const std::uint16_t status = StoreStatusFor(result.status);
+  switch (result.status) {
+    case archive::IngestStatus::kStored:
+      ++counts_.stored;
+      Log(LogLevel::kDebug, "stored {} from {}", request.AffectedSOPInstanceUID, calling_ae_);
+      break;
+    case archive::IngestStatus::kAlreadyStored:
+      ++counts_.already_stored;
+      Log(LogLevel::kDebug, "{} from {} was already stored with identical content",
+          request.AffectedSOPInstanceUID, calling_ae_);
+      break;
+    default:
+      ++counts_.failed;
+      Log(status == kStatusOutOfResources ? LogLevel::kError : LogLevel::kWarn,
+          "C-STORE from {} refused with 0x{:04X}: {}", calling_ae_, status, result.message);
+      break;
+  }
+  return Respond(context_id, request, status, result.message);
+}
+
+OFCondition ArchiveScp::Respond(T_ASC_PresentationContextID context_id,
+                                const T_DIMSE_C_StoreRQ& request, std::uint16_t status,
+                                const std::string& error_comment) {
+  if (status == kStatusSuccess || error_comment.empty()) {
+    return sendSTOREResponse(context_id, request.MessageID, request.AffectedSOPClassUID,
+                             request.AffectedSOPInstanceUID, status, nullptr);
+  }
+  // Error Comment is LO: at most 64 characters, no backslash or control characters.
+  std::string comment = error_comment.substr(0, 64);
+  for (char& c : comment) {
+    if (c == '\\' || static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  DcmDataset detail;
+  detail.putAndInsertString(DCM_ErrorComment, comment.c_str());
+  return sendSTOREResponse(context_id, request.MessageID, request.AffectedSOPClassUID,
+                           request.AffectedSOPInstanceUID, status, &detail);
+}
+
+void ArchiveScp::notifyAssociationAcknowledge() { counts_.ending = "ended"; }
+
+void ArchiveScp::notifyReleaseRequest() { counts_.ending = "released"; }
+
+void ArchiveScp::notifyAbortRequest() { counts_.ending = "aborted by peer"; }
+
+void ArchiveScp::notifyDIMSEError(const OFCondition& cond) {
+  counts_.ending = fmt::format("ended on error: {}", cond.text());
+}
+
+}  // namespace hokan::scp

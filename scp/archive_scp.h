@@ -1,0 +1,63 @@
+#pragma once
+
+#include "dcmtk/config/osconfig.h"  // must come first
+
+#include <cstdint>
+#include <string>
+
+#include "dcmtk/dcmnet/scpthrd.h"
+
+#include "archive/ingest/ingest_service.h"
+#include "archive/storage/file_store.h"
+
+namespace hokan::scp {
+
+// What one association did, for its log line.
+struct AssociationCounts {
+  int stored = 0;          // new instances
+  int already_stored = 0;  // identical re-stores
+  int failed = 0;          // C-STOREs answered with a failure status
+  int echoes = 0;
+  std::string ending = "not acknowledged (no acceptable presentation context)";
+};
+
+// Serves one admitted association: C-ECHO and C-STORE for every standard
+// storage SOP class in the transfer syntaxes hokan stores as received. C-STORE data sets
+// are received bit-preserving into the file store's incoming folder and
+// handed to the ingest service; the response carries the ingest status and,
+// on failure, an Error Comment. Construct one per association.
+class ArchiveScp : public DcmThreadSCP {
+ public:
+  // `association` is the one run() will be given; it is only read here, to
+  // negotiate its presentation contexts.
+  ArchiveScp(T_ASC_Association* association, archive::FileStore& files,
+             archive::IngestService& ingest, std::int64_t facility_id, std::string calling_ae);
+
+  const AssociationCounts& counts() const { return counts_; }
+
+ protected:
+  // Accepts Verification and every storage SOP class (more than the 128
+  // contexts an association profile may hold), preferring the proposed
+  // compressed transfer syntax so the sender's file arrives as it is.
+  OFCondition negotiateAssociation() override;
+  OFCondition handleIncomingCommand(T_DIMSE_Message* incomingMsg,
+                                    const DcmPresentationContextInfo& presInfo) override;
+  void notifyAssociationAcknowledge() override;
+  void notifyReleaseRequest() override;
+  void notifyAbortRequest() override;
+  void notifyDIMSEError(const OFCondition& cond) override;
+
+ private:
+  OFCondition HandleStore(T_DIMSE_C_StoreRQ& request, T_ASC_PresentationContextID context_id);
+  OFCondition Respond(T_ASC_PresentationContextID context_id, const T_DIMSE_C_StoreRQ& request,
+                      std::uint16_t status, const std::string& error_comment);
+
+  T_ASC_Association* association_;
+  archive::FileStore& files_;
+  archive::IngestService& ingest_;
+  std::int64_t facility_id_;
+  std::string calling_ae_;
+  AssociationCounts counts_;
+};
+
+}  // namespace hokan::scp

@@ -1,0 +1,66 @@
+#pragma once
+
+#include "dcmtk/config/osconfig.h"  // must come first
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "dcmtk/dcmnet/assoc.h"
+#include "dcmtk/dcmnet/scpcfg.h"
+
+#include "archive/config/config.h"
+#include "archive/index/instance_index.h"
+#include "archive/ingest/ingest_service.h"
+#include "archive/storage/file_store.h"
+
+namespace hokan::scp {
+
+// The DICOM front door of hokan-archive: one thread accepts associations on
+// the configured port and hands each to one of `max_associations` worker
+// threads; when all are busy the request is rejected (transient, local
+// limit exceeded). Each worker admits or rejects the association (called
+// AE, calling AE, peer address) and then serves it with an ArchiveScp.
+// Nagle's algorithm is off on every association socket.
+class AssociationServer {
+ public:
+  AssociationServer(const archive::ArchiveConfig& config, archive::InstanceIndex& index,
+                    archive::FileStore& files, archive::IngestService& ingest);
+  ~AssociationServer();  // stops and joins every thread
+  AssociationServer(const AssociationServer&) = delete;
+  AssociationServer& operator=(const AssociationServer&) = delete;
+
+  // Opens the listening port. Throws hokan::Error(kConfiguration) when the
+  // port cannot be opened (in use, no permission).
+  void Open();
+
+  // Accepts associations until Stop(); then waits for running associations
+  // to end. REQUIRES: Open() succeeded.
+  void Serve();
+
+  // Asks Serve() to return; safe from any thread (not from a signal handler).
+  void Stop();
+
+ private:
+  void WorkerLoop();
+  void ServeAssociation(T_ASC_Association* association);
+
+  const archive::ArchiveConfig& config_;
+  archive::InstanceIndex& index_;
+  archive::FileStore& files_;
+  archive::IngestService& ingest_;
+  DcmSharedSCPConfig scp_config_;
+  T_ASC_Network* network_ = nullptr;
+
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable work_available_;
+  std::deque<T_ASC_Association*> waiting_;
+  int idle_workers_ = 0;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace hokan::scp

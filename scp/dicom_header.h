@@ -1,0 +1,25 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "archive/ingest/instance_attributes.h"
+
+namespace hokan::scp {
+
+// What ReadInstanceHeader found.
+struct HeaderReadResult {
+  bool ok = false;
+  std::string error;  // why the header could not be read, when !ok
+  std::string character_set_warning;  // set when text could not be converted to UTF-8
+  archive::InstanceAttributes attributes;
+};
+
+// Reads the file meta header and the data set up to Pixel Data (no pixel
+// decoding) of a DICOM Part-10 file and returns the indexed attributes, with
+// text converted to UTF-8 from the data set's Specific Character Set. When
+// conversion is impossible the raw text is returned and a warning is set.
+// Never throws.
+HeaderReadResult ReadInstanceHeader(const std::filesystem::path& file);
+
+}  // namespace hokan::scp

@@ -1,0 +1,169 @@
+// hokan-archive: the archive node's DICOM SCP.
+#include "dcmtk/config/osconfig.h"  // must come first
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "dcmtk/dcmdata/dcdict.h"
+#include "dcmtk/oflog/oflog.h"
+
+#include "archive/common/error.h"
+#include "archive/common/log.h"
+#include "archive/config/config.h"
+#include "archive/index/database.h"
+#include "archive/index/instance_index.h"
+#include "archive/ingest/ingest_service.h"
+#include "archive/storage/file_store.h"
+#include "scp/association_server.h"
+#include "schema/embedded_migrations.h"
+
+namespace po = boost::program_options;
+using namespace hokan;
+
+namespace {
+
+struct CommandLine {
+  std::string config_path;
+  archive::ConfigOverrides overrides;
+  bool migrate_only = false;
+};
+
+// Parses the command line; exits for --help and for usage errors.
+CommandLine ParseCommandLine(int argc, char** argv) {
+  po::options_description options("hokan-archive options");
+  options.add_options()
+      ("help,h", "show this help and exit")
+      ("config,c", po::value<std::string>(), "configuration file (INI), required")
+      ("ae-title", po::value<std::string>(), "override [archive] ae_title")
+      ("port", po::value<std::string>(), "override [archive] port")
+      ("storage-root", po::value<std::string>(), "override [archive] storage_root")
+      ("max-associations", po::value<std::string>(), "override [archive] max_associations")
+      ("max-pdu-bytes", po::value<std::string>(), "override [archive] max_pdu_bytes")
+      ("acse-timeout", po::value<std::string>(), "override [archive] acse_timeout_seconds")
+      ("dimse-timeout", po::value<std::string>(), "override [archive] dimse_timeout_seconds")
+      ("log-level", po::value<std::string>(), "override [archive] log_level")
+      ("node-name", po::value<std::string>(), "override [archive] node_name")
+      ("database-url", po::value<std::string>(),
+       "override [database] url (default: $HOKAN_DATABASE_URL, then the file)")
+      ("migrate-only", "apply the schema migrations and exit");
+  po::variables_map values;
+  try {
+    po::store(po::parse_command_line(argc, argv, options), values);
+    po::notify(values);
+  } catch (const po::error& error) {
+    std::cerr << "hokan-archive: " << error.what() << "\n" << options;
+    std::exit(2);
+  }
+  if (values.count("help")) {
+    std::cout << options;
+    std::exit(0);
+  }
+  if (!values.count("config")) {
+    std::cerr << "hokan-archive: --config FILE is required (see config/hokan.example.ini)\n";
+    std::exit(2);
+  }
+  CommandLine command_line;
+  command_line.config_path = values["config"].as<std::string>();
+  command_line.migrate_only = values.count("migrate-only") > 0;
+  const std::pair<const char*, const char*> keys[] = {
+      {"ae-title", "archive.ae_title"},
+      {"port", "archive.port"},
+      {"storage-root", "archive.storage_root"},
+      {"max-associations", "archive.max_associations"},
+      {"max-pdu-bytes", "archive.max_pdu_bytes"},
+      {"acse-timeout", "archive.acse_timeout_seconds"},
+      {"dimse-timeout", "archive.dimse_timeout_seconds"},
+      {"log-level", "archive.log_level"},
+      {"node-name", "archive.node_name"},
+      {"database-url", "database.url"},
+  };
+  if (const char* url = std::getenv("HOKAN_DATABASE_URL"); url && *url) {
+    command_line.overrides["database.url"] = url;
+  }
+  for (const auto& [option, key] : keys) {
+    if (values.count(option)) command_line.overrides[key] = values[option].as<std::string>();
+  }
+  return command_line;
+}
+
+int Run(const CommandLine& command_line) {
+  const archive::ArchiveConfig config =
+      archive::LoadConfig(command_line.config_path, command_line.overrides);
+  SetLogLevel(config.log_level);
+  OFLog::configure(config.log_level == LogLevel::kDebug ? OFLogger::INFO_LOG_LEVEL
+                                                        : OFLogger::FATAL_LOG_LEVEL);
+  if (!dcmDataDict.isDictionaryLoaded()) {
+    throw Error(ErrorCode::kConfiguration,
+                "the DICOM data dictionary is not loaded: install DCMTK's dictionary "
+                "(libdcmtk17) or set DCMDICTPATH");
+  }
+
+  archive::Database database(config.database_url, config.database_pool_size + 1,
+                             &archive::InstanceIndex::PrepareStatements);
+  {
+    auto lease = database.Acquire();
+    const int applied = archive::ApplyMigrations(lease.connection(),
+                                                 schema::EmbeddedMigrations());
+    Log(LogLevel::kInfo, "database schema is current ({} migration(s) applied now)", applied);
+  }
+  if (command_line.migrate_only) return 0;
+
+  archive::InstanceIndex index(database);
+  index.SyncConfiguredFacilities(config.facilities);
+  archive::FsFileStore files(config.storage_root, config.node_name);
+  const int swept = files.SweepIncoming(
+      [&index](const std::string& relative_path) { return index.IsIndexed(relative_path); });
+  if (swept > 0) {
+    Log(LogLevel::kWarn, "start-up sweep removed {} leftover(s) of an interrupted store", swept);
+  }
+  archive::IngestService ingest(files, index);
+
+  // Signals are taken by one thread with sigwait, so no handler runs in the
+  // middle of DCMTK or libpq code.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  scp::AssociationServer server(config, index, files, ingest);
+  server.Open();
+  std::thread signal_waiter([&server, signals] {
+    int received = 0;
+    sigwait(&signals, &received);
+    Log(LogLevel::kInfo, "received signal {}, shutting down", received);
+    server.Stop();
+  });
+  Log(LogLevel::kInfo, "storage root {}, node {}, {} facilities, up to {} associations",
+      files.PathOf("").string(), config.node_name, config.facilities.size(),
+      config.max_associations);
+  std::cout << fmt::format("hokan-archive listening on port {} as AE title {}", config.port,
+                           config.ae_title)
+            << std::endl;
+  server.Serve();
+  pthread_kill(signal_waiter.native_handle(), SIGTERM);
+  signal_waiter.join();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const CommandLine command_line = ParseCommandLine(argc, argv);
+  try {
+    return Run(command_line);
+  } catch (const Error& error) {
+    std::cerr << "hokan-archive: " << error.what() << std::endl;
+    return error.code() == ErrorCode::kConfiguration ? 2 : 1;
+  } catch (const std::exception& error) {
+    std::cerr << "hokan-archive: unexpected failure: " << error.what() << std::endl;
+    return 1;
+  }
+}

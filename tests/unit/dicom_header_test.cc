@@ -1,0 +1,51 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "scp/dicom_header.h"
+
+using hokan::scp::ReadInstanceHeader;
+
+namespace {
+const std::filesystem::path kTestFiles = HOKAN_PYDICOM_DATA "/test_files";
+const std::filesystem::path kCharsetFiles = HOKAN_PYDICOM_DATA "/charset_files";
+}  // namespace
+
+TEST_CASE("attributes are extracted from a real CT file") {
+  const auto result = ReadInstanceHeader(kTestFiles / "CT_small.dcm");
+  REQUIRE(result.ok);
+  const auto& a = result.attributes;
+  CHECK(a.sop_class_uid == "1.2.840.10008.5.1.4.1.1.2");
+  CHECK(a.sop_instance_uid == "1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322");
+  CHECK(a.study_instance_uid == "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322");
+  CHECK(a.modality == "CT");
+  CHECK(a.patient_name == "CompressedSamples^CT1");
+  CHECK(a.patient_id == "1CT1");
+  CHECK(a.rows == 128);
+  CHECK(a.columns == 128);
+  CHECK(a.transfer_syntax_uid == "1.2.840.10008.1.2.1");
+}
+
+TEST_CASE("names are converted to UTF-8 from the data set's character set") {
+  const auto greek = ReadInstanceHeader(kCharsetFiles / "chrGreek.dcm");
+  REQUIRE(greek.ok);
+  CHECK(greek.attributes.patient_name == "Διονυσιος");
+}
+
+TEST_CASE("text DCMTK cannot convert is kept as received, with a warning") {
+  // Debian's DCMTK 3.6.7 converts with iconv, which lacks ISO 2022 IR 87.
+  const auto japanese = ReadInstanceHeader(kCharsetFiles / "chrH31.dcm");
+  REQUIRE(japanese.ok);
+  CHECK_THAT(japanese.character_set_warning, Catch::Contains("ISO 2022 IR 87"));
+  CHECK(japanese.attributes.patient_name.rfind("Yamada^Tarou=", 0) == 0);
+}
+
+TEST_CASE("a file that is not DICOM is reported, not thrown") {
+  const auto path = std::filesystem::temp_directory_path() / "hokan_not_dicom.txt";
+  std::ofstream(path) << "this is not a DICOM file";
+  const auto result = ReadInstanceHeader(path);
+  CHECK_FALSE(result.ok);
+  CHECK_FALSE(result.error.empty());
+  std::filesystem::remove(path);
+}
