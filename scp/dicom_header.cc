@@ -34,8 +34,11 @@ int UnsignedShort(DcmItem& item, const DcmTagKey& tag) {
 HeaderReadResult ReadInstanceHeader(const std::filesystem::path& file) {
   HeaderReadResult result;
   DcmFileFormat file_format;
-  const OFCondition loaded = file_format.loadFileUntilTag(
-      file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_fileOnly, DCM_PixelData);
+  // The whole structure is parsed, so a truncated data set is caught, but
+  // values longer than this stay on disk: pixel data is never read.
+  constexpr Uint32 kLargestValueLoaded = 4096;
+  const OFCondition loaded = file_format.loadFile(file.c_str(), EXS_Unknown, EGL_noChange,
+                                                  kLargestValueLoaded, ERM_fileOnly);
   if (loaded.bad()) {
     result.error = fmt::format("data set cannot be read: {}", loaded.text());
     return result;

@@ -15,8 +15,10 @@ struct HeaderReadResult {
   archive::InstanceAttributes attributes;
 };
 
-// Reads the file meta header and the data set up to Pixel Data (no pixel
-// decoding) of a DICOM Part-10 file and returns the indexed attributes, with
+// Reads the file meta header and the structure of the data set of a DICOM
+// Part-10 file (values over 4 KB, such as pixel data, are skipped, never
+// decoded; a data set shorter than its elements declare is an error) and
+// returns the indexed attributes, with
 // text converted to UTF-8 from the data set's Specific Character Set. When
 // conversion is impossible the raw text is returned and a warning is set.
 // Never throws.

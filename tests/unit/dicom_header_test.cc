@@ -49,3 +49,16 @@ TEST_CASE("a file that is not DICOM is reported, not thrown") {
   CHECK_FALSE(result.error.empty());
   std::filesystem::remove(path);
 }
+
+TEST_CASE("a data set cut short inside its pixel data is reported") {
+  const auto path = std::filesystem::temp_directory_path() / "hokan_truncated.dcm";
+  {
+    std::ifstream source(kTestFiles / "CT_small.dcm", std::ios::binary);
+    std::string bytes(std::istreambuf_iterator<char>(source), {});
+    std::ofstream(path, std::ios::binary) << bytes.substr(0, 30000);
+  }
+  const auto result = ReadInstanceHeader(path);
+  CHECK_FALSE(result.ok);
+  CHECK_THAT(result.error, Catch::Contains("premature end"));
+  std::filesystem::remove(path);
+}
