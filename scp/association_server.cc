@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "archive/common/error.h"
@@ -83,8 +84,12 @@ void AssociationServer::Open() {
   dcmDisableGethostbyaddr.set(OFTrue);
   dcmEnableAutomaticInputDataCorrection.set(OFFalse);
 
+  // The accepting thread reads each association request itself, so a peer
+  // that connects and stays silent holds up others for at most this long.
+  constexpr int kRequestReadLimitSeconds = 10;
   const OFCondition opened = ASC_initializeNetwork(
-      NET_ACCEPTOR, config_.port, config_.acse_timeout_seconds, &network_);
+      NET_ACCEPTOR, config_.port, std::min(config_.acse_timeout_seconds, kRequestReadLimitSeconds),
+      &network_);
   if (opened.bad()) {
     network_ = nullptr;
     throw Error(ErrorCode::kConfiguration,

@@ -18,6 +18,7 @@
 #include "archive/config/config.h"
 #include "archive/index/database.h"
 #include "archive/index/instance_index.h"
+#include "archive/ingest/group_committer.h"
 #include "archive/ingest/ingest_service.h"
 #include "archive/storage/file_store.h"
 #include "scp/association_server.h"
@@ -122,7 +123,8 @@ int Run(const CommandLine& command_line) {
   if (swept > 0) {
     Log(LogLevel::kWarn, "start-up sweep removed {} leftover(s) of an interrupted store", swept);
   }
-  archive::IngestService ingest(files, index);
+  archive::GroupCommitter committer(files, index);
+  archive::IngestService ingest(files, index, committer);
 
   // Signals are taken by one thread with sigwait, so no handler runs in the
   // middle of DCMTK or libpq code.

@@ -13,6 +13,7 @@ enum class ErrorCode {
   kInvalidInput,      // the data or request is malformed or violates a rule
   kStorage,           // the file system failed (ENOSPC, EIO, permissions …)
   kDatabase,          // PostgreSQL failed or is unreachable
+  kCommitInDoubt,     // the connection broke during COMMIT: it may or may not have happened
   kInternal,          // a broken invariant inside hokan
 };
 

@@ -12,8 +12,6 @@
 namespace hokan::archive {
 namespace {
 
-constexpr std::size_t kMaxBatch = 256;
-
 // A PostgreSQL array literal of text values, e.g. {"a","b"}.
 std::string ArrayLiteral(const std::vector<std::string>& values) {
   std::string literal = "{";
@@ -156,17 +154,7 @@ void InstanceIndex::PrepareStatements(pqxx::connection& connection) {
       " RETURNING id");
 }
 
-InstanceIndex::InstanceIndex(Database& database)
-    : database_(database), committer_([this] { CommitLoop(); }) {}
-
-InstanceIndex::~InstanceIndex() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  queued_.notify_all();
-  committer_.join();
-}
+InstanceIndex::InstanceIndex(Database& database) : database_(database) {}
 
 void InstanceIndex::SyncConfiguredFacilities(const std::vector<FacilityConfig>& facilities) {
   auto lease = database_.Acquire();
@@ -254,75 +242,27 @@ bool InstanceIndex::IsIndexed(const std::string& relative_path) {
   }
 }
 
-IndexOutcome InstanceIndex::Insert(const NewInstanceRow& row) {
-  std::future<IndexOutcome> result;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) {
-      throw Error(ErrorCode::kDatabase, "index is shutting down");
-    }
-    queue_.push_back(PendingInsert{&row, {}});
-    result = queue_.back().result.get_future();
-  }
-  queued_.notify_one();
-  return result.get();
-}
-
-void InstanceIndex::CommitLoop() {
-  for (;;) {
-    std::vector<PendingInsert> batch;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      while (!queue_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-    }
-    CommitBatch(batch);
-  }
-}
-
-void InstanceIndex::CommitBatch(std::vector<PendingInsert>& batch) {
-  std::string failure;
+std::vector<IndexOutcome> InstanceIndex::InsertBatch(
+    const std::vector<const NewInstanceRow*>& rows) {
+  auto lease = database_.Acquire();
   try {
-    auto lease = database_.Acquire();
-    try {
-      pqxx::work transaction(lease.connection());
-      BatchCache cache;
-      std::vector<IndexOutcome> outcomes;
-      outcomes.reserve(batch.size());
-      for (auto& pending : batch) outcomes.push_back(InsertRow(transaction, *pending.row, cache));
-      transaction.commit();
-      for (std::size_t i = 0; i < batch.size(); ++i) batch[i].result.set_value(outcomes[i]);
-      Log(LogLevel::kDebug, "index: committed a batch of {} instances", batch.size());
-      return;
-    } catch (const pqxx::broken_connection& error) {
-      lease.MarkBroken();
-      failure = error.what();
-    } catch (const pqxx::failure& error) {
-      failure = error.what();
-    }
-  } catch (const Error& error) {
-    failure = error.what();
+    pqxx::work transaction(lease.connection());
+    BatchCache cache;
+    std::vector<IndexOutcome> outcomes;
+    outcomes.reserve(rows.size());
+    for (const NewInstanceRow* row : rows) outcomes.push_back(InsertRow(transaction, *row, cache));
+    transaction.commit();
+    return outcomes;
+  } catch (const pqxx::in_doubt_error& error) {
+    lease.MarkBroken();
+    throw Error(ErrorCode::kCommitInDoubt,
+                fmt::format("index commit outcome unknown: {}", error.what()));
+  } catch (const pqxx::broken_connection& error) {
+    lease.MarkBroken();
+    throw Error(ErrorCode::kDatabase, fmt::format("index commit failed: {}", error.what()));
+  } catch (const pqxx::failure& error) {
+    throw Error(ErrorCode::kDatabase, fmt::format("index commit failed: {}", error.what()));
   }
-
-  if (batch.size() > 1) {
-    // Find the bad row: every row on its own.
-    Log(LogLevel::kWarn, "index: batch of {} failed ({}); committing one by one",
-        batch.size(), failure);
-    for (auto& pending : batch) {
-      std::vector<PendingInsert> single;
-      single.push_back(std::move(pending));
-      CommitBatch(single);
-    }
-    return;
-  }
-  batch.front().result.set_exception(std::make_exception_ptr(Error(
-      ErrorCode::kDatabase, fmt::format("instance {}: index commit failed: {}",
-                                        batch.front().row->attributes.sop_instance_uid,
-                                        failure))));
 }
 
 }  // namespace hokan::archive

@@ -1,13 +1,8 @@
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <future>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "archive/config/config.h"
@@ -41,18 +36,10 @@ enum class IndexOutcome {
 
 // The index of patients, studies, series and instances in PostgreSQL, and
 // the application entities that may talk to the archive. Thread-safe.
-//
-// Inserts are group-committed: concurrent Insert() calls from many
-// associations share one transaction (and one WAL flush) per batch. A batch
-// that fails is retried one row per transaction, so one bad row never fails
-// its neighbours.
 class InstanceIndex {
  public:
-  // Starts the commit thread. `database` must outlive the index.
+  // `database` must outlive the index.
   explicit InstanceIndex(Database& database);
-  ~InstanceIndex();  // finishes queued inserts, then stops
-  InstanceIndex(const InstanceIndex&) = delete;
-  InstanceIndex& operator=(const InstanceIndex&) = delete;
 
   // Registers the statements this class uses on a new connection.
   static void PrepareStatements(pqxx::connection& connection);
@@ -68,9 +55,12 @@ class InstanceIndex {
   std::optional<StoreCaller> FindStoreCaller(const std::string& ae_title,
                                              const std::string& peer_address);
 
-  // Adds the row and blocks until it is committed (or found to exist).
-  // Throws hokan::Error(kDatabase) when the row could not be committed.
-  IndexOutcome Insert(const NewInstanceRow& row);
+  // Adds the rows in one transaction and commits it; outcome i belongs to
+  // rows[i]. Patient, study and series rows are created or updated (last
+  // write wins) only for rows whose SOP Instance UID is new. Throws
+  // hokan::Error(kDatabase) when the transaction fails; then nothing of it
+  // is committed.
+  std::vector<IndexOutcome> InsertBatch(const std::vector<const NewInstanceRow*>& rows);
 
   // The stored checksum of a facility's SOP Instance UID; nullopt if none.
   // Throws hokan::Error(kDatabase).
@@ -81,20 +71,7 @@ class InstanceIndex {
   bool IsIndexed(const std::string& relative_path);
 
  private:
-  struct PendingInsert {
-    const NewInstanceRow* row;
-    std::promise<IndexOutcome> result;
-  };
-
-  void CommitLoop();
-  void CommitBatch(std::vector<PendingInsert>& batch);
-
   Database& database_;
-  std::mutex mutex_;
-  std::condition_variable queued_;
-  std::deque<PendingInsert> queue_;
-  bool stopping_ = false;
-  std::thread committer_;
 };
 
 }  // namespace hokan::archive

@@ -60,8 +60,8 @@ IngestResult ValidateStoreRequest(const StoreRequest& request) {
   return Result(IngestStatus::kStored, {});
 }
 
-IngestService::IngestService(FileStore& files, InstanceIndex& index)
-    : files_(files), index_(index) {}
+IngestService::IngestService(FileStore& files, InstanceIndex& index, GroupCommitter& committer)
+    : files_(files), index_(index), committer_(committer) {}
 
 IngestResult IngestService::AnswerForTakenName(const StoreRequest& request,
                                                const FileFacts& facts) {
@@ -93,7 +93,7 @@ IngestResult IngestService::Ingest(const StoreRequest& request) {
   PlacedFile placed;
   bool is_placed = false;
   try {
-    const FileFacts facts = files_.SyncAndHash(request.incoming_file);
+    const FileFacts facts = files_.Hash(request.incoming_file);
     const std::string relative_path =
         InstanceRelativePath(request.facility_id, request.attributes.study_instance_uid,
                              request.attributes.series_instance_uid, uid);
@@ -107,7 +107,7 @@ IngestResult IngestService::Ingest(const StoreRequest& request) {
     row.relative_path = relative_path;
     row.size_bytes = facts.size_bytes;
     row.sha256_hex = facts.sha256_hex;
-    const IndexOutcome outcome = index_.Insert(row);
+    const IndexOutcome outcome = committer_.Commit(row);
 
     switch (outcome) {
       case IndexOutcome::kInserted:
@@ -123,6 +123,11 @@ IngestResult IngestService::Ingest(const StoreRequest& request) {
     }
     throw Error(ErrorCode::kInternal, "unknown index outcome");
   } catch (const Error& error) {
+    if (error.code() == ErrorCode::kCommitInDoubt) {
+      // The row may exist: keep the file and its intent record; the
+      // start-up sweep keeps it if the row is there and removes it if not.
+      return Result(IngestStatus::kOutOfResources, error.what());
+    }
     try {
       if (is_placed) files_.Discard(placed);
       else files_.RemoveIncoming(request.incoming_file);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "archive/index/instance_index.h"
+#include "archive/ingest/group_committer.h"
 #include "archive/ingest/instance_attributes.h"
 #include "archive/storage/file_store.h"
 
@@ -40,15 +41,17 @@ struct IngestResult {
 // request may proceed, otherwise the failure and its reason. Pure.
 IngestResult ValidateStoreRequest(const StoreRequest& request);
 
-// The C-STORE ingest path: validate → sync and hash the file → give it its
-// final name → commit the index row → answer. Only kStored/kAlreadyStored
-// mean the data is durable: file synced, name synced, row committed. Any
-// other result leaves neither a row without its file nor a placed file
-// without its row, and the incoming file is always consumed. Thread-safe;
-// never throws.
+// The C-STORE ingest path: validate → hash the file → give it its final
+// name → flush and commit in a group (GroupCommitter) → answer. Only
+// kStored/kAlreadyStored mean the data is durable: bytes and name flushed,
+// row committed. Any other result leaves neither a row without its file nor
+// a placed file without its row (an in-doubt commit leaves its intent
+// record for the start-up sweep to settle), and the incoming file is always
+// consumed. Thread-safe; never throws.
 class IngestService {
  public:
-  IngestService(FileStore& files, InstanceIndex& index);
+  // All three must outlive the service.
+  IngestService(FileStore& files, InstanceIndex& index, GroupCommitter& committer);
 
   IngestResult Ingest(const StoreRequest& request);
 
@@ -58,6 +61,7 @@ class IngestService {
 
   FileStore& files_;
   InstanceIndex& index_;
+  GroupCommitter& committer_;
 };
 
 }  // namespace hokan::archive

@@ -46,12 +46,6 @@ class FileDescriptor {
   int fd_;
 };
 
-void SyncDirectory(const fs::path& dir) {
-  FileDescriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) ThrowSystemError("cannot open folder", dir, errno);
-  if (::fsync(fd.get()) != 0) ThrowSystemError("cannot sync folder", dir, errno);
-}
-
 std::string RandomToken() {
   thread_local std::mt19937_64 generator{std::random_device{}()};
   return fmt::format("{:016x}", generator());
@@ -101,7 +95,7 @@ fs::path FsFileStore::NewIncomingPath() {
   return incoming_dir_ / (RandomToken() + std::string(kPartSuffix));
 }
 
-FileFacts FsFileStore::SyncAndHash(const fs::path& incoming) {
+FileFacts FsFileStore::Hash(const fs::path& incoming) {
   FileDescriptor fd(::open(incoming.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) ThrowSystemError("cannot open", incoming, errno);
 
@@ -129,7 +123,6 @@ FileFacts FsFileStore::SyncAndHash(const fs::path& incoming) {
   for (unsigned int i = 0; i < digest_length; ++i) {
     facts.sha256_hex += fmt::format("{:02x}", digest[i]);
   }
-  if (::fdatasync(fd.get()) != 0) ThrowSystemError("cannot sync", incoming, errno);
   return facts;
 }
 
@@ -137,26 +130,12 @@ bool FsFileStore::Place(const fs::path& incoming, const std::string& relative_pa
                         PlacedFile* placed) {
   const fs::path final_path = root_ / relative_path;
 
-  // Create missing parent folders; each new one must be synced into its parent.
-  std::vector<fs::path> folders_to_sync{final_path.parent_path()};
-  for (fs::path folder = final_path.parent_path(); folder != root_;
-       folder = folder.parent_path()) {
-    if (::mkdir(folder.c_str(), 0755) == 0) {
-      folders_to_sync.push_back(folder.parent_path());
-    } else if (errno == EEXIST) {
-      break;
-    } else if (errno == ENOENT) {
-      std::error_code error;
-      fs::create_directories(folder, error);
-      if (error) {
-        throw Error(ErrorCode::kStorage, fmt::format("cannot create folder {}: {}",
-                                                     folder.string(), error.message()));
-      }
-      folders_to_sync.push_back(root_);
-      break;
-    } else {
-      ThrowSystemError("cannot create folder", folder, errno);
-    }
+  std::error_code folder_error;
+  fs::create_directories(final_path.parent_path(), folder_error);
+  if (folder_error) {
+    throw Error(ErrorCode::kStorage, fmt::format("cannot create folder {}: {}",
+                                                 final_path.parent_path().string(),
+                                                 folder_error.message()));
   }
 
   // Record the intent first, so a crash after the link can be undone.
@@ -172,17 +151,20 @@ bool FsFileStore::Place(const fs::path& incoming, const std::string& relative_pa
     if (link_error == EEXIST) return false;
     ThrowSystemError("cannot link into storage", final_path, link_error);
   }
-  std::sort(folders_to_sync.begin(), folders_to_sync.end());
-  folders_to_sync.erase(std::unique(folders_to_sync.begin(), folders_to_sync.end()),
-                        folders_to_sync.end());
-  for (const auto& folder : folders_to_sync) SyncDirectory(folder);
-
   placed->intent_path = intent;
   placed->relative_path = relative_path;
   return true;
 }
 
 void FsFileStore::Release(const PlacedFile& placed) { RemoveIfPresent(placed.intent_path); }
+
+void FsFileStore::SyncAll() {
+  FileDescriptor fd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) ThrowSystemError("cannot open", root_, errno);
+  // syncfs writes back and flushes the whole file system, data and
+  // metadata (links, folders) alike, and reports write-back errors.
+  if (::syncfs(fd.get()) != 0) ThrowSystemError("cannot sync the file system of", root_, errno);
+}
 
 void FsFileStore::Discard(const PlacedFile& placed) {
   const fs::path final_path = root_ / placed.relative_path;

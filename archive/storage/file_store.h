@@ -7,7 +7,7 @@
 
 namespace hokan::archive {
 
-// Size and content hash of a file, taken after it was synced to disk.
+// Size and content hash of a file.
 struct FileFacts {
   std::uint64_t size_bytes = 0;
   std::string sha256_hex;  // lowercase
@@ -22,8 +22,9 @@ struct PlacedFile {
 };
 
 // Where instances live on disk. Files are written under
-// <root>/.incoming/<node>/, made durable, and then given their final name
-// with a hard link, so a final name always refers to complete, synced bytes.
+// <root>/.incoming/<node>/ and then given their final name with a hard
+// link. Nothing is durable until SyncAll() returns: callers batch many
+// files into one SyncAll(), so concurrent stores share one flush.
 // Thread-safe. Every failure throws hokan::Error(kStorage) naming the path
 // and the system error.
 class FileStore {
@@ -34,17 +35,21 @@ class FileStore {
   // Only names it: never touches the disk, never throws.
   virtual std::filesystem::path NewIncomingPath() = 0;
 
-  // Syncs the file's data to disk and returns its size and SHA-256.
-  virtual FileFacts SyncAndHash(const std::filesystem::path& incoming) = 0;
+  // Returns the file's size and SHA-256.
+  virtual FileFacts Hash(const std::filesystem::path& incoming) = 0;
 
-  // Gives the synced incoming file its final name `relative_path` (parent
-  // folders created) and syncs the folders, so the name survives a crash.
-  // Returns false, changing nothing, when a file already has that name.
+  // Gives the incoming file its final name `relative_path` (parent folders
+  // created). Returns false, changing nothing, when a file already has that
+  // name.
   virtual bool Place(const std::filesystem::path& incoming,
                      const std::string& relative_path, PlacedFile* placed) = 0;
 
   // The index now refers to the placed file: drop the intent record.
   virtual void Release(const PlacedFile& placed) = 0;
+
+  // Makes the bytes and names of every file written or placed before the
+  // call durable (one flush of the storage file system).
+  virtual void SyncAll() = 0;
 
   // Undo Place(): removes the final name (only if it is still this file)
   // and the intent record.
@@ -71,10 +76,11 @@ class FsFileStore : public FileStore {
   FsFileStore(std::filesystem::path root, std::string node_name);
 
   std::filesystem::path NewIncomingPath() override;
-  FileFacts SyncAndHash(const std::filesystem::path& incoming) override;
+  FileFacts Hash(const std::filesystem::path& incoming) override;
   bool Place(const std::filesystem::path& incoming, const std::string& relative_path,
              PlacedFile* placed) override;
   void Release(const PlacedFile& placed) override;
+  void SyncAll() override;
   void Discard(const PlacedFile& placed) override;
   void RemoveIncoming(const std::filesystem::path& incoming) override;
   std::filesystem::path PathOf(const std::string& relative_path) const override;

@@ -43,7 +43,7 @@ TEST_CASE("a placed file has its final name and the SHA-256 of its bytes") {
   TemporaryFolder root;
   FsFileStore store(root.path, "node-a");
   const fs::path incoming = WriteIncoming(store, "abc");
-  const auto facts = store.SyncAndHash(incoming);
+  const auto facts = store.Hash(incoming);
   CHECK(facts.size_bytes == 3);
   CHECK(facts.sha256_hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 
