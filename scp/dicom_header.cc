@@ -14,7 +14,31 @@ namespace {
 std::string Text(DcmItem& item, const DcmTagKey& tag) {
   OFString value;
   if (item.findAndGetOFStringArray(tag, value).bad()) return {};
-  return std::string(value.c_str(), value.length());
+  return ToValidUtf8(std::string(value.c_str(), value.length()));
+}
+
+// Length of the well-formed UTF-8 sequence at text[i], or 0 if there is none.
+std::size_t Utf8SequenceLength(const std::string& text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) length = 2;
+  else if (lead == 0xE0) { length = 3; low = 0xA0; }
+  else if (lead >= 0xE1 && lead <= 0xEC) length = 3;
+  else if (lead == 0xED) { length = 3; high = 0x9F; }
+  else if (lead >= 0xEE && lead <= 0xEF) length = 3;
+  else if (lead == 0xF0) { length = 4; low = 0x90; }
+  else if (lead >= 0xF1 && lead <= 0xF3) length = 4;
+  else if (lead == 0xF4) { length = 4; high = 0x8F; }
+  else return 0;
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (std::size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return length;
 }
 
 int Number(DcmItem& item, const DcmTagKey& tag) {
@@ -30,6 +54,22 @@ int UnsignedShort(DcmItem& item, const DcmTagKey& tag) {
 }
 
 }  // namespace
+
+std::string ToValidUtf8(const std::string& text) {
+  std::string valid;
+  valid.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = Utf8SequenceLength(text, i);
+    if (length == 0 || (length == 1 && text[i] == '\0')) {
+      valid += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+      ++i;
+    } else {
+      valid.append(text, i, length);
+      i += length;
+    }
+  }
+  return valid;
+}
 
 HeaderReadResult ReadInstanceHeader(const std::filesystem::path& file) {
   HeaderReadResult result;
@@ -53,8 +93,9 @@ HeaderReadResult ReadInstanceHeader(const std::filesystem::path& file) {
     const OFCondition converted = data_set.convertToUTF8();
     if (converted.bad()) {
       result.character_set_warning =
-          fmt::format("text kept as received: cannot convert Specific Character Set '{}' "
-                      "to UTF-8: {}", a.specific_character_set, converted.text());
+          fmt::format("cannot convert Specific Character Set '{}' to UTF-8 ({}); indexed "
+                      "text keeps its ASCII and UTF-8 parts, other bytes become U+FFFD",
+                      a.specific_character_set, converted.text());
     }
   }
 

@@ -15,12 +15,17 @@ struct HeaderReadResult {
   archive::InstanceAttributes attributes;
 };
 
+// `text` with every byte that is not part of a well-formed UTF-8 sequence
+// replaced by U+FFFD, so it can be stored in a UTF-8 database.
+std::string ToValidUtf8(const std::string& text);
+
 // Reads the file meta header and the structure of the data set of a DICOM
 // Part-10 file (values over 4 KB, such as pixel data, are skipped, never
 // decoded; a data set shorter than its elements declare is an error) and
 // returns the indexed attributes, with
 // text converted to UTF-8 from the data set's Specific Character Set. When
-// conversion is impossible the raw text is returned and a warning is set.
+// conversion is impossible, bytes that are not UTF-8 become U+FFFD and a
+// warning is set (the stored file keeps the original bytes).
 // Never throws.
 HeaderReadResult ReadInstanceHeader(const std::filesystem::path& file);
 

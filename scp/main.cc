@@ -94,6 +94,16 @@ CommandLine ParseCommandLine(int argc, char** argv) {
 }
 
 int Run(const CommandLine& command_line) {
+  // Signals are taken by one thread with sigwait, so no handler runs in the
+  // middle of DCMTK or libpq code. Blocked before any thread starts, so
+  // every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
   const archive::ArchiveConfig config =
       archive::LoadConfig(command_line.config_path, command_line.overrides);
   SetLogLevel(config.log_level);
@@ -125,15 +135,6 @@ int Run(const CommandLine& command_line) {
   }
   archive::GroupCommitter committer(files, index);
   archive::IngestService ingest(files, index, committer);
-
-  // Signals are taken by one thread with sigwait, so no handler runs in the
-  // middle of DCMTK or libpq code.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
 
   scp::AssociationServer server(config, index, files, ingest);
   server.Open();

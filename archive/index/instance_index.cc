@@ -260,6 +260,9 @@ std::vector<IndexOutcome> InstanceIndex::InsertBatch(
   } catch (const pqxx::broken_connection& error) {
     lease.MarkBroken();
     throw Error(ErrorCode::kDatabase, fmt::format("index commit failed: {}", error.what()));
+  } catch (const pqxx::data_exception& error) {
+    // A value PostgreSQL cannot store (SQLSTATE class 22): the data is bad.
+    throw Error(ErrorCode::kInvalidInput, fmt::format("index refused a value: {}", error.what()));
   } catch (const pqxx::failure& error) {
     throw Error(ErrorCode::kDatabase, fmt::format("index commit failed: {}", error.what()));
   }

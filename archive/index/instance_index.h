@@ -58,8 +58,9 @@ class InstanceIndex {
   // Adds the rows in one transaction and commits it; outcome i belongs to
   // rows[i]. Patient, study and series rows are created or updated (last
   // write wins) only for rows whose SOP Instance UID is new. Throws
-  // hokan::Error(kDatabase) when the transaction fails; then nothing of it
-  // is committed.
+  // hokan::Error when the transaction fails (then nothing of it is
+  // committed): kInvalidInput for a value PostgreSQL refuses, kCommitInDoubt
+  // when the connection broke during COMMIT, kDatabase otherwise.
   std::vector<IndexOutcome> InsertBatch(const std::vector<const NewInstanceRow*>& rows);
 
   // The stored checksum of a facility's SOP Instance UID; nullopt if none.

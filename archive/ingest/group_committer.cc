@@ -13,15 +13,17 @@ constexpr std::size_t kMaxBatch = 128;
 }  // namespace
 
 GroupCommitter::GroupCommitter(FileStore& files, InstanceIndex& index)
-    : files_(files), index_(index), thread_([this] { Loop(); }) {}
+    : files_(files), index_(index), flusher_([this] { FlushLoop(); }),
+      indexer_([this] { IndexLoop(); }) {}
 
 GroupCommitter::~GroupCommitter() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
-  queued_.notify_all();
-  thread_.join();
+  changed_.notify_all();
+  flusher_.join();
+  indexer_.join();
 }
 
 IndexOutcome GroupCommitter::Commit(const NewInstanceRow& row) {
@@ -29,23 +31,27 @@ IndexOutcome GroupCommitter::Commit(const NewInstanceRow& row) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) throw Error(ErrorCode::kDatabase, "the archive is shutting down");
-    queue_.push_back(Pending{&row, {}});
-    outcome = queue_.back().outcome.get_future();
+    unflushed_.push_back(Pending{&row, {}});
+    outcome = unflushed_.back().outcome.get_future();
   }
-  queued_.notify_one();
+  changed_.notify_all();
   return outcome.get();
 }
 
-void GroupCommitter::Loop() {
+void GroupCommitter::FlushLoop() {
   for (;;) {
     std::vector<Pending> batch;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything is answered
-      while (!queue_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      changed_.wait(lock, [this] { return stopping_ || !unflushed_.empty(); });
+      if (unflushed_.empty()) {  // stopping, and everything is flushed
+        flusher_done_ = true;
+        changed_.notify_all();
+        return;
+      }
+      while (!unflushed_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(unflushed_.front()));
+        unflushed_.pop_front();
       }
     }
     const auto started = std::chrono::steady_clock::now();
@@ -56,13 +62,35 @@ void GroupCommitter::Loop() {
       for (auto& pending : batch) pending.outcome.set_exception(std::make_exception_ptr(error));
       continue;
     }
-    const auto synced = std::chrono::steady_clock::now();
+    Log(LogLevel::kDebug, "flushed {} instance(s) in {} us", batch.size(),
+        std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - started).count());
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (auto& pending : batch) flushed_.push_back(std::move(pending));
+    }
+    changed_.notify_all();
+  }
+}
+
+void GroupCommitter::IndexLoop() {
+  for (;;) {
+    std::vector<Pending> batch;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [this] { return flusher_done_ || !flushed_.empty(); });
+      if (flushed_.empty()) return;  // the flusher has stopped and all is committed
+      while (!flushed_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(flushed_.front()));
+        flushed_.pop_front();
+      }
+    }
+    const auto started = std::chrono::steady_clock::now();
     const std::size_t size = batch.size();
     CommitBatch(batch);
-    const auto committed = std::chrono::steady_clock::now();
-    Log(LogLevel::kDebug, "group commit of {} instance(s): flush {} us, index {} us", size,
-        std::chrono::duration_cast<std::chrono::microseconds>(synced - started).count(),
-        std::chrono::duration_cast<std::chrono::microseconds>(committed - synced).count());
+    Log(LogLevel::kDebug, "committed {} index row(s) in {} us", size,
+        std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - started).count());
   }
 }
 

@@ -14,8 +14,9 @@ namespace hokan::archive {
 // Makes placed files and their index rows durable together, in batches:
 // all Commit() calls waiting at the same time share one file-system flush
 // and one database transaction, so concurrent associations share fsyncs.
-// For each batch, files are flushed first and the rows committed after, so
-// a committed row never names bytes that could be lost. A batch whose
+// Two threads form a pipeline: one flushes files, the other commits the
+// rows of flushed files, so a committed row never names bytes that could
+// be lost, and the next flush overlaps the previous commit. A batch whose
 // transaction fails is retried one row per transaction, so one bad row
 // never fails its neighbours. Thread-safe.
 class GroupCommitter {
@@ -37,16 +38,20 @@ class GroupCommitter {
     std::promise<IndexOutcome> outcome;
   };
 
-  void Loop();
+  void FlushLoop();
+  void IndexLoop();
   void CommitBatch(std::vector<Pending>& batch);
 
   FileStore& files_;
   InstanceIndex& index_;
   std::mutex mutex_;
-  std::condition_variable queued_;
-  std::deque<Pending> queue_;
+  std::condition_variable changed_;
+  std::deque<Pending> unflushed_;
+  std::deque<Pending> flushed_;
   bool stopping_ = false;
-  std::thread thread_;
+  bool flusher_done_ = false;
+  std::thread flusher_;
+  std::thread indexer_;
 };
 
 }  // namespace hokan::archive

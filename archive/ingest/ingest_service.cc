@@ -134,7 +134,9 @@ IngestResult IngestService::Ingest(const StoreRequest& request) {
     } catch (const Error& cleanup_error) {
       Log(LogLevel::kError, "instance {}: cleanup after failure: {}", uid, cleanup_error.what());
     }
-    return Result(IngestStatus::kOutOfResources, error.what());
+    return Result(error.code() == ErrorCode::kInvalidInput ? IngestStatus::kInvalidDataSet
+                                                           : IngestStatus::kOutOfResources,
+                  error.what());
   }
 }
 

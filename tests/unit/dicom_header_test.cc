@@ -33,12 +33,27 @@ TEST_CASE("names are converted to UTF-8 from the data set's character set") {
   CHECK(greek.attributes.patient_name == "Διονυσιος");
 }
 
-TEST_CASE("text DCMTK cannot convert is kept as received, with a warning") {
-  // Debian's DCMTK 3.6.7 converts with iconv, which lacks ISO 2022 IR 87.
-  const auto japanese = ReadInstanceHeader(kCharsetFiles / "chrH31.dcm");
-  REQUIRE(japanese.ok);
-  CHECK_THAT(japanese.character_set_warning, Catch::Contains("ISO 2022 IR 87"));
-  CHECK(japanese.attributes.patient_name.rfind("Yamada^Tarou=", 0) == 0);
+TEST_CASE("text DCMTK cannot convert is made valid UTF-8, with a warning") {
+  // Debian's DCMTK 3.6.7 converts with iconv, which lacks ISO 2022 IR 87
+  // and IR 13: the names keep their ASCII part, other bytes become U+FFFD.
+  for (const char* name : {"chrH31.dcm", "chrH32.dcm"}) {
+    INFO(name);
+    const auto japanese = ReadInstanceHeader(kCharsetFiles / name);
+    REQUIRE(japanese.ok);
+    CHECK_THAT(japanese.character_set_warning, Catch::Contains("ISO 2022 IR 87"));
+    CHECK(hokan::scp::ToValidUtf8(japanese.attributes.patient_name) ==
+          japanese.attributes.patient_name);
+  }
+}
+
+TEST_CASE("invalid UTF-8 bytes are replaced, valid sequences kept") {
+  using hokan::scp::ToValidUtf8;
+  CHECK(ToValidUtf8("Yamada^Tarou") == "Yamada^Tarou");
+  CHECK(ToValidUtf8("山田^太郎") == "山田^太郎");
+  CHECK(ToValidUtf8("a\xd4\xcf" "b") == "a\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+  CHECK(ToValidUtf8("\xe5\xb1") == "\xEF\xBF\xBD\xEF\xBF\xBD");      // cut-off sequence
+  CHECK(ToValidUtf8("\xed\xa0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  CHECK(ToValidUtf8(std::string("a\0b", 3)) == "a\xEF\xBF\xBD" "b");  // PostgreSQL text has no NUL
 }
 
 TEST_CASE("a file that is not DICOM is reported, not thrown") {
