@@ -89,6 +89,7 @@ OFCondition ArchiveScp::handleIncomingCommand(T_DIMSE_Message* incomingMsg,
 OFCondition ArchiveScp::HandleStore(T_DIMSE_C_StoreRQ& request,
                                     T_ASC_PresentationContextID context_id) {
   const std::filesystem::path incoming = files_.NewIncomingPath();
+  const auto expectation = ingest_.ExpectStore();
   const OFCondition received = receiveSTORERequest(request, context_id, incoming.c_str());
   if (received.bad()) {
     // The data set did not arrive whole: the association is broken.
@@ -124,7 +125,7 @@ OFCondition ArchiveScp::HandleStore(T_DIMSE_C_StoreRQ& request,
     store.requested_sop_instance_uid = request.AffectedSOPInstanceUID;
     store.incoming_file = incoming;
     store.attributes = header.attributes;
-    result = ingest_.Ingest(store);
+    result = ingest_.Ingest(store, expectation.get());
   }
 
   const std::uint16_t status = StoreStatusFor(result.status);

@@ -128,13 +128,11 @@ int Run(const CommandLine& command_line) {
   archive::InstanceIndex index(database);
   index.SyncConfiguredFacilities(config.facilities);
   archive::FsFileStore files(config.storage_root, config.node_name);
-  const int swept = files.SweepIncoming(
-      [&index](const std::string& relative_path) { return index.IsIndexed(relative_path); });
-  if (swept > 0) {
-    Log(LogLevel::kWarn, "start-up sweep removed {} leftover(s) of an interrupted store", swept);
-  }
   archive::GroupCommitter committer(files, index);
   archive::IngestService ingest(files, index, committer);
+  if (const int settled = ingest.RecoverInterruptedStores(); settled > 0) {
+    Log(LogLevel::kWarn, "start-up sweep settled {} leftover(s) of interrupted stores", settled);
+  }
 
   scp::AssociationServer server(config, index, files, ingest);
   server.Open();

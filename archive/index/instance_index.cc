@@ -3,8 +3,6 @@
 #include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
 
-#include <map>
-#include <tuple>
 
 #include "archive/common/error.h"
 #include "archive/common/log.h"
@@ -27,63 +25,36 @@ std::string ArrayLiteral(const std::vector<std::string>& values) {
   return literal + "}";
 }
 
-// Entity ids already upserted in the current transaction.
-struct BatchCache {
-  std::map<std::pair<std::int64_t, std::string>, std::int64_t> patients;
-  std::map<std::tuple<std::int64_t, std::string, std::string>, std::int64_t> studies;
-  std::map<std::pair<std::int64_t, std::string>, std::int64_t> series;
-};
-
-IndexOutcome InsertRow(pqxx::work& transaction, const NewInstanceRow& row, BatchCache& cache) {
+// One round trip per instance: IndexOutcome, or nullopt when a concurrent
+// transaction committed a row this statement's snapshot could not see (the
+// caller runs it again, with a fresh snapshot).
+std::optional<IndexOutcome> TryInsertRow(pqxx::work& transaction, const NewInstanceRow& row) {
   const InstanceAttributes& a = row.attributes;
-  const auto existing = transaction.exec_prepared("hokan_find_instance_checksum",
-                                                  row.facility_id, a.sop_instance_uid);
-  if (!existing.empty()) {
-    return existing[0][0].as<std::string>() == row.sha256_hex
+  const auto result = transaction.exec_prepared(
+      "hokan_insert_instance", row.facility_id, a.patient_id, a.issuer_of_patient_id,
+      a.patient_name, a.patient_birth_date, a.patient_sex, a.specific_character_set,
+      a.study_instance_uid, a.study_date, a.study_time, a.accession_number, a.study_id,
+      a.study_description, a.referring_physician_name, a.modality, a.series_instance_uid,
+      a.series_number, a.series_description, a.body_part_examined, a.sop_instance_uid,
+      a.sop_class_uid, a.instance_number, a.number_of_frames, a.rows, a.columns,
+      a.transfer_syntax_uid, row.relative_path, static_cast<long long>(row.size_bytes),
+      row.sha256_hex, row.calling_ae);
+  const auto& existing_checksum = result[0][0];
+  if (!existing_checksum.is_null()) {
+    return existing_checksum.as<std::string>() == row.sha256_hex
                ? IndexOutcome::kExistsSameContent
                : IndexOutcome::kExistsDifferentContent;
   }
+  if (!result[0][1].is_null()) return IndexOutcome::kInserted;
+  return std::nullopt;
+}
 
-  auto patient = cache.patients.find({row.facility_id, a.patient_id});
-  if (patient == cache.patients.end()) {
-    const auto result = transaction.exec_prepared(
-        "hokan_upsert_patient", row.facility_id, a.patient_id, a.issuer_of_patient_id,
-        a.patient_name, a.patient_birth_date, a.patient_sex, a.specific_character_set);
-    patient = cache.patients.emplace(std::make_pair(row.facility_id, a.patient_id),
-                                     result[0][0].as<std::int64_t>()).first;
-  }
-  auto study = cache.studies.find({row.facility_id, a.study_instance_uid, a.modality});
-  if (study == cache.studies.end()) {
-    const auto result = transaction.exec_prepared(
-        "hokan_upsert_study", row.facility_id, patient->second, a.study_instance_uid,
-        a.study_date, a.study_time, a.accession_number, a.study_id, a.study_description,
-        a.referring_physician_name, a.modality, a.specific_character_set);
-    study = cache.studies.emplace(std::make_tuple(row.facility_id, a.study_instance_uid,
-                                                  a.modality),
-                                  result[0][0].as<std::int64_t>()).first;
-  }
-  auto series = cache.series.find({row.facility_id, a.series_instance_uid});
-  if (series == cache.series.end()) {
-    const auto result = transaction.exec_prepared(
-        "hokan_upsert_series", row.facility_id, study->second, a.series_instance_uid,
-        a.modality, a.series_number, a.series_description, a.body_part_examined);
-    series = cache.series.emplace(std::make_pair(row.facility_id, a.series_instance_uid),
-                                  result[0][0].as<std::int64_t>()).first;
-  }
-  const auto inserted = transaction.exec_prepared(
-      "hokan_insert_instance", row.facility_id, series->second, a.sop_instance_uid,
-      a.sop_class_uid, a.instance_number, a.number_of_frames, a.rows, a.columns,
-      a.specific_character_set, a.transfer_syntax_uid, row.relative_path,
-      static_cast<long long>(row.size_bytes), row.sha256_hex, row.calling_ae);
-  if (!inserted.empty()) return IndexOutcome::kInserted;
-
-  // Another node committed the same SOP Instance UID meanwhile.
-  const auto winner = transaction.exec_prepared("hokan_find_instance_checksum",
-                                                row.facility_id, a.sop_instance_uid);
-  if (!winner.empty() && winner[0][0].as<std::string>() == row.sha256_hex) {
-    return IndexOutcome::kExistsSameContent;
-  }
-  return IndexOutcome::kExistsDifferentContent;
+IndexOutcome InsertRow(pqxx::work& transaction, const NewInstanceRow& row) {
+  if (auto outcome = TryInsertRow(transaction, row)) return *outcome;
+  if (auto outcome = TryInsertRow(transaction, row)) return *outcome;
+  throw Error(ErrorCode::kDatabase,
+              fmt::format("instance {}: index rows changed concurrently twice",
+                          row.attributes.sop_instance_uid));
 }
 
 }  // namespace
@@ -97,61 +68,110 @@ void InstanceIndex::PrepareStatements(pqxx::connection& connection) {
       "WHERE ae.ae_title = $1 AND ae.enabled AND ae.may_store");
   connection.prepare("hokan_find_instance_checksum",
       "SELECT checksum_sha256 FROM instances WHERE facility_id = $1 AND sop_instance_uid = $2");
-  connection.prepare("hokan_is_indexed", "SELECT 1 FROM instances WHERE relative_path = $1");
-  connection.prepare("hokan_upsert_patient",
-      "INSERT INTO patients (facility_id, patient_id, issuer_of_patient_id, patient_name,"
-      "                      patient_birth_date, patient_sex, specific_character_set)"
-      " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-      " ON CONFLICT (facility_id, patient_id) DO UPDATE SET"
-      "  issuer_of_patient_id = EXCLUDED.issuer_of_patient_id,"
-      "  patient_name = EXCLUDED.patient_name,"
-      "  patient_birth_date = EXCLUDED.patient_birth_date,"
-      "  patient_sex = EXCLUDED.patient_sex,"
-      "  specific_character_set = EXCLUDED.specific_character_set,"
-      "  updated_at = now()"
-      " RETURNING id");
-  connection.prepare("hokan_upsert_study",
-      "INSERT INTO studies (facility_id, patient_fk, study_instance_uid, study_date, study_time,"
-      "                     accession_number, study_id, study_description,"
-      "                     referring_physician_name, modalities_in_study, specific_character_set)"
-      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-      "         CASE WHEN $10::text = '' THEN '{}'::text[] ELSE ARRAY[$10::text] END, $11)"
-      " ON CONFLICT (facility_id, study_instance_uid) DO UPDATE SET"
-      "  patient_fk = EXCLUDED.patient_fk,"
-      "  study_date = EXCLUDED.study_date,"
-      "  study_time = EXCLUDED.study_time,"
-      "  accession_number = EXCLUDED.accession_number,"
-      "  study_id = EXCLUDED.study_id,"
-      "  study_description = EXCLUDED.study_description,"
-      "  referring_physician_name = EXCLUDED.referring_physician_name,"
-      "  modalities_in_study = CASE"
-      "    WHEN $10::text = '' OR $10::text = ANY (studies.modalities_in_study)"
-      "    THEN studies.modalities_in_study"
-      "    ELSE studies.modalities_in_study || $10::text END,"
-      "  specific_character_set = EXCLUDED.specific_character_set,"
-      "  updated_at = now()"
-      " RETURNING id");
-  connection.prepare("hokan_upsert_series",
-      "INSERT INTO series (facility_id, study_fk, series_instance_uid, modality, series_number,"
-      "                    series_description, body_part_examined)"
-      " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-      " ON CONFLICT (facility_id, series_instance_uid) DO UPDATE SET"
-      "  study_fk = EXCLUDED.study_fk,"
-      "  modality = EXCLUDED.modality,"
-      "  series_number = EXCLUDED.series_number,"
-      "  series_description = EXCLUDED.series_description,"
-      "  body_part_examined = EXCLUDED.body_part_examined,"
-      "  updated_at = now()"
-      " RETURNING id");
-  connection.prepare("hokan_insert_instance",
-      "INSERT INTO instances (facility_id, series_fk, sop_instance_uid, sop_class_uid,"
-      "                       instance_number, number_of_frames, rows, columns,"
-      "                       specific_character_set, transfer_syntax_uid, relative_path,"
-      "                       size_bytes, checksum_sha256, calling_ae)"
-      " VALUES ($1, $2, $3, $4, $5, NULLIF($6::integer, -1), NULLIF($7::integer, -1),"
-      "         NULLIF($8::integer, -1), $9, $10, $11, $12, $13, $14)"
-      " ON CONFLICT (facility_id, sop_instance_uid) DO NOTHING"
-      " RETURNING id");
+  connection.prepare("hokan_checksum_at",
+      "SELECT checksum_sha256 FROM instances WHERE relative_path = $1");
+  connection.prepare("hokan_remove_instance_at", "DELETE FROM instances WHERE relative_path = $1");
+  // Adds an instance with its patient, study and series in one statement.
+  // Patient, study and series rows are written only when the instance is new
+  // and only when a value differs (no dead tuples for the usual repeat); the
+  // UNION ALL falls back to the existing row when nothing was written.
+  // Returns (checksum of an existing instance, id of the inserted one).
+  connection.prepare("hokan_insert_instance", R"sql(
+WITH existing AS (
+  SELECT checksum_sha256 FROM instances WHERE facility_id = $1 AND sop_instance_uid = $20
+), patient_written AS (
+  INSERT INTO patients AS p (facility_id, patient_id, issuer_of_patient_id, patient_name,
+                             patient_birth_date, patient_sex, specific_character_set)
+  SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM existing)
+  ON CONFLICT (facility_id, patient_id) DO UPDATE SET
+    issuer_of_patient_id = EXCLUDED.issuer_of_patient_id,
+    patient_name = EXCLUDED.patient_name,
+    patient_birth_date = EXCLUDED.patient_birth_date,
+    patient_sex = EXCLUDED.patient_sex,
+    specific_character_set = EXCLUDED.specific_character_set,
+    updated_at = now()
+  WHERE (p.issuer_of_patient_id, p.patient_name, p.patient_birth_date, p.patient_sex,
+         p.specific_character_set)
+        IS DISTINCT FROM
+        (EXCLUDED.issuer_of_patient_id, EXCLUDED.patient_name, EXCLUDED.patient_birth_date,
+         EXCLUDED.patient_sex, EXCLUDED.specific_character_set)
+  RETURNING id
+), patient AS (
+  SELECT id FROM patient_written
+  UNION ALL
+  SELECT id FROM patients
+   WHERE facility_id = $1 AND patient_id = $2 AND NOT EXISTS (SELECT 1 FROM existing)
+  LIMIT 1
+), study_written AS (
+  INSERT INTO studies AS s (facility_id, patient_fk, study_instance_uid, study_date, study_time,
+                            accession_number, study_id, study_description,
+                            referring_physician_name, modalities_in_study,
+                            specific_character_set)
+  SELECT $1, patient.id, $8, $9, $10, $11, $12, $13, $14,
+         CASE WHEN $15::text = '' THEN '{}'::text[] ELSE ARRAY[$15::text] END, $7
+    FROM patient
+  ON CONFLICT (facility_id, study_instance_uid) DO UPDATE SET
+    patient_fk = EXCLUDED.patient_fk,
+    study_date = EXCLUDED.study_date,
+    study_time = EXCLUDED.study_time,
+    accession_number = EXCLUDED.accession_number,
+    study_id = EXCLUDED.study_id,
+    study_description = EXCLUDED.study_description,
+    referring_physician_name = EXCLUDED.referring_physician_name,
+    modalities_in_study = CASE WHEN $15::text = '' OR $15::text = ANY (s.modalities_in_study)
+                               THEN s.modalities_in_study
+                               ELSE s.modalities_in_study || $15::text END,
+    specific_character_set = EXCLUDED.specific_character_set,
+    updated_at = now()
+  WHERE (s.patient_fk, s.study_date, s.study_time, s.accession_number, s.study_id,
+         s.study_description, s.referring_physician_name, s.specific_character_set)
+        IS DISTINCT FROM
+        (EXCLUDED.patient_fk, EXCLUDED.study_date, EXCLUDED.study_time,
+         EXCLUDED.accession_number, EXCLUDED.study_id, EXCLUDED.study_description,
+         EXCLUDED.referring_physician_name, EXCLUDED.specific_character_set)
+     OR NOT ($15::text = '' OR $15::text = ANY (s.modalities_in_study))
+  RETURNING id
+), study AS (
+  SELECT id FROM study_written
+  UNION ALL
+  SELECT id FROM studies
+   WHERE facility_id = $1 AND study_instance_uid = $8 AND EXISTS (SELECT 1 FROM patient)
+  LIMIT 1
+), series_written AS (
+  INSERT INTO series AS e (facility_id, study_fk, series_instance_uid, modality, series_number,
+                           series_description, body_part_examined)
+  SELECT $1, study.id, $16, $15, $17, $18, $19 FROM study
+  ON CONFLICT (facility_id, series_instance_uid) DO UPDATE SET
+    study_fk = EXCLUDED.study_fk,
+    modality = EXCLUDED.modality,
+    series_number = EXCLUDED.series_number,
+    series_description = EXCLUDED.series_description,
+    body_part_examined = EXCLUDED.body_part_examined,
+    updated_at = now()
+  WHERE (e.study_fk, e.modality, e.series_number, e.series_description, e.body_part_examined)
+        IS DISTINCT FROM
+        (EXCLUDED.study_fk, EXCLUDED.modality, EXCLUDED.series_number,
+         EXCLUDED.series_description, EXCLUDED.body_part_examined)
+  RETURNING id
+), series_row AS (
+  SELECT id FROM series_written
+  UNION ALL
+  SELECT id FROM series
+   WHERE facility_id = $1 AND series_instance_uid = $16 AND EXISTS (SELECT 1 FROM study)
+  LIMIT 1
+), inserted AS (
+  INSERT INTO instances (facility_id, series_fk, sop_instance_uid, sop_class_uid,
+                         instance_number, number_of_frames, rows, columns,
+                         specific_character_set, transfer_syntax_uid, relative_path,
+                         size_bytes, checksum_sha256, calling_ae)
+  SELECT $1, series_row.id, $20, $21, $22, NULLIF($23::integer, -1),
+         NULLIF($24::integer, -1), NULLIF($25::integer, -1), $7, $26, $27, $28, $29, $30
+    FROM series_row
+  ON CONFLICT (facility_id, sop_instance_uid) DO NOTHING
+  RETURNING id
+)
+SELECT (SELECT checksum_sha256 FROM existing), (SELECT id FROM inserted)
+)sql");
 }
 
 InstanceIndex::InstanceIndex(Database& database) : database_(database) {}
@@ -230,15 +250,30 @@ std::optional<std::string> InstanceIndex::FindChecksum(std::int64_t facility_id,
   }
 }
 
-bool InstanceIndex::IsIndexed(const std::string& relative_path) {
+std::optional<std::string> InstanceIndex::ChecksumAt(const std::string& relative_path) {
   auto lease = database_.Acquire();
   try {
     pqxx::read_transaction transaction(lease.connection());
-    return !transaction.exec_prepared("hokan_is_indexed", relative_path).empty();
+    const auto result = transaction.exec_prepared("hokan_checksum_at", relative_path);
+    if (result.empty()) return std::nullopt;
+    return result[0][0].as<std::string>();
   } catch (const pqxx::failure& error) {
     lease.MarkBroken();
     throw Error(ErrorCode::kDatabase,
                 fmt::format("looking up {}: {}", relative_path, error.what()));
+  }
+}
+
+void InstanceIndex::RemoveInstanceAt(const std::string& relative_path) {
+  auto lease = database_.Acquire();
+  try {
+    pqxx::work transaction(lease.connection());
+    transaction.exec_prepared("hokan_remove_instance_at", relative_path);
+    transaction.commit();
+  } catch (const pqxx::failure& error) {
+    lease.MarkBroken();
+    throw Error(ErrorCode::kDatabase,
+                fmt::format("removing the row of {}: {}", relative_path, error.what()));
   }
 }
 
@@ -247,10 +282,9 @@ std::vector<IndexOutcome> InstanceIndex::InsertBatch(
   auto lease = database_.Acquire();
   try {
     pqxx::work transaction(lease.connection());
-    BatchCache cache;
     std::vector<IndexOutcome> outcomes;
     outcomes.reserve(rows.size());
-    for (const NewInstanceRow* row : rows) outcomes.push_back(InsertRow(transaction, *row, cache));
+    for (const NewInstanceRow* row : rows) outcomes.push_back(InsertRow(transaction, *row));
     transaction.commit();
     return outcomes;
   } catch (const pqxx::in_doubt_error& error) {

@@ -68,8 +68,13 @@ class InstanceIndex {
   std::optional<std::string> FindChecksum(std::int64_t facility_id,
                                           const std::string& sop_instance_uid);
 
-  // True when an instance row refers to `relative_path`.
-  bool IsIndexed(const std::string& relative_path);
+  // The checksum of the instance row that refers to `relative_path`;
+  // nullopt if none does. Throws hokan::Error(kDatabase).
+  std::optional<std::string> ChecksumAt(const std::string& relative_path);
+
+  // Removes the instance row that refers to `relative_path`, if any (its
+  // file failed verification). Throws hokan::Error(kDatabase).
+  void RemoveInstanceAt(const std::string& relative_path);
 
  private:
   Database& database_;

@@ -9,12 +9,21 @@
 
 namespace hokan::archive {
 namespace {
+
 constexpr std::size_t kMaxBatch = 128;
+// How long a batch waits for announced stores before it is committed.
+constexpr std::chrono::microseconds kMaxWaitForExpected{2000};
+
+long long MicrosecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
 
 GroupCommitter::GroupCommitter(FileStore& files, InstanceIndex& index)
     : files_(files), index_(index), flusher_([this] { FlushLoop(); }),
-      indexer_([this] { IndexLoop(); }) {}
+      committer_([this] { CommitLoop(); }) {}
 
 GroupCommitter::~GroupCommitter() {
   {
@@ -22,98 +31,127 @@ GroupCommitter::~GroupCommitter() {
     stopping_ = true;
   }
   changed_.notify_all();
+  committer_.join();
   flusher_.join();
-  indexer_.join();
 }
 
-IndexOutcome GroupCommitter::Commit(const NewInstanceRow& row) {
+GroupCommitter::Expectation::Expectation(GroupCommitter& committer) : committer_(committer) {
+  std::lock_guard<std::mutex> lock(committer_.mutex_);
+  ++committer_.expected_;
+}
+
+GroupCommitter::Expectation::~Expectation() {
+  {
+    std::lock_guard<std::mutex> lock(committer_.mutex_);
+    if (!pending_) return;
+    pending_ = false;
+    --committer_.expected_;
+  }
+  committer_.changed_.notify_all();
+}
+
+IndexOutcome GroupCommitter::Commit(const NewInstanceRow& row, Expectation* expectation) {
   std::future<IndexOutcome> outcome;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (expectation && expectation->pending_) {
+      expectation->pending_ = false;
+      --expected_;
+    }
     if (stopping_) throw Error(ErrorCode::kDatabase, "the archive is shutting down");
-    unflushed_.push_back(Pending{&row, {}});
-    outcome = unflushed_.back().outcome.get_future();
+    queue_.push_back(Pending{&row, {}});
+    outcome = queue_.back().outcome.get_future();
   }
   changed_.notify_all();
   return outcome.get();
 }
 
 void GroupCommitter::FlushLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    std::vector<Pending> batch;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [this] { return stopping_ || !unflushed_.empty(); });
-      if (unflushed_.empty()) {  // stopping, and everything is flushed
-        flusher_done_ = true;
-        changed_.notify_all();
-        return;
-      }
-      while (!unflushed_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(std::move(unflushed_.front()));
-        unflushed_.pop_front();
-      }
-    }
-    const auto started = std::chrono::steady_clock::now();
+    changed_.wait(lock, [this] { return flush_requested_ > flush_done_ || stopping_; });
+    if (flush_requested_ == flush_done_) return;  // stopping, nothing asked
+    const std::uint64_t generation = flush_requested_;
+    lock.unlock();
+    std::exception_ptr error;
     try {
       files_.SyncAll();
-    } catch (const Error& error) {
-      Log(LogLevel::kError, "{}", error.what());
-      for (auto& pending : batch) pending.outcome.set_exception(std::make_exception_ptr(error));
-      continue;
+    } catch (const Error& failure) {
+      Log(LogLevel::kError, "{}", failure.what());
+      error = std::make_exception_ptr(Error(
+          ErrorCode::kCommitInDoubt,
+          fmt::format("{}; the start-up sweep will check the affected files", failure.what())));
     }
-    Log(LogLevel::kDebug, "flushed {} instance(s) in {} us", batch.size(),
-        std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::steady_clock::now() - started).count());
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      for (auto& pending : batch) flushed_.push_back(std::move(pending));
-    }
+    lock.lock();
+    flush_error_ = error;
+    flush_done_ = generation;
     changed_.notify_all();
   }
 }
 
-void GroupCommitter::IndexLoop() {
+void GroupCommitter::CommitLoop() {
   for (;;) {
     std::vector<Pending> batch;
+    std::uint64_t generation = 0;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [this] { return flusher_done_ || !flushed_.empty(); });
-      if (flushed_.empty()) return;  // the flusher has stopped and all is committed
-      while (!flushed_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(std::move(flushed_.front()));
-        flushed_.pop_front();
+      changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything is answered
+      changed_.wait_for(lock, kMaxWaitForExpected, [this] {
+        return stopping_ || expected_ == 0 || queue_.size() >= kMaxBatch;
+      });
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
       }
+      generation = ++flush_requested_;
     }
+    changed_.notify_all();  // the flusher starts on this batch's files now
+
     const auto started = std::chrono::steady_clock::now();
-    const std::size_t size = batch.size();
-    CommitBatch(batch);
-    Log(LogLevel::kDebug, "committed {} index row(s) in {} us", size,
-        std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::steady_clock::now() - started).count());
+    std::vector<const NewInstanceRow*> rows;
+    for (const auto& pending : batch) rows.push_back(pending.row);
+    std::vector<IndexOutcome> outcomes(batch.size(), IndexOutcome::kInserted);
+    std::vector<std::exception_ptr> errors(batch.size());
+    IndexBatch(rows, outcomes, errors);
+    const long long index_us = MicrosecondsSince(started);
+
+    std::exception_ptr flush_error;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [this, generation] { return flush_done_ >= generation; });
+      flush_error = flush_error_;
+    }
+    Log(LogLevel::kDebug, "group commit of {} instance(s): index {} us, index and flush {} us",
+        batch.size(), index_us, MicrosecondsSince(started));
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (flush_error) batch[i].outcome.set_exception(flush_error);
+      else if (errors[i]) batch[i].outcome.set_exception(errors[i]);
+      else batch[i].outcome.set_value(outcomes[i]);
+    }
   }
 }
 
-void GroupCommitter::CommitBatch(std::vector<Pending>& batch) {
-  std::vector<const NewInstanceRow*> rows;
-  rows.reserve(batch.size());
-  for (const auto& pending : batch) rows.push_back(pending.row);
+void GroupCommitter::IndexBatch(const std::vector<const NewInstanceRow*>& rows,
+                                std::vector<IndexOutcome>& outcomes,
+                                std::vector<std::exception_ptr>& errors) {
   try {
-    const std::vector<IndexOutcome> outcomes = index_.InsertBatch(rows);
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].outcome.set_value(outcomes[i]);
+    outcomes = index_.InsertBatch(rows);
     return;
   } catch (const Error& error) {
-    if (batch.size() == 1 || error.code() == ErrorCode::kCommitInDoubt) {
-      for (auto& pending : batch) pending.outcome.set_exception(std::make_exception_ptr(error));
+    if (rows.size() == 1 || error.code() == ErrorCode::kCommitInDoubt) {
+      for (auto& slot : errors) slot = std::make_exception_ptr(error);
       return;
     }
     Log(LogLevel::kWarn, "a batch of {} instances failed ({}); committing them one by one",
-        batch.size(), error.what());
+        rows.size(), error.what());
   }
-  for (auto& pending : batch) {
-    std::vector<Pending> single;
-    single.push_back(std::move(pending));
-    CommitBatch(single);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    try {
+      outcomes[i] = index_.InsertBatch({rows[i]}).front();
+    } catch (const Error& error) {
+      errors[i] = std::make_exception_ptr(error);
+    }
   }
 }
 

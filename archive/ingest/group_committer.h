@@ -1,10 +1,13 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
+#include <exception>
 #include <future>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "archive/index/instance_index.h"
 #include "archive/storage/file_store.h"
@@ -14,23 +17,44 @@ namespace hokan::archive {
 // Makes placed files and their index rows durable together, in batches:
 // all Commit() calls waiting at the same time share one file-system flush
 // and one database transaction, so concurrent associations share fsyncs.
-// Two threads form a pipeline: one flushes files, the other commits the
-// rows of flushed files, so a committed row never names bytes that could
-// be lost, and the next flush overlaps the previous commit. A batch whose
+// The flush and the transaction of a batch run at the same time; Commit()
+// returns only when both are done. Until then the placed file keeps its
+// intent record, so after a crash the start-up sweep checks every such file
+// against its row (IngestService::RecoverInterruptedStores). A batch whose
 // transaction fails is retried one row per transaction, so one bad row
 // never fails its neighbours. Thread-safe.
 class GroupCommitter {
  public:
-  // Starts the commit thread. `files` and `index` must outlive it.
+  // Starts two threads. `files` and `index` must outlive the committer.
   GroupCommitter(FileStore& files, InstanceIndex& index);
   ~GroupCommitter();  // finishes what is queued, then stops
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
+  // Announces that a Commit() is on its way (a store is being checked and
+  // placed), so a batch being formed waits for it, up to 2 ms, instead of
+  // flushing without it. Ends at Commit() or when destroyed, whichever is
+  // first. Like PostgreSQL's commit_delay, but only when a store is known
+  // to be coming.
+  class Expectation {
+   public:
+    explicit Expectation(GroupCommitter& committer);
+    ~Expectation();
+    Expectation(const Expectation&) = delete;
+    Expectation& operator=(const Expectation&) = delete;
+
+   private:
+    friend class GroupCommitter;
+    GroupCommitter& committer_;
+    bool pending_ = true;
+  };
+
   // Blocks until the row's file is flushed and the row committed (or found
-  // to exist). REQUIRES: the row's file is placed. Throws hokan::Error
-  // (kStorage, kDatabase or kCommitInDoubt) when that failed.
-  IndexOutcome Commit(const NewInstanceRow& row);
+  // to exist). REQUIRES: the row's file is placed. Throws hokan::Error:
+  // kCommitInDoubt when the flush failed or the COMMIT's outcome is unknown
+  // (the row may exist; leave the intent record to the sweep), or the
+  // InstanceIndex::InsertBatch error when the transaction failed.
+  IndexOutcome Commit(const NewInstanceRow& row, Expectation* expectation = nullptr);
 
  private:
   struct Pending {
@@ -38,20 +62,26 @@ class GroupCommitter {
     std::promise<IndexOutcome> outcome;
   };
 
+  void CommitLoop();
   void FlushLoop();
-  void IndexLoop();
-  void CommitBatch(std::vector<Pending>& batch);
+  // Commits the rows; sets an outcome or an error per row.
+  void IndexBatch(const std::vector<const NewInstanceRow*>& rows,
+                  std::vector<IndexOutcome>& outcomes,
+                  std::vector<std::exception_ptr>& errors);
 
   FileStore& files_;
   InstanceIndex& index_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<Pending> unflushed_;
-  std::deque<Pending> flushed_;
+  std::deque<Pending> queue_;
   bool stopping_ = false;
-  bool flusher_done_ = false;
+  int expected_ = 0;  // Expectations not yet ended
+  // Flush handshake between the commit thread and the flush thread.
+  std::uint64_t flush_requested_ = 0;
+  std::uint64_t flush_done_ = 0;
+  std::exception_ptr flush_error_;
   std::thread flusher_;
-  std::thread indexer_;
+  std::thread committer_;
 };
 
 }  // namespace hokan::archive

@@ -64,6 +64,7 @@ IngestService::IngestService(FileStore& files, InstanceIndex& index, GroupCommit
     : files_(files), index_(index), committer_(committer) {}
 
 IngestResult IngestService::AnswerForTakenName(const StoreRequest& request,
+                                               const std::string& relative_path,
                                                const FileFacts& facts) {
   const std::string& uid = request.attributes.sop_instance_uid;
   files_.RemoveIncoming(request.incoming_file);
@@ -74,11 +75,39 @@ IngestResult IngestService::AnswerForTakenName(const StoreRequest& request,
                               "store of it is in progress, or a crash leftover the start-up "
                               "sweep removes); retry later", uid));
   }
-  if (*stored == facts.sha256_hex) return Result(IngestStatus::kAlreadyStored, {});
-  return DuplicateDifferentContent(uid);
+  if (*stored != facts.sha256_hex) return DuplicateDifferentContent(uid);
+  // Same content by the index: confirm the stored bytes before saying so.
+  if (files_.Hash(files_.PathOf(relative_path)).sha256_hex != *stored) {
+    Log(LogLevel::kError, "instance {}: stored file {} does not match its checksum", uid,
+        relative_path);
+    return Result(IngestStatus::kOutOfResources,
+                  fmt::format("instance {}: the stored copy failed verification; an "
+                              "administrator must check it", uid));
+  }
+  return Result(IngestStatus::kAlreadyStored, {});
 }
 
-IngestResult IngestService::Ingest(const StoreRequest& request) {
+int IngestService::RecoverInterruptedStores() {
+  return files_.SweepIncoming([this](const std::string& relative_path, const FileFacts& facts) {
+    const auto checksum = index_.ChecksumAt(relative_path);
+    if (!checksum) {
+      Log(LogLevel::kWarn, "recovery: removed {}: its store was interrupted before indexing",
+          relative_path);
+      return false;
+    }
+    if (*checksum == facts.sha256_hex) return true;
+    Log(LogLevel::kError, "recovery: removed {} and its row: the file lost bytes in a crash "
+        "before its store was acknowledged", relative_path);
+    index_.RemoveInstanceAt(relative_path);
+    return false;
+  });
+}
+
+std::unique_ptr<IngestService::StoreExpectation> IngestService::ExpectStore() {
+  return std::make_unique<StoreExpectation>(committer_);
+}
+
+IngestResult IngestService::Ingest(const StoreRequest& request, StoreExpectation* expectation) {
   const std::string& uid = request.attributes.sop_instance_uid;
   IngestResult validation = ValidateStoreRequest(request);
   if (validation.status != IngestStatus::kStored) {
@@ -98,7 +127,7 @@ IngestResult IngestService::Ingest(const StoreRequest& request) {
         InstanceRelativePath(request.facility_id, request.attributes.study_instance_uid,
                              request.attributes.series_instance_uid, uid);
     is_placed = files_.Place(request.incoming_file, relative_path, &placed);
-    if (!is_placed) return AnswerForTakenName(request, facts);
+    if (!is_placed) return AnswerForTakenName(request, relative_path, facts);
 
     NewInstanceRow row;
     row.facility_id = request.facility_id;
@@ -107,7 +136,7 @@ IngestResult IngestService::Ingest(const StoreRequest& request) {
     row.relative_path = relative_path;
     row.size_bytes = facts.size_bytes;
     row.sha256_hex = facts.sha256_hex;
-    const IndexOutcome outcome = committer_.Commit(row);
+    const IndexOutcome outcome = committer_.Commit(row, expectation);
 
     switch (outcome) {
       case IndexOutcome::kInserted:
@@ -124,8 +153,8 @@ IngestResult IngestService::Ingest(const StoreRequest& request) {
     throw Error(ErrorCode::kInternal, "unknown index outcome");
   } catch (const Error& error) {
     if (error.code() == ErrorCode::kCommitInDoubt) {
-      // The row may exist: keep the file and its intent record; the
-      // start-up sweep keeps it if the row is there and removes it if not.
+      // The row may exist, or the file may not be durable: keep the file and
+      // its intent record for RecoverInterruptedStores to settle.
       return Result(IngestStatus::kOutOfResources, error.what());
     }
     try {

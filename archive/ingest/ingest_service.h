@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "archive/index/instance_index.h"
@@ -53,11 +54,27 @@ class IngestService {
   // All three must outlive the service.
   IngestService(FileStore& files, InstanceIndex& index, GroupCommitter& committer);
 
-  IngestResult Ingest(const StoreRequest& request);
+  // A store about to arrive: while it lives, a commit batch being formed
+  // waits for it a little (see GroupCommitter::Expectation). Create one when
+  // a C-STORE request arrives, before its data set is received.
+  using StoreExpectation = GroupCommitter::Expectation;
+  std::unique_ptr<StoreExpectation> ExpectStore();
+
+  // `expectation`, if given, is the one ExpectStore() returned for this store.
+  IngestResult Ingest(const StoreRequest& request, StoreExpectation* expectation = nullptr);
+
+  // Start-up recovery, before any association is served: settles every
+  // store a crash interrupted. A placed file is kept when its row exists
+  // and its bytes match the row's checksum; otherwise the file (and a row
+  // that does not match it) is removed — such a store was never
+  // acknowledged. Returns the number of leftovers settled. Throws
+  // hokan::Error (kStorage, kDatabase) when it cannot finish.
+  int RecoverInterruptedStores();
 
  private:
   // Place() found the final name taken: decide by the stored checksum.
-  IngestResult AnswerForTakenName(const StoreRequest& request, const FileFacts& facts);
+  IngestResult AnswerForTakenName(const StoreRequest& request, const std::string& relative_path,
+                                  const FileFacts& facts);
 
   FileStore& files_;
   InstanceIndex& index_;

@@ -13,9 +13,9 @@ struct FileFacts {
   std::string sha256_hex;  // lowercase
 };
 
-// A file placed at its final name but not yet confirmed by the index.
+// A file placed at its final name but not yet confirmed durable and indexed.
 // Until Release() or Discard(), a crash leaves an intent record that
-// SweepIncoming() uses to undo the placement.
+// SweepIncoming() uses to check or undo the placement.
 struct PlacedFile {
   std::filesystem::path intent_path;  // below the node's incoming folder
   std::string relative_path;          // below the storage root
@@ -62,11 +62,12 @@ class FileStore {
   virtual std::filesystem::path PathOf(const std::string& relative_path) const = 0;
 
   // Start-up sweep of this node's incoming folder after a crash: removes
-  // partial files, and for every placement whose relative path
-  // `is_indexed` does not know, removes the final name too. Returns the
-  // number of leftovers removed.
-  virtual int SweepIncoming(
-      const std::function<bool(const std::string& relative_path)>& is_indexed) = 0;
+  // partial files, and for every placement not yet released asks `keep`
+  // with the placed file's size and hash; the final name is removed unless
+  // `keep` says yes. Returns the number of leftovers settled.
+  using KeepPlacedFile =
+      std::function<bool(const std::string& relative_path, const FileFacts& facts)>;
+  virtual int SweepIncoming(const KeepPlacedFile& keep) = 0;
 };
 
 // FileStore on a POSIX file system. `root` must be one file system (hard
@@ -84,8 +85,7 @@ class FsFileStore : public FileStore {
   void Discard(const PlacedFile& placed) override;
   void RemoveIncoming(const std::filesystem::path& incoming) override;
   std::filesystem::path PathOf(const std::string& relative_path) const override;
-  int SweepIncoming(
-      const std::function<bool(const std::string& relative_path)>& is_indexed) override;
+  int SweepIncoming(const KeepPlacedFile& keep) override;
 
   // Free bytes on the storage root's file system.
   std::uint64_t FreeBytes() const;
