@@ -1,0 +1,159 @@
+#include "tests/integration/archive_process.h"
+
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace hokan::integration {
+
+namespace {
+
+std::string Join(const std::vector<std::string>& values) {
+  std::string joined;
+  for (const auto& v : values) {
+    if (!joined.empty()) joined += ", ";
+    joined += v;
+  }
+  return joined;
+}
+
+constexpr auto kReadyDeadline = 60s;
+constexpr int kStartAttempts = 3;
+
+}  // namespace
+
+ArchiveOptions SingleFacilityOptions(const std::string& store_ae) {
+  ArchiveOptions options;
+  options.facilities.push_back({"clinic", {store_ae}, {}});
+  return options;
+}
+
+ArchiveProcess::ArchiveProcess(ArchiveOptions options)
+    : options_(std::move(options)),
+      temp_("hokan-it-archive"),
+      database_(TestDatabaseUrl()),
+      sql_(database_.conninfo()) {
+  if (options_.facilities.empty() || options_.facilities.front().store_ae_titles.empty()) {
+    throw std::invalid_argument("ArchiveProcess needs a facility with a store AE title");
+  }
+  Start();
+}
+
+ArchiveProcess::~ArchiveProcess() {
+  if (process_) process_->Stop(SIGTERM);
+  sql_.Disconnect();
+}
+
+void ArchiveProcess::WriteConfig() const {
+  std::ofstream out(temp_.path() / "hokan.ini", std::ios::trunc);
+  out << "# written by the hokan integration tests\n"
+      << "[archive]\n"
+      << "ae_title = " << options_.ae_title << "\n"
+      << "port = " << port_ << "\n"
+      << "storage_root = " << storage_root().string() << "\n"
+      << "max_associations = " << options_.max_associations << "\n"
+      << "log_level = " << options_.log_level << "\n"
+      // Fixed, so a restart on another port still sweeps the same incoming
+      // folder (the default name contains the port).
+      << "node_name = hokan-it\n";
+  for (const auto& line : options_.extra_archive_settings) out << line << "\n";
+  for (const auto& facility : options_.facilities) {
+    out << "\n[facility." << facility.name << "]\n"
+        << "store_ae_titles = " << Join(facility.store_ae_titles) << "\n"
+        << "allowed_peers = " << Join(facility.allowed_peers) << "\n";
+  }
+  if (!out) throw std::runtime_error("cannot write the archive configuration");
+}
+
+std::string ArchiveProcess::Log() const {
+  try {
+    return ReadFileBytes(log_path());
+  } catch (const std::runtime_error&) {
+    return "";
+  }
+}
+
+bool ArchiveProcess::Running() { return process_ && process_->Running(); }
+
+bool ArchiveProcess::StartOnce() {
+  WriteConfig();
+  {
+    std::ofstream log(log_path(), std::ios::app);
+    log << fmt::format("===== test harness: starting hokan-archive on port {} =====\n", port_);
+  }
+  process_ = std::make_unique<BackgroundProcess>(
+      std::vector<std::string>{ArchiveBinary().string(), "--config",
+                               (temp_.path() / "hokan.ini").string(), "--database-url",
+                               database_.conninfo()},
+      log_path(), temp_.path());
+  bool ready = WaitUntil(
+      [&] {
+        if (!process_->Running()) return true;  // stop polling; reported below
+        ToolResult echo =
+            RunTool({"echoscu", "-to", "2", "-ta", "5", "-td", "5", "-aet", probe_ae(), "-aec",
+                     options_.ae_title, "localhost", std::to_string(port_)},
+                    {}, 15s);
+        return echo.exit_code == 0;
+      },
+      kReadyDeadline, 100ms);
+  if (!process_->Running()) return false;
+  if (!ready) {
+    process_->Stop(SIGKILL);
+    throw std::runtime_error(
+        fmt::format("hokan-archive did not answer echoscu within {} s on port {}; log:\n{}",
+                    kReadyDeadline.count(), port_, Log()));
+  }
+  return true;
+}
+
+void ArchiveProcess::Start() {
+  if (Running()) throw std::logic_error("ArchiveProcess::Start while running");
+  if (port_ != 0 && StartOnce()) return;  // a restart keeps its port when it can
+  for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
+    port_ = FreeTcpPort();
+    if (StartOnce()) return;
+  }
+  throw std::runtime_error(
+      fmt::format("hokan-archive exited during start-up (exit code {}) {} times; log:\n{}",
+                  process_->exit_code().value_or(-1), kStartAttempts, Log()));
+}
+
+int ArchiveProcess::Stop() {
+  if (!process_) return -1;
+  return process_->Stop(SIGTERM);
+}
+
+void ArchiveProcess::Kill() {
+  if (process_) process_->Stop(SIGKILL);
+}
+
+void ArchiveProcess::Restart() {
+  Stop();
+  Start();
+}
+
+ToolResult ArchiveProcess::Echo(const std::string& calling_ae, const std::string& called_ae) const {
+  return RunTool({"echoscu", "-v", "-to", "5", "-ta", "10", "-td", "10", "-aet", calling_ae, "-aec",
+                  called_ae.empty() ? options_.ae_title : called_ae, "localhost",
+                  std::to_string(port_)});
+}
+
+ToolResult ArchiveProcess::StoreScu(const std::string& calling_ae,
+                                    const std::vector<std::string>& options,
+                                    const std::vector<std::string>& files) const {
+  std::vector<std::string> argv{"storescu"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  for (const std::string& arg :
+       {std::string("-to"), std::string("5"), std::string("-ta"), std::string("10"),
+        std::string("-td"), std::string("60"), std::string("-aet"), calling_ae, std::string("-aec"),
+        options_.ae_title, std::string("localhost"), std::to_string(port_)}) {
+    argv.push_back(arg);
+  }
+  argv.insert(argv.end(), files.begin(), files.end());
+  return RunTool(argv);
+}
+
+}  // namespace hokan::integration

@@ -1,0 +1,109 @@
+#pragma once
+
+// A real hokan-archive for one test: its own throwaway database, temporary
+// directory (config file, storage root, log) and TCP port.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/integration/test_support.h"
+#include "tests/integration/throwaway_database.h"
+#include "tests/integration/tool_runner.h"
+
+namespace hokan::integration {
+
+// A [facility.NAME] section of the configuration.
+struct FacilitySpec {
+  std::string name;                          // letters, digits, _ . -
+  std::vector<std::string> store_ae_titles;  // calling AE titles that may store
+  std::vector<std::string> allowed_peers;    // addresses/CIDRs; empty = any address
+};
+
+struct ArchiveOptions {
+  std::string ae_title = "HOKAN_IT";
+  // REQUIRES: not empty. The first AE title of the first facility is the
+  // readiness probe's calling AE: it must be allowed from 127.0.0.1.
+  std::vector<FacilitySpec> facilities;
+  int max_associations = 8;
+  std::string log_level = "info";
+  // Extra "key = value" lines for the [archive] section.
+  std::vector<std::string> extra_archive_settings;
+};
+
+// One facility "clinic" whose only store AE title is `store_ae`.
+ArchiveOptions SingleFacilityOptions(const std::string& store_ae = "IT_MODALITY");
+
+// Starting: the constructor creates the database and directories, writes
+// <work>/hokan.ini, picks a free port and starts the binary with
+// `--config <work>/hokan.ini --database-url <conninfo>` in <work>, output
+// appended to <work>/archive.log. It is ready when `echoscu` as the probe AE
+// succeeds; it polls (no fixed sleep) until a 60 s deadline. If the process
+// exits before it is ready it is retried with another port (a port taken in
+// between by a parallel test), up to 3 times; then the constructor throws
+// std::runtime_error carrying the log.
+// Stopping: the destructor sends SIGTERM and waits (SIGKILL after 20 s),
+// then drops the database and removes the directory (both kept when
+// HOKAN_IT_KEEP is set). Not thread-safe; not copyable.
+class ArchiveProcess {
+ public:
+  explicit ArchiveProcess(ArchiveOptions options);
+  ~ArchiveProcess();
+  ArchiveProcess(const ArchiveProcess&) = delete;
+  ArchiveProcess& operator=(const ArchiveProcess&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  const std::string& ae_title() const { return options_.ae_title; }
+  const std::string& probe_ae() const {
+    return options_.facilities.front().store_ae_titles.front();
+  }
+  const fs::path& work_dir() const { return temp_.path(); }
+  fs::path storage_root() const { return temp_.path() / "storage"; }
+  // Where the archive keeps files being received (recursively).
+  fs::path incoming_dir() const { return storage_root() / ".incoming"; }
+  fs::path log_path() const { return temp_.path() / "archive.log"; }
+  std::string database_url() const { return database_.conninfo(); }
+  Sql& sql() { return sql_; }
+
+  // Everything the archive has written to stdout/stderr so far, across
+  // restarts.
+  std::string Log() const;
+
+  // True while the process runs.
+  bool Running();
+
+  // SIGTERM, wait for the exit; returns the exit code (128+N for a signal).
+  int Stop();
+  // SIGKILL, wait for the exit (a crash).
+  void Kill();
+  // Starts again with the same configuration, database, storage and port,
+  // and waits until ready. REQUIRES: stopped or killed.
+  void Start();
+  // Stop() then Start().
+  void Restart();
+
+  // echoscu -aet calling_ae -aec called_ae (default: ae_title()) against
+  // this archive.
+  ToolResult Echo(const std::string& calling_ae, const std::string& called_ae = "") const;
+
+  // storescu [options] -aet calling_ae -aec ae_title() localhost port files...
+  ToolResult StoreScu(const std::string& calling_ae, const std::vector<std::string>& options,
+                      const std::vector<std::string>& files) const;
+
+ private:
+  void WriteConfig() const;
+  // Starts the process on port_ and waits; false when it exited before
+  // getting ready (the caller may retry with another port).
+  bool StartOnce();
+
+  ArchiveOptions options_;
+  TempDir temp_;
+  ThrowawayDatabase database_;
+  Sql sql_;
+  std::uint16_t port_ = 0;
+  std::unique_ptr<BackgroundProcess> process_;
+};
+
+}  // namespace hokan::integration
