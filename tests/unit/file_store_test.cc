@@ -91,10 +91,12 @@ TEST_CASE("the start-up sweep undoes unconfirmed placements and keeps confirmed 
   }
   FsFileStore restarted(root.path, "node-a");
   std::set<std::string> asked;
-  const int removed = restarted.SweepIncoming([&asked](const std::string& relative_path) {
-    asked.insert(relative_path);
-    return relative_path == "1/2/3/kept.dcm";
-  });
+  const int removed = restarted.SweepIncoming(
+      [&asked](const std::string& relative_path, const hokan::archive::FileFacts& facts) {
+        asked.insert(relative_path);
+        CHECK(facts.size_bytes == 4);  // "kept" and "lost"
+        return relative_path == "1/2/3/kept.dcm";
+      });
   CHECK(removed == 3);
   CHECK(asked == std::set<std::string>{"1/2/3/kept.dcm", "1/2/3/orphan.dcm"});
   CHECK(ReadAll(root.path / "1/2/3/kept.dcm") == "kept");
@@ -107,6 +109,8 @@ TEST_CASE("the sweep leaves other nodes' incoming folders alone") {
   FsFileStore node_a(root.path, "node-a");
   FsFileStore node_b(root.path, "node-b");
   const fs::path in_flight = WriteIncoming(node_b, "busy");
-  CHECK(node_a.SweepIncoming([](const std::string&) { return false; }) == 0);
+  CHECK(node_a.SweepIncoming([](const std::string&, const hokan::archive::FileFacts&) {
+    return false;
+  }) == 0);
   CHECK(fs::exists(in_flight));
 }
