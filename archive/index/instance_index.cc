@@ -25,36 +25,39 @@ std::string ArrayLiteral(const std::vector<std::string>& values) {
   return literal + "}";
 }
 
-// One round trip per instance: IndexOutcome, or nullopt when a concurrent
-// transaction committed a row this statement's snapshot could not see (the
-// caller runs it again, with a fresh snapshot).
-std::optional<IndexOutcome> TryInsertRow(pqxx::work& transaction, const NewInstanceRow& row) {
-  const InstanceAttributes& a = row.attributes;
-  const auto result = transaction.exec_prepared(
-      "hokan_insert_instance", row.facility_id, a.patient_id, a.issuer_of_patient_id,
-      a.patient_name, a.patient_birth_date, a.patient_sex, a.specific_character_set,
-      a.study_instance_uid, a.study_date, a.study_time, a.accession_number, a.study_id,
-      a.study_description, a.referring_physician_name, a.modality, a.series_instance_uid,
-      a.series_number, a.series_description, a.body_part_examined, a.sop_instance_uid,
-      a.sop_class_uid, a.instance_number, a.number_of_frames, a.rows, a.columns,
-      a.transfer_syntax_uid, row.relative_path, static_cast<long long>(row.size_bytes),
-      row.sha256_hex, row.calling_ae);
-  const auto& existing_checksum = result[0][0];
-  if (!existing_checksum.is_null()) {
-    return existing_checksum.as<std::string>() == row.sha256_hex
-               ? IndexOutcome::kExistsSameContent
-               : IndexOutcome::kExistsDifferentContent;
-  }
-  if (!result[0][1].is_null()) return IndexOutcome::kInserted;
-  return std::nullopt;
+constexpr std::size_t kMaxKnownSeries = 10000;
+
+std::string SeriesKey(const NewInstanceRow& row) {
+  return fmt::format("{}/{}", row.facility_id, row.attributes.series_instance_uid);
 }
 
-IndexOutcome InsertRow(pqxx::work& transaction, const NewInstanceRow& row) {
-  if (auto outcome = TryInsertRow(transaction, row)) return *outcome;
-  if (auto outcome = TryInsertRow(transaction, row)) return *outcome;
-  throw Error(ErrorCode::kDatabase,
-              fmt::format("instance {}: index rows changed concurrently twice",
-                          row.attributes.sop_instance_uid));
+// Every patient, study and series value the full insert writes, joined with
+// a separator no DICOM text value contains.
+std::string SeriesValues(const InstanceAttributes& a) {
+  const std::string* values[] = {
+      &a.patient_id, &a.issuer_of_patient_id, &a.patient_name, &a.patient_birth_date,
+      &a.patient_sex, &a.specific_character_set, &a.study_instance_uid, &a.study_date,
+      &a.study_time, &a.accession_number, &a.study_id, &a.study_description,
+      &a.referring_physician_name, &a.modality, &a.series_number, &a.series_description,
+      &a.body_part_examined};
+  std::string joined;
+  for (const std::string* value : values) {
+    joined += *value;
+    joined += '\x1f';
+  }
+  return joined;
+}
+
+// The outcome from (checksum of an existing instance, id of the inserted
+// one); nullopt when a concurrent transaction committed a row this
+// statement's snapshot could not see (the caller runs it again).
+std::optional<IndexOutcome> OutcomeOf(const pqxx::row& result, const NewInstanceRow& row) {
+  if (!result[0].is_null()) {
+    return result[0].as<std::string>() == row.sha256_hex ? IndexOutcome::kExistsSameContent
+                                                         : IndexOutcome::kExistsDifferentContent;
+  }
+  if (!result[1].is_null()) return IndexOutcome::kInserted;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -170,8 +173,72 @@ WITH existing AS (
   ON CONFLICT (facility_id, sop_instance_uid) DO NOTHING
   RETURNING id
 )
+SELECT (SELECT checksum_sha256 FROM existing), (SELECT id FROM inserted),
+       (SELECT id FROM series_row)
+)sql");
+
+  // The instance alone, into a series this node knows is current.
+  connection.prepare("hokan_insert_instance_into_series", R"sql(
+WITH existing AS (
+  SELECT checksum_sha256 FROM instances WHERE facility_id = $1 AND sop_instance_uid = $3
+), inserted AS (
+  INSERT INTO instances (facility_id, series_fk, sop_instance_uid, sop_class_uid,
+                         instance_number, number_of_frames, rows, columns,
+                         specific_character_set, transfer_syntax_uid, relative_path,
+                         size_bytes, checksum_sha256, calling_ae)
+  SELECT $1, $2, $3, $4, $5, NULLIF($6::integer, -1), NULLIF($7::integer, -1),
+         NULLIF($8::integer, -1), $9, $10, $11, $12, $13, $14
+   WHERE NOT EXISTS (SELECT 1 FROM existing)
+  ON CONFLICT (facility_id, sop_instance_uid) DO NOTHING
+  RETURNING id
+)
 SELECT (SELECT checksum_sha256 FROM existing), (SELECT id FROM inserted)
 )sql");
+}
+
+IndexOutcome InstanceIndex::InsertRow(pqxx::work& transaction, const NewInstanceRow& row,
+                                      std::unordered_map<std::string, KnownSeries>& learned) {
+  const InstanceAttributes& a = row.attributes;
+  const std::string key = SeriesKey(row);
+  const std::string values = SeriesValues(a);
+  std::optional<std::int64_t> known_series_id;
+  if (const auto found = learned.find(key); found != learned.end() && found->second.values == values) {
+    known_series_id = found->second.series_id;
+  } else {
+    std::lock_guard<std::mutex> lock(known_series_mutex_);
+    const auto known = known_series_.find(key);
+    if (known != known_series_.end() && known->second.values == values) {
+      known_series_id = known->second.series_id;
+    }
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (known_series_id) {
+      const auto result = transaction.exec_prepared(
+          "hokan_insert_instance_into_series", row.facility_id, *known_series_id,
+          a.sop_instance_uid, a.sop_class_uid, a.instance_number, a.number_of_frames, a.rows,
+          a.columns, a.specific_character_set, a.transfer_syntax_uid, row.relative_path,
+          static_cast<long long>(row.size_bytes), row.sha256_hex, row.calling_ae);
+      if (auto outcome = OutcomeOf(result[0], row)) return *outcome;
+      continue;
+    }
+    const auto result = transaction.exec_prepared(
+        "hokan_insert_instance", row.facility_id, a.patient_id, a.issuer_of_patient_id,
+        a.patient_name, a.patient_birth_date, a.patient_sex, a.specific_character_set,
+        a.study_instance_uid, a.study_date, a.study_time, a.accession_number, a.study_id,
+        a.study_description, a.referring_physician_name, a.modality, a.series_instance_uid,
+        a.series_number, a.series_description, a.body_part_examined, a.sop_instance_uid,
+        a.sop_class_uid, a.instance_number, a.number_of_frames, a.rows, a.columns,
+        a.transfer_syntax_uid, row.relative_path, static_cast<long long>(row.size_bytes),
+        row.sha256_hex, row.calling_ae);
+    const auto outcome = OutcomeOf(result[0], row);
+    if (outcome == IndexOutcome::kInserted && !result[0][2].is_null()) {
+      learned[key] = KnownSeries{result[0][2].as<std::int64_t>(), values};
+    }
+    if (outcome) return *outcome;
+  }
+  throw Error(ErrorCode::kDatabase,
+              fmt::format("instance {}: index rows changed concurrently twice",
+                          a.sop_instance_uid));
 }
 
 InstanceIndex::InstanceIndex(Database& database) : database_(database) {}
@@ -280,25 +347,43 @@ void InstanceIndex::RemoveInstanceAt(const std::string& relative_path) {
 std::vector<IndexOutcome> InstanceIndex::InsertBatch(
     const std::vector<const NewInstanceRow*>& rows) {
   auto lease = database_.Acquire();
+  // Whatever failed may have been a remembered series that is gone.
+  auto forget_known_series = [this] {
+    std::lock_guard<std::mutex> lock(known_series_mutex_);
+    known_series_.clear();
+  };
   try {
     pqxx::work transaction(lease.connection());
     std::vector<IndexOutcome> outcomes;
     outcomes.reserve(rows.size());
-    for (const NewInstanceRow* row : rows) outcomes.push_back(InsertRow(transaction, *row));
+    std::unordered_map<std::string, KnownSeries> learned;
+    for (const NewInstanceRow* row : rows) {
+      outcomes.push_back(InsertRow(transaction, *row, learned));
+    }
     transaction.commit();
+    std::lock_guard<std::mutex> lock(known_series_mutex_);
+    if (known_series_.size() + learned.size() > kMaxKnownSeries) known_series_.clear();
+    for (auto& [key, series] : learned) known_series_[key] = std::move(series);
     return outcomes;
   } catch (const pqxx::in_doubt_error& error) {
+    forget_known_series();
     lease.MarkBroken();
     throw Error(ErrorCode::kCommitInDoubt,
                 fmt::format("index commit outcome unknown: {}", error.what()));
   } catch (const pqxx::broken_connection& error) {
+    forget_known_series();
     lease.MarkBroken();
     throw Error(ErrorCode::kDatabase, fmt::format("index commit failed: {}", error.what()));
   } catch (const pqxx::data_exception& error) {
+    forget_known_series();
     // A value PostgreSQL cannot store (SQLSTATE class 22): the data is bad.
     throw Error(ErrorCode::kInvalidInput, fmt::format("index refused a value: {}", error.what()));
   } catch (const pqxx::failure& error) {
+    forget_known_series();
     throw Error(ErrorCode::kDatabase, fmt::format("index commit failed: {}", error.what()));
+  } catch (const Error&) {
+    forget_known_series();
+    throw;
   }
 }
 

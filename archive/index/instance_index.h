@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "archive/config/config.h"
@@ -36,6 +38,11 @@ enum class IndexOutcome {
 
 // The index of patients, studies, series and instances in PostgreSQL, and
 // the application entities that may talk to the archive. Thread-safe.
+//
+// It remembers (bounded) the series it has written with the patient, study
+// and series values it wrote; an instance of such a series with the same
+// values is added with a single small insert. Patient/study/series values
+// therefore follow the last *change* seen by this node.
 class InstanceIndex {
  public:
   // `database` must outlive the index.
@@ -77,7 +84,20 @@ class InstanceIndex {
   void RemoveInstanceAt(const std::string& relative_path);
 
  private:
+  // A series this node has written, with the values it wrote.
+  struct KnownSeries {
+    std::int64_t series_id;
+    std::string values;  // patient, study and series attributes, joined
+  };
+
+  // Adds one row in `transaction`; records series ids to remember in
+  // `learned` (applied after COMMIT).
+  IndexOutcome InsertRow(pqxx::work& transaction, const NewInstanceRow& row,
+                         std::unordered_map<std::string, KnownSeries>& learned);
+
   Database& database_;
+  std::mutex known_series_mutex_;
+  std::unordered_map<std::string, KnownSeries> known_series_;
 };
 
 }  // namespace hokan::archive

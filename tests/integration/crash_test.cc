@@ -145,8 +145,12 @@ TEST_CASE("the start-up sweep settles files placed but never acknowledged", "[cr
   CHECK_FALSE(fs::exists(archive.storage_root() / orphan));
 
   // The sender's retries then store both missing instances for real.
+  const auto damaged_file = std::find_if(study.begin(), study.end(), [&](const auto& instance) {
+    return instance.sop_instance_uid == *rows[1][0];
+  });
+  REQUIRE(damaged_file != study.end());
   ToolResult retry = archive.StoreScu("IT_MODALITY", {"-v"},
-                                      {study[1].path.string(), study[2].path.string()});
+                                      {damaged_file->path.string(), study[2].path.string()});
   INFO(retry.Describe());
   CHECK(retry.exit_code == 0);
   CHECK(archive.sql().Count("SELECT count(*) FROM instances") == 3);
