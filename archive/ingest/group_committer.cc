@@ -11,6 +11,8 @@ namespace hokan::archive {
 namespace {
 
 constexpr std::size_t kMaxBatch = 128;
+// Batches in progress at once.
+constexpr int kCommitThreads = 2;
 // How long a batch waits for announced stores before it is committed.
 constexpr std::chrono::microseconds kMaxWaitForExpected{2000};
 
@@ -22,8 +24,9 @@ long long MicrosecondsSince(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 GroupCommitter::GroupCommitter(FileStore& files, InstanceIndex& index)
-    : files_(files), index_(index), flusher_([this] { FlushLoop(); }),
-      committer_([this] { CommitLoop(); }) {}
+    : files_(files), index_(index) {
+  for (int i = 0; i < kCommitThreads; ++i) committers_.emplace_back([this] { CommitLoop(); });
+}
 
 GroupCommitter::~GroupCommitter() {
   {
@@ -31,8 +34,7 @@ GroupCommitter::~GroupCommitter() {
     stopping_ = true;
   }
   changed_.notify_all();
-  committer_.join();
-  flusher_.join();
+  for (auto& committer : committers_) committer.join();
 }
 
 GroupCommitter::Expectation::Expectation(GroupCommitter& committer) : committer_(committer) {
@@ -66,33 +68,9 @@ IndexOutcome GroupCommitter::Commit(const NewInstanceRow& row, Expectation* expe
   return outcome.get();
 }
 
-void GroupCommitter::FlushLoop() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  for (;;) {
-    changed_.wait(lock, [this] { return flush_requested_ > flush_done_ || stopping_; });
-    if (flush_requested_ == flush_done_) return;  // stopping, nothing asked
-    const std::uint64_t generation = flush_requested_;
-    lock.unlock();
-    std::exception_ptr error;
-    try {
-      files_.SyncAll();
-    } catch (const Error& failure) {
-      Log(LogLevel::kError, "{}", failure.what());
-      error = std::make_exception_ptr(Error(
-          ErrorCode::kCommitInDoubt,
-          fmt::format("{}; the start-up sweep will check the affected files", failure.what())));
-    }
-    lock.lock();
-    flush_error_ = error;
-    flush_done_ = generation;
-    changed_.notify_all();
-  }
-}
-
 void GroupCommitter::CommitLoop() {
   for (;;) {
     std::vector<Pending> batch;
-    std::uint64_t generation = 0;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -104,11 +82,12 @@ void GroupCommitter::CommitLoop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      generation = ++flush_requested_;
     }
-    changed_.notify_all();  // the flusher starts on this batch's files now
 
     const auto started = std::chrono::steady_clock::now();
+    // The files of this batch (and anything written before) are flushed
+    // while the rows are inserted.
+    std::future<void> flushed = std::async(std::launch::async, [this] { files_.SyncAll(); });
     std::vector<const NewInstanceRow*> rows;
     for (const auto& pending : batch) rows.push_back(pending.row);
     std::vector<IndexOutcome> outcomes(batch.size(), IndexOutcome::kInserted);
@@ -117,10 +96,13 @@ void GroupCommitter::CommitLoop() {
     const long long index_us = MicrosecondsSince(started);
 
     std::exception_ptr flush_error;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [this, generation] { return flush_done_ >= generation; });
-      flush_error = flush_error_;
+    try {
+      flushed.get();
+    } catch (const Error& failure) {
+      Log(LogLevel::kError, "{}", failure.what());
+      flush_error = std::make_exception_ptr(Error(
+          ErrorCode::kCommitInDoubt,
+          fmt::format("{}; the start-up sweep will check the affected files", failure.what())));
     }
     Log(LogLevel::kDebug, "group commit of {} instance(s): index {} us, index and flush {} us",
         batch.size(), index_us, MicrosecondsSince(started));

@@ -18,14 +18,16 @@ namespace hokan::archive {
 // all Commit() calls waiting at the same time share one file-system flush
 // and one database transaction, so concurrent associations share fsyncs.
 // The flush and the transaction of a batch run at the same time; Commit()
-// returns only when both are done. Until then the placed file keeps its
+// returns only when both are done. Two batches can be in progress at once
+// (two commit threads, two connections), so a new batch does not wait for
+// the previous one; PostgreSQL and the file system merge their flushes. Until then the placed file keeps its
 // intent record, so after a crash the start-up sweep checks every such file
 // against its row (IngestService::RecoverInterruptedStores). A batch whose
 // transaction fails is retried one row per transaction, so one bad row
 // never fails its neighbours. Thread-safe.
 class GroupCommitter {
  public:
-  // Starts two threads. `files` and `index` must outlive the committer.
+  // Starts the commit threads. `files` and `index` must outlive the committer.
   GroupCommitter(FileStore& files, InstanceIndex& index);
   ~GroupCommitter();  // finishes what is queued, then stops
   GroupCommitter(const GroupCommitter&) = delete;
@@ -63,7 +65,6 @@ class GroupCommitter {
   };
 
   void CommitLoop();
-  void FlushLoop();
   // Commits the rows; sets an outcome or an error per row.
   void IndexBatch(const std::vector<const NewInstanceRow*>& rows,
                   std::vector<IndexOutcome>& outcomes,
@@ -76,12 +77,7 @@ class GroupCommitter {
   std::deque<Pending> queue_;
   bool stopping_ = false;
   int expected_ = 0;  // Expectations not yet ended
-  // Flush handshake between the commit thread and the flush thread.
-  std::uint64_t flush_requested_ = 0;
-  std::uint64_t flush_done_ = 0;
-  std::exception_ptr flush_error_;
-  std::thread flusher_;
-  std::thread committer_;
+  std::vector<std::thread> committers_;
 };
 
 }  // namespace hokan::archive
