@@ -27,6 +27,31 @@ std::string ArrayLiteral(const std::vector<std::string>& values) {
 
 constexpr std::size_t kMaxKnownSeries = 10000;
 
+// Runs `work` on a leased connection. A pqxx failure becomes
+// hokan::Error(kDatabase) "<what>: <reason>"; a broken connection is dropped.
+template <typename Work>
+auto WithConnection(Database& database, const std::string& what, Work&& work) {
+  auto lease = database.Acquire();
+  try {
+    return work(lease.connection());
+  } catch (const pqxx::broken_connection& error) {
+    lease.MarkBroken();
+    throw Error(ErrorCode::kDatabase, fmt::format("{}: {}", what, error.what()));
+  } catch (const pqxx::failure& error) {
+    throw Error(ErrorCode::kDatabase, fmt::format("{}: {}", what, error.what()));
+  }
+}
+
+// The first column of the first row of a prepared read, or nullopt.
+template <typename... Args>
+std::optional<std::string> ReadOptionalText(pqxx::connection& connection,
+                                            const std::string& statement, Args&&... args) {
+  pqxx::read_transaction transaction(connection);
+  const pqxx::result result = transaction.exec_prepared(statement, std::forward<Args>(args)...);
+  if (result.empty()) return std::nullopt;
+  return result[0][0].as<std::string>();
+}
+
 std::string SeriesKey(const NewInstanceRow& row) {
   return fmt::format("{}/{}", row.facility_id, row.attributes.series_instance_uid);
 }
@@ -244,9 +269,8 @@ IndexOutcome InstanceIndex::InsertRow(pqxx::work& transaction, const NewInstance
 InstanceIndex::InstanceIndex(Database& database) : database_(database) {}
 
 void InstanceIndex::SyncConfiguredFacilities(const std::vector<FacilityConfig>& facilities) {
-  auto lease = database_.Acquire();
-  try {
-    pqxx::work transaction(lease.connection());
+  WithConnection(database_, "syncing configured facilities", [&](pqxx::connection& connection) {
+    pqxx::work transaction(connection);
     std::vector<std::string> configured_aes;
     for (const auto& facility : facilities) {
       const auto row = transaction.exec_params(
@@ -271,11 +295,7 @@ void InstanceIndex::SyncConfiguredFacilities(const std::vector<FacilityConfig>& 
         " WHERE source = 'config' AND enabled AND NOT (ae_title = ANY ($1::text[]))",
         ArrayLiteral(configured_aes));
     transaction.commit();
-  } catch (const pqxx::failure& error) {
-    lease.MarkBroken();
-    throw Error(ErrorCode::kDatabase,
-                fmt::format("syncing configured facilities: {}", error.what()));
-  }
+  });
 }
 
 std::optional<StoreCaller> InstanceIndex::FindStoreCaller(const std::string& ae_title,
@@ -283,65 +303,44 @@ std::optional<StoreCaller> InstanceIndex::FindStoreCaller(const std::string& ae_
   boost::system::error_code parse_error;
   boost::asio::ip::make_address(peer_address, parse_error);
   const std::string checked_peer = parse_error ? std::string() : peer_address;
-  auto lease = database_.Acquire();
-  try {
-    pqxx::read_transaction transaction(lease.connection());
-    const auto result =
-        transaction.exec_prepared("hokan_find_store_caller", ae_title, checked_peer);
-    if (result.empty()) return std::nullopt;
-    StoreCaller caller;
-    caller.facility_id = result[0][0].as<std::int64_t>();
-    caller.facility_name = result[0][1].as<std::string>();
-    caller.peer_allowed = result[0][2].as<bool>();
-    return caller;
-  } catch (const pqxx::failure& error) {
-    lease.MarkBroken();
-    throw Error(ErrorCode::kDatabase,
-                fmt::format("looking up calling AE title '{}': {}", ae_title, error.what()));
-  }
+  return WithConnection(
+      database_, fmt::format("looking up calling AE title '{}'", ae_title),
+      [&](pqxx::connection& connection) -> std::optional<StoreCaller> {
+        pqxx::read_transaction transaction(connection);
+        const auto result =
+            transaction.exec_prepared("hokan_find_store_caller", ae_title, checked_peer);
+        if (result.empty()) return std::nullopt;
+        StoreCaller caller;
+        caller.facility_id = result[0][0].as<std::int64_t>();
+        caller.facility_name = result[0][1].as<std::string>();
+        caller.peer_allowed = result[0][2].as<bool>();
+        return caller;
+      });
 }
 
 std::optional<std::string> InstanceIndex::FindChecksum(std::int64_t facility_id,
                                                        const std::string& sop_instance_uid) {
-  auto lease = database_.Acquire();
-  try {
-    pqxx::read_transaction transaction(lease.connection());
-    const auto result = transaction.exec_prepared("hokan_find_instance_checksum", facility_id,
-                                                  sop_instance_uid);
-    if (result.empty()) return std::nullopt;
-    return result[0][0].as<std::string>();
-  } catch (const pqxx::failure& error) {
-    lease.MarkBroken();
-    throw Error(ErrorCode::kDatabase,
-                fmt::format("looking up instance {}: {}", sop_instance_uid, error.what()));
-  }
+  return WithConnection(database_, fmt::format("looking up instance {}", sop_instance_uid),
+                        [&](pqxx::connection& connection) {
+                          return ReadOptionalText(connection, "hokan_find_instance_checksum",
+                                                  facility_id, sop_instance_uid);
+                        });
 }
 
 std::optional<std::string> InstanceIndex::ChecksumAt(const std::string& relative_path) {
-  auto lease = database_.Acquire();
-  try {
-    pqxx::read_transaction transaction(lease.connection());
-    const auto result = transaction.exec_prepared("hokan_checksum_at", relative_path);
-    if (result.empty()) return std::nullopt;
-    return result[0][0].as<std::string>();
-  } catch (const pqxx::failure& error) {
-    lease.MarkBroken();
-    throw Error(ErrorCode::kDatabase,
-                fmt::format("looking up {}: {}", relative_path, error.what()));
-  }
+  return WithConnection(database_, fmt::format("looking up {}", relative_path),
+                        [&](pqxx::connection& connection) {
+                          return ReadOptionalText(connection, "hokan_checksum_at", relative_path);
+                        });
 }
 
 void InstanceIndex::RemoveInstanceAt(const std::string& relative_path) {
-  auto lease = database_.Acquire();
-  try {
-    pqxx::work transaction(lease.connection());
-    transaction.exec_prepared("hokan_remove_instance_at", relative_path);
-    transaction.commit();
-  } catch (const pqxx::failure& error) {
-    lease.MarkBroken();
-    throw Error(ErrorCode::kDatabase,
-                fmt::format("removing the row of {}: {}", relative_path, error.what()));
-  }
+  WithConnection(database_, fmt::format("removing the row of {}", relative_path),
+                 [&](pqxx::connection& connection) {
+                   pqxx::work transaction(connection);
+                   transaction.exec_prepared("hokan_remove_instance_at", relative_path);
+                   transaction.commit();
+                 });
 }
 
 std::vector<IndexOutcome> InstanceIndex::InsertBatch(
