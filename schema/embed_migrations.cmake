@@ -1,5 +1,7 @@
 # Writes OUTPUT: a C++ source defining hokan::schema::EmbeddedMigrations()
-# from the SQL files in FILES (already sorted by their number).
+# from the numbered SQL files NNN_name.sql in SCHEMA_DIR, in number order.
+file(GLOB FILES ${SCHEMA_DIR}/[0-9][0-9][0-9]_*.sql)
+list(SORT FILES)
 set(body "// Generated from schema/*.sql by embed_migrations.cmake. Do not edit.\n#include \"schema/embedded_migrations.h\"\n\nnamespace hokan::schema {\n\nconst std::vector<Migration>& EmbeddedMigrations() {\n  static const std::vector<Migration> migrations = {\n")
 foreach(file ${FILES})
   get_filename_component(name ${file} NAME_WE)
