@@ -5,41 +5,49 @@
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcmetinf.h"
+#include "dcmtk/dcmdata/dctag.h"
 
 #include <fmt/format.h>
+
+#include "scp/character_set.h"
 
 namespace hokan::scp {
 namespace {
 
-std::string Text(DcmItem& item, const DcmTagKey& tag) {
+std::string RawText(DcmItem& item, const DcmTagKey& tag) {
   OFString value;
   if (item.findAndGetOFStringArray(tag, value).bad()) return {};
-  return ToValidUtf8(std::string(value.c_str(), value.length()));
+  return std::string(value.c_str(), value.length());
 }
 
-// Length of the well-formed UTF-8 sequence at text[i], or 0 if there is none.
-std::size_t Utf8SequenceLength(const std::string& text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) length = 2;
-  else if (lead == 0xE0) { length = 3; low = 0xA0; }
-  else if (lead >= 0xE1 && lead <= 0xEC) length = 3;
-  else if (lead == 0xED) { length = 3; high = 0x9F; }
-  else if (lead >= 0xEE && lead <= 0xEF) length = 3;
-  else if (lead == 0xF0) { length = 4; low = 0x90; }
-  else if (lead >= 0xF1 && lead <= 0xF3) length = 4;
-  else if (lead == 0xF4) { length = 4; high = 0x8F; }
-  else return 0;
-  if (i + length > text.size()) return 0;
-  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+// Reads text attributes of one data set as UTF-8, decoded from its Specific
+// Character Set; a value that does not decode is kept with its invalid
+// bytes replaced, and a warning remembered.
+class TextReader {
+ public:
+  TextReader(DcmItem& item, std::string character_set)
+      : item_(item), character_set_(std::move(character_set)) {}
+
+  std::string operator()(const DcmTagKey& tag) {
+    const std::string raw = RawText(item_, tag);
+    if (raw.empty()) return raw;
+    const bool person_name = DcmTag(tag).getEVR() == EVR_PN;
+    if (auto utf8 = DecodeToUtf8(raw, character_set_, person_name)) return *utf8;
+    if (warning_.empty()) {
+      warning_ = fmt::format("{} is not valid in Specific Character Set '{}'; indexed with "
+                             "U+FFFD for the bytes that are not UTF-8",
+                             DcmTag(tag).getTagName(), character_set_);
+    }
+    return ToValidUtf8(raw);
   }
-  return length;
-}
+
+  const std::string& warning() const { return warning_; }
+
+ private:
+  DcmItem& item_;
+  std::string character_set_;
+  std::string warning_;
+};
 
 int Number(DcmItem& item, const DcmTagKey& tag) {
   Sint32 value = -1;
@@ -54,22 +62,6 @@ int UnsignedShort(DcmItem& item, const DcmTagKey& tag) {
 }
 
 }  // namespace
-
-std::string ToValidUtf8(const std::string& text) {
-  std::string valid;
-  valid.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t length = Utf8SequenceLength(text, i);
-    if (length == 0 || (length == 1 && text[i] == '\0')) {
-      valid += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
-      ++i;
-    } else {
-      valid.append(text, i, length);
-      i += length;
-    }
-  }
-  return valid;
-}
 
 HeaderReadResult ReadInstanceHeader(const std::filesystem::path& file) {
   HeaderReadResult result;
@@ -87,41 +79,33 @@ HeaderReadResult ReadInstanceHeader(const std::filesystem::path& file) {
   DcmMetaInfo& meta = *file_format.getMetaInfo();
 
   archive::InstanceAttributes& a = result.attributes;
-  a.transfer_syntax_uid = Text(meta, DCM_TransferSyntaxUID);
-  a.specific_character_set = Text(data_set, DCM_SpecificCharacterSet);
-  if (!a.specific_character_set.empty()) {
-    const OFCondition converted = data_set.convertToUTF8();
-    if (converted.bad()) {
-      result.character_set_warning =
-          fmt::format("cannot convert Specific Character Set '{}' to UTF-8 ({}); indexed "
-                      "text keeps its ASCII and UTF-8 parts, other bytes become U+FFFD",
-                      a.specific_character_set, converted.text());
-    }
-  }
-
-  a.patient_id = Text(data_set, DCM_PatientID);
-  a.issuer_of_patient_id = Text(data_set, DCM_IssuerOfPatientID);
-  a.patient_name = Text(data_set, DCM_PatientName);
-  a.patient_birth_date = Text(data_set, DCM_PatientBirthDate);
-  a.patient_sex = Text(data_set, DCM_PatientSex);
-  a.study_instance_uid = Text(data_set, DCM_StudyInstanceUID);
-  a.study_date = Text(data_set, DCM_StudyDate);
-  a.study_time = Text(data_set, DCM_StudyTime);
-  a.accession_number = Text(data_set, DCM_AccessionNumber);
-  a.study_id = Text(data_set, DCM_StudyID);
-  a.study_description = Text(data_set, DCM_StudyDescription);
-  a.referring_physician_name = Text(data_set, DCM_ReferringPhysicianName);
-  a.series_instance_uid = Text(data_set, DCM_SeriesInstanceUID);
-  a.modality = Text(data_set, DCM_Modality);
-  a.series_number = Text(data_set, DCM_SeriesNumber);
-  a.series_description = Text(data_set, DCM_SeriesDescription);
-  a.body_part_examined = Text(data_set, DCM_BodyPartExamined);
-  a.sop_instance_uid = Text(data_set, DCM_SOPInstanceUID);
-  a.sop_class_uid = Text(data_set, DCM_SOPClassUID);
-  a.instance_number = Text(data_set, DCM_InstanceNumber);
+  a.transfer_syntax_uid = RawText(meta, DCM_TransferSyntaxUID);
+  a.specific_character_set = RawText(data_set, DCM_SpecificCharacterSet);
+  TextReader text(data_set, a.specific_character_set);
+  a.patient_id = text(DCM_PatientID);
+  a.issuer_of_patient_id = text(DCM_IssuerOfPatientID);
+  a.patient_name = text(DCM_PatientName);
+  a.patient_birth_date = text(DCM_PatientBirthDate);
+  a.patient_sex = text(DCM_PatientSex);
+  a.study_instance_uid = RawText(data_set, DCM_StudyInstanceUID);
+  a.study_date = text(DCM_StudyDate);
+  a.study_time = text(DCM_StudyTime);
+  a.accession_number = text(DCM_AccessionNumber);
+  a.study_id = text(DCM_StudyID);
+  a.study_description = text(DCM_StudyDescription);
+  a.referring_physician_name = text(DCM_ReferringPhysicianName);
+  a.series_instance_uid = RawText(data_set, DCM_SeriesInstanceUID);
+  a.modality = text(DCM_Modality);
+  a.series_number = text(DCM_SeriesNumber);
+  a.series_description = text(DCM_SeriesDescription);
+  a.body_part_examined = text(DCM_BodyPartExamined);
+  a.sop_instance_uid = RawText(data_set, DCM_SOPInstanceUID);
+  a.sop_class_uid = RawText(data_set, DCM_SOPClassUID);
+  a.instance_number = text(DCM_InstanceNumber);
   a.number_of_frames = Number(data_set, DCM_NumberOfFrames);
   a.rows = UnsignedShort(data_set, DCM_Rows);
   a.columns = UnsignedShort(data_set, DCM_Columns);
+  result.character_set_warning = text.warning();
   result.ok = true;
   return result;
 }

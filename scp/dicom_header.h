@@ -15,10 +15,6 @@ struct HeaderReadResult {
   archive::InstanceAttributes attributes;
 };
 
-// `text` with every byte that is not part of a well-formed UTF-8 sequence
-// replaced by U+FFFD, so it can be stored in a UTF-8 database.
-std::string ToValidUtf8(const std::string& text);
-
 // Reads the file meta header and the structure of the data set of a DICOM
 // Part-10 file (values over 4 KB, such as pixel data, are skipped, never
 // decoded; a data set shorter than its elements declare is an error) and
