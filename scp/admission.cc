@@ -17,7 +17,7 @@ Admission DecideAdmission(archive::InstanceIndex& index, const std::string& our_
     return admission;
   }
   try {
-    const auto caller = index.FindStoreCaller(calling_ae, peer_address);
+    const auto caller = index.FindCaller(calling_ae, peer_address);
     if (!caller) {
       admission.verdict = AdmissionVerdict::kCallingAeNotRecognized;
       admission.reason = fmt::format("calling AE title '{}' is not known", calling_ae);
@@ -25,6 +25,7 @@ Admission DecideAdmission(archive::InstanceIndex& index, const std::string& our_
     }
     admission.facility_id = caller->facility_id;
     admission.facility_name = caller->facility_name;
+    admission.may_store = caller->may_store;
     if (!caller->peer_allowed) {
       admission.verdict = AdmissionVerdict::kPeerNotAllowed;
       admission.reason = fmt::format("calling AE title '{}' may not connect from {}",

@@ -20,12 +20,13 @@ struct Admission {
   AdmissionVerdict verdict = AdmissionVerdict::kTemporarilyUnavailable;
   std::int64_t facility_id = 0;
   std::string facility_name;
+  bool may_store = false;  // a query-only AE is admitted but its C-STOREs are refused
   std::string reason;  // for the log line
 };
 
 // Decides whether an association may proceed: the called AE title must be
-// ours, the calling AE title known and enabled with the right to store, and
-// the peer address inside its facility's allowed networks. Never throws.
+// ours, the calling AE title known and enabled, and the peer address inside
+// its facility's allowed networks. Never throws.
 Admission DecideAdmission(archive::InstanceIndex& index, const std::string& our_ae_title,
                           const std::string& called_ae, const std::string& calling_ae,
                           const std::string& peer_address);

@@ -7,9 +7,13 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <memory>
+
 #include "archive/common/error.h"
 #include "archive/common/log.h"
 #include "scp/dicom_header.h"
+#include "scp/find_identifier.h"
 #include "scp/status_mapping.h"
 
 namespace hokan::scp {
@@ -42,6 +46,30 @@ const char* kVerificationTransferSyntaxes[] = {
 
 const char* kVerificationSopClasses[] = {UID_VerificationSOPClass};
 
+const char* kFindSopClasses[] = {UID_FINDPatientRootQueryRetrieveInformationModel,
+                                 UID_FINDStudyRootQueryRetrieveInformationModel};
+
+// DIMSE status codes of C-FIND (PS3.4 C.4.1.1.4).
+constexpr std::uint16_t kFindPending = 0xFF00;
+constexpr std::uint16_t kFindCancelled = 0xFE00;
+constexpr std::uint16_t kFindIdentifierDoesNotMatch = 0xA900;
+constexpr std::uint16_t kFindOutOfResources = 0xA700;
+constexpr std::uint16_t kFindSopClassNotSupported = 0x0122;
+// C-STORE from an AE that may only query.
+constexpr std::uint16_t kStatusNotAuthorized = 0x0124;
+
+// A status detail carrying an Error Comment (LO: at most 64 characters, no
+// backslash or control characters).
+std::unique_ptr<DcmDataset> ErrorDetail(const std::string& error_comment) {
+  std::string comment = error_comment.substr(0, 64);
+  for (char& c : comment) {
+    if (c == '\\' || static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  auto detail = std::make_unique<DcmDataset>();
+  detail->putAndInsertString(DCM_ErrorComment, comment.c_str());
+  return detail;
+}
+
 template <typename T, std::size_t N>
 constexpr int CountOf(T (&)[N]) {
   return static_cast<int>(N);
@@ -50,15 +78,21 @@ constexpr int CountOf(T (&)[N]) {
 }  // namespace
 
 ArchiveScp::ArchiveScp(T_ASC_Association* association, archive::FileStore& files,
-                       archive::IngestService& ingest, std::int64_t facility_id,
-                       std::string calling_ae)
-    : association_(association), files_(files), ingest_(ingest), facility_id_(facility_id),
-      calling_ae_(std::move(calling_ae)) {}
+                       archive::IngestService& ingest, archive::QueryIndex& query,
+                       CallerScope caller)
+    : association_(association), files_(files), ingest_(ingest), query_(query),
+      facility_id_(caller.facility_id), may_store_(caller.may_store),
+      calling_ae_(std::move(caller.calling_ae)) {}
 
 OFCondition ArchiveScp::negotiateAssociation() {
   OFCondition result = ASC_acceptContextsWithPreferredTransferSyntaxes(
       association_->params, kVerificationSopClasses, CountOf(kVerificationSopClasses),
       kVerificationTransferSyntaxes, CountOf(kVerificationTransferSyntaxes));
+  if (result.good()) {
+    result = ASC_acceptContextsWithPreferredTransferSyntaxes(
+        association_->params, kFindSopClasses, CountOf(kFindSopClasses),
+        kVerificationTransferSyntaxes, CountOf(kVerificationTransferSyntaxes));
+  }
   if (result.good()) {
     result = ASC_acceptContextsWithPreferredTransferSyntaxes(
         association_->params, dcmAllStorageSOPClassUIDs, numberOfDcmAllStorageSOPClassUIDs,
@@ -79,6 +113,8 @@ OFCondition ArchiveScp::handleIncomingCommand(T_DIMSE_Message* incomingMsg,
       return DcmThreadSCP::handleIncomingCommand(incomingMsg, presInfo);
     case DIMSE_C_STORE_RQ:
       return HandleStore(incomingMsg->msg.CStoreRQ, presInfo.presentationContextID);
+    case DIMSE_C_FIND_RQ:
+      return HandleFind(incomingMsg->msg.CFindRQ, presInfo.presentationContextID);
     default:
       Log(LogLevel::kWarn, "association from {}: unsupported DIMSE command 0x{:04x}",
           calling_ae_, static_cast<unsigned>(incomingMsg->CommandField));
@@ -105,6 +141,18 @@ OFCondition ArchiveScp::HandleStore(T_DIMSE_C_StoreRQ& request,
   }
 
   archive::IngestResult result;
+  if (!may_store_) {
+    try {
+      files_.RemoveIncoming(incoming);
+    } catch (const Error& error) {
+      Log(LogLevel::kError, "{}", error.what());
+    }
+    ++counts_.failed;
+    Log(LogLevel::kWarn, "C-STORE from {} refused with 0x0124: the AE may only query",
+        calling_ae_);
+    return Respond(context_id, request, kStatusNotAuthorized,
+                   "this AE title may query and retrieve, not store");
+  }
   const HeaderReadResult header = ReadInstanceHeader(incoming);
   if (!header.ok) {
     try {
@@ -155,15 +203,67 @@ OFCondition ArchiveScp::Respond(T_ASC_PresentationContextID context_id,
     return sendSTOREResponse(context_id, request.MessageID, request.AffectedSOPClassUID,
                              request.AffectedSOPInstanceUID, status, nullptr);
   }
-  // Error Comment is LO: at most 64 characters, no backslash or control characters.
-  std::string comment = error_comment.substr(0, 64);
-  for (char& c : comment) {
-    if (c == '\\' || static_cast<unsigned char>(c) < 0x20) c = ' ';
-  }
-  DcmDataset detail;
-  detail.putAndInsertString(DCM_ErrorComment, comment.c_str());
+  const auto detail = ErrorDetail(error_comment);
   return sendSTOREResponse(context_id, request.MessageID, request.AffectedSOPClassUID,
-                           request.AffectedSOPInstanceUID, status, &detail);
+                           request.AffectedSOPInstanceUID, status, detail.get());
+}
+
+OFCondition ArchiveScp::HandleFind(T_DIMSE_C_FindRQ& request,
+                                   T_ASC_PresentationContextID context_id) {
+  DcmDataset* received = nullptr;
+  const OFCondition cond = receiveFINDRequest(request, context_id, received);
+  if (cond.bad()) return cond;
+  std::unique_ptr<DcmDataset> identifier(received);
+  ++counts_.queries;
+  const auto started = std::chrono::steady_clock::now();
+  const std::string sop_class = request.AffectedSOPClassUID;
+
+  auto finish = [&](std::uint16_t status, const std::string& comment, std::size_t matches,
+                    const char* level) {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - started).count();
+    Log(status == kStatusSuccess ? LogLevel::kInfo : LogLevel::kWarn,
+        "C-FIND from {} at {} level: {} match(es), status 0x{:04X}{}, {} ms", calling_ae_,
+        level, matches, status, comment.empty() ? "" : " (" + comment + ")", elapsed);
+    const auto detail = comment.empty() ? nullptr : ErrorDetail(comment);
+    return sendFINDResponse(context_id, request.MessageID, sop_class.c_str(), nullptr, status,
+                            detail.get());
+  };
+
+  archive::InformationModel model;
+  if (sop_class == UID_FINDPatientRootQueryRetrieveInformationModel) {
+    model = archive::InformationModel::kPatientRoot;
+  } else if (sop_class == UID_FINDStudyRootQueryRetrieveInformationModel) {
+    model = archive::InformationModel::kStudyRoot;
+  } else {
+    return finish(kFindSopClassNotSupported, "SOP class not supported", 0, "?");
+  }
+  FindIdentifierResult parsed = ParseFindIdentifier(*identifier, model, {facility_id_});
+  if (!parsed.ok) return finish(kFindIdentifierDoesNotMatch, parsed.error, 0, "?");
+  parsed.identifier.request.include_shared_patients = true;
+  const char* level = LevelName(parsed.identifier.request.level);
+
+  std::vector<archive::FindMatch> matches;
+  try {
+    matches = query_.Find(parsed.identifier.request);
+  } catch (const Error& error) {
+    const bool bad_query = error.code() == ErrorCode::kInvalidInput;
+    if (!bad_query) Log(LogLevel::kError, "C-FIND from {}: {}", calling_ae_, error.what());
+    return finish(bad_query ? kFindIdentifierDoesNotMatch : kFindOutOfResources,
+                  bad_query ? error.what() : "the index is unavailable; retry later", 0, level);
+  }
+
+  for (std::size_t i = 0; i < matches.size(); ++i) {
+    if (checkForCANCEL(context_id, request.MessageID) == EC_Normal) {
+      return finish(kFindCancelled, "cancelled after " + std::to_string(i) + " match(es)", i,
+                    level);
+    }
+    const auto response = BuildFindResponse(parsed.identifier, matches[i]);
+    const OFCondition sent = sendFINDResponse(context_id, request.MessageID, sop_class.c_str(),
+                                              response.get(), kFindPending, nullptr);
+    if (sent.bad()) return sent;
+  }
+  return finish(kStatusSuccess, {}, matches.size(), level);
 }
 
 void ArchiveScp::notifyAssociationAcknowledge() { counts_.ending = "ended"; }

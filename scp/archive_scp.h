@@ -7,6 +7,7 @@
 
 #include "dcmtk/dcmnet/scpthrd.h"
 
+#include "archive/index/query_index.h"
 #include "archive/ingest/ingest_service.h"
 #include "archive/storage/file_store.h"
 
@@ -18,11 +19,14 @@ struct AssociationCounts {
   int already_stored = 0;  // identical re-stores
   int failed = 0;          // C-STOREs answered with a failure status
   int echoes = 0;
+  int queries = 0;         // C-FIND requests
   std::string ending = "not acknowledged (no acceptable presentation context)";
 };
 
-// Serves one admitted association: C-ECHO and C-STORE for every standard
-// storage SOP class in the transfer syntaxes hokan stores as received. C-STORE data sets
+// Serves one admitted association: C-ECHO; C-STORE for every standard
+// storage SOP class in the transfer syntaxes hokan stores as received (only
+// for AEs that may store; others get 0x0124); C-FIND in the Patient Root
+// and Study Root models, scoped to the caller's facility. C-STORE data sets
 // are received bit-preserving into the file store's incoming folder and
 // handed to the ingest service; the response carries the ingest status and,
 // on failure, an Error Comment. Construct one per association.
@@ -30,8 +34,15 @@ class ArchiveScp : public DcmThreadSCP {
  public:
   // `association` is the one run() will be given; it is only read here, to
   // negotiate its presentation contexts.
+  // What the admitted caller is: its facility, and whether it may store.
+  struct CallerScope {
+    std::int64_t facility_id = 0;
+    bool may_store = false;
+    std::string calling_ae;
+  };
+
   ArchiveScp(T_ASC_Association* association, archive::FileStore& files,
-             archive::IngestService& ingest, std::int64_t facility_id, std::string calling_ae);
+             archive::IngestService& ingest, archive::QueryIndex& query, CallerScope caller);
 
   const AssociationCounts& counts() const { return counts_; }
 
@@ -51,11 +62,14 @@ class ArchiveScp : public DcmThreadSCP {
   OFCondition HandleStore(T_DIMSE_C_StoreRQ& request, T_ASC_PresentationContextID context_id);
   OFCondition Respond(T_ASC_PresentationContextID context_id, const T_DIMSE_C_StoreRQ& request,
                       std::uint16_t status, const std::string& error_comment);
+  OFCondition HandleFind(T_DIMSE_C_FindRQ& request, T_ASC_PresentationContextID context_id);
 
   T_ASC_Association* association_;
   archive::FileStore& files_;
   archive::IngestService& ingest_;
+  archive::QueryIndex& query_;
   std::int64_t facility_id_;
+  bool may_store_;
   std::string calling_ae_;
   AssociationCounts counts_;
 };

@@ -58,9 +58,9 @@ void DropAndDestroy(T_ASC_Association* association) {
 }  // namespace
 
 AssociationServer::AssociationServer(const archive::ArchiveConfig& config,
-                                     archive::InstanceIndex& index, archive::FileStore& files,
-                                     archive::IngestService& ingest)
-    : config_(config), index_(index), files_(files), ingest_(ingest),
+                                     archive::InstanceIndex& index, archive::QueryIndex& query,
+                                     archive::FileStore& files, archive::IngestService& ingest)
+    : config_(config), index_(index), query_(query), files_(files), ingest_(ingest),
       scp_config_(MakeScpConfig(config)) {}
 
 AssociationServer::~AssociationServer() {
@@ -203,7 +203,8 @@ void AssociationServer::ServeAssociation(T_ASC_Association* association) {
     return;
   }
 
-  ArchiveScp scp(association, files_, ingest_, admission.facility_id, calling_ae);
+  ArchiveScp scp(association, files_, ingest_, query_,
+                 {admission.facility_id, admission.may_store, calling_ae});
   scp.setSharedConfig(scp_config_);
   const OFCondition served = scp.run(association);  // the SCP now owns the association
   const AssociationCounts& counts = scp.counts();
@@ -211,10 +212,10 @@ void AssociationServer::ServeAssociation(T_ASC_Association* association) {
                            std::chrono::steady_clock::now() - started).count();
   Log(LogLevel::kInfo,
       "association from {}@{} (facility {}): {}{}; {} stored, {} already stored, {} failed, "
-      "{} echo, {} ms",
+      "{} echo, {} find, {} ms",
       calling_ae, peer, admission.facility_name, counts.ending,
       served.good() ? "" : fmt::format(" ({})", served.text()), counts.stored,
-      counts.already_stored, counts.failed, counts.echoes, elapsed);
+      counts.already_stored, counts.failed, counts.echoes, counts.queries, elapsed);
 }
 
 }  // namespace hokan::scp

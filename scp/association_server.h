@@ -14,6 +14,7 @@
 
 #include "archive/config/config.h"
 #include "archive/index/instance_index.h"
+#include "archive/index/query_index.h"
 #include "archive/ingest/ingest_service.h"
 #include "archive/storage/file_store.h"
 
@@ -28,7 +29,8 @@ namespace hokan::scp {
 class AssociationServer {
  public:
   AssociationServer(const archive::ArchiveConfig& config, archive::InstanceIndex& index,
-                    archive::FileStore& files, archive::IngestService& ingest);
+                    archive::QueryIndex& query, archive::FileStore& files,
+                    archive::IngestService& ingest);
   ~AssociationServer();  // stops and joins every thread
   AssociationServer(const AssociationServer&) = delete;
   AssociationServer& operator=(const AssociationServer&) = delete;
@@ -50,6 +52,7 @@ class AssociationServer {
 
   const archive::ArchiveConfig& config_;
   archive::InstanceIndex& index_;
+  archive::QueryIndex& query_;
   archive::FileStore& files_;
   archive::IngestService& ingest_;
   DcmSharedSCPConfig scp_config_;

@@ -18,6 +18,7 @@
 #include "archive/config/config.h"
 #include "archive/index/database.h"
 #include "archive/index/instance_index.h"
+#include "archive/index/query_index.h"
 #include "archive/ingest/group_committer.h"
 #include "archive/ingest/ingest_service.h"
 #include "archive/storage/file_store.h"
@@ -134,7 +135,8 @@ int Run(const CommandLine& command_line) {
     Log(LogLevel::kWarn, "start-up sweep settled {} leftover(s) of interrupted stores", settled);
   }
 
-  scp::AssociationServer server(config, index, files, ingest);
+  archive::QueryIndex query(database);
+  scp::AssociationServer server(config, index, query, files, ingest);
   server.Open();
   std::thread signal_waiter([&server, signals] {
     int received = 0;

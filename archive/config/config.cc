@@ -96,7 +96,8 @@ const std::set<std::string> kArchiveKeys = {
     "acse_timeout_seconds", "dimse_timeout_seconds", "log_level",
     "duplicate_policy", "node_name"};
 const std::set<std::string> kDatabaseKeys = {"url", "pool_size"};
-const std::set<std::string> kFacilityKeys = {"store_ae_titles", "allowed_peers"};
+const std::set<std::string> kFacilityKeys = {"store_ae_titles", "query_ae_titles",
+                                             "allowed_peers"};
 
 void ApplyArchiveKey(std::string_view source, ArchiveConfig& config,
                      const std::string& key, const std::string& value) {
@@ -161,12 +162,14 @@ FacilityConfig ParseFacility(std::string_view source, const std::string& section
       Fail(source, fmt::format("unknown key '{}.{}'", section, key));
     }
     const std::string value = Trim(node.data());
-    if (key == "store_ae_titles") {
-      facility.store_ae_titles = SplitList(value);
-      for (const auto& ae : facility.store_ae_titles) {
+    if (key == "store_ae_titles" || key == "query_ae_titles") {
+      auto& titles = key == "store_ae_titles" ? facility.store_ae_titles
+                                              : facility.query_ae_titles;
+      titles = SplitList(value);
+      for (const auto& ae : titles) {
         if (!IsValidAeTitle(ae)) {
-          Fail(source, fmt::format("key '{}.store_ae_titles': '{}' is not a valid AE title",
-                                   section, ae));
+          Fail(source, fmt::format("key '{}.{}': '{}' is not a valid AE title", section, key,
+                                   ae));
         }
       }
     } else if (key == "allowed_peers") {
@@ -221,10 +224,12 @@ ArchiveConfig ParseConfig(std::string_view text, std::string_view source,
       }
     } else if (section.rfind("facility.", 0) == 0) {
       FacilityConfig facility = ParseFacility(source, section, keys);
-      for (const auto& ae : facility.store_ae_titles) {
-        if (!seen_ae_titles.insert(ae).second) {
-          Fail(source, fmt::format("key '{}.store_ae_titles': AE title '{}' is listed "
-                                   "for two facilities", section, ae));
+      for (const auto* titles : {&facility.store_ae_titles, &facility.query_ae_titles}) {
+        for (const auto& ae : *titles) {
+          if (!seen_ae_titles.insert(ae).second) {
+            Fail(source, fmt::format("section '[{}]': AE title '{}' is listed twice (an AE "
+                                     "title belongs to one facility, in one list)", section, ae));
+          }
         }
       }
       config.facilities.push_back(std::move(facility));

@@ -13,7 +13,8 @@ namespace hokan::archive {
 // A facility (tenant) as the configuration file declares it.
 struct FacilityConfig {
   std::string name;                          // [facility.NAME]
-  std::vector<std::string> store_ae_titles;  // calling AE titles that may store
+  std::vector<std::string> store_ae_titles;  // calling AE titles that may store (and query)
+  std::vector<std::string> query_ae_titles;  // calling AE titles that may only query/retrieve
   std::vector<std::string> allowed_peers;    // addresses or CIDR networks; empty = any
 };
 

@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <pqxx/pqxx>
 
+#include "archive/common/error.h"
 #include "schema/embedded_migrations.h"
 
 namespace hokan::archive {
@@ -61,6 +63,23 @@ class Database {
   int open_count_ = 0;
   int pool_size_;
 };
+
+// Runs `work(pqxx::connection&)` on a leased connection and returns its
+// result. A pqxx failure becomes hokan::Error(kDatabase) "<what>: <reason>"
+// and a broken connection is dropped from the pool; a hokan::Error thrown
+// by `work` passes through unchanged.
+template <typename Work>
+auto WithConnection(Database& database, const std::string& what, Work&& work) {
+  auto lease = database.Acquire();
+  try {
+    return work(lease.connection());
+  } catch (const pqxx::broken_connection& error) {
+    lease.MarkBroken();
+    throw Error(ErrorCode::kDatabase, fmt::format("{}: {}", what, error.what()));
+  } catch (const pqxx::failure& error) {
+    throw Error(ErrorCode::kDatabase, fmt::format("{}: {}", what, error.what()));
+  }
+}
 
 // Checks that migrations have unique, ascending, positive versions.
 // Throws hokan::Error(kInternal) naming the first offending migration.

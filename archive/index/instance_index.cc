@@ -27,21 +27,6 @@ std::string ArrayLiteral(const std::vector<std::string>& values) {
 
 constexpr std::size_t kMaxKnownSeries = 10000;
 
-// Runs `work` on a leased connection. A pqxx failure becomes
-// hokan::Error(kDatabase) "<what>: <reason>"; a broken connection is dropped.
-template <typename Work>
-auto WithConnection(Database& database, const std::string& what, Work&& work) {
-  auto lease = database.Acquire();
-  try {
-    return work(lease.connection());
-  } catch (const pqxx::broken_connection& error) {
-    lease.MarkBroken();
-    throw Error(ErrorCode::kDatabase, fmt::format("{}: {}", what, error.what()));
-  } catch (const pqxx::failure& error) {
-    throw Error(ErrorCode::kDatabase, fmt::format("{}: {}", what, error.what()));
-  }
-}
-
 // The first column of the first row of a prepared read, or nullopt.
 template <typename... Args>
 std::optional<std::string> ReadOptionalText(pqxx::connection& connection,
@@ -88,12 +73,12 @@ std::optional<IndexOutcome> OutcomeOf(const pqxx::row& result, const NewInstance
 }  // namespace
 
 void InstanceIndex::PrepareStatements(pqxx::connection& connection) {
-  connection.prepare("hokan_find_store_caller",
-      "SELECT ae.facility_id, f.name, "
+  connection.prepare("hokan_find_caller",
+      "SELECT ae.facility_id, f.name, ae.may_store, "
       "       (cardinality(ae.allowed_networks) = 0 OR "
       "        COALESCE(NULLIF($2, '')::inet <<= ANY (ae.allowed_networks), false)) "
       "FROM application_entities ae JOIN facilities f ON f.id = ae.facility_id "
-      "WHERE ae.ae_title = $1 AND ae.enabled AND ae.may_store");
+      "WHERE ae.ae_title = $1 AND ae.enabled");
   connection.prepare("hokan_find_instance_checksum",
       "SELECT checksum_sha256 FROM instances WHERE facility_id = $1 AND sop_instance_uid = $2");
   connection.prepare("hokan_checksum_at",
@@ -278,16 +263,22 @@ void InstanceIndex::SyncConfiguredFacilities(const std::vector<FacilityConfig>& 
           " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
           facility.name);
       const auto facility_id = row[0][0].as<std::int64_t>();
-      for (const auto& ae : facility.store_ae_titles) {
-        transaction.exec_params(
-            "INSERT INTO application_entities"
-            "  (ae_title, facility_id, role, allowed_networks, may_store, source, enabled)"
-            " VALUES ($1, $2, 'modality', $3::cidr[], true, 'config', true)"
-            " ON CONFLICT (ae_title) DO UPDATE SET facility_id = EXCLUDED.facility_id,"
-            "  allowed_networks = EXCLUDED.allowed_networks, may_store = true,"
-            "  source = 'config', enabled = true, updated_at = now()",
-            ae, facility_id, ArrayLiteral(facility.allowed_peers));
-        configured_aes.push_back(ae);
+      const std::pair<const std::vector<std::string>*, bool> lists[] = {
+          {&facility.store_ae_titles, true}, {&facility.query_ae_titles, false}};
+      for (const auto& [titles, may_store] : lists) {
+        for (const auto& ae : *titles) {
+          transaction.exec_params(
+              "INSERT INTO application_entities"
+              "  (ae_title, facility_id, role, allowed_networks, may_store, source, enabled)"
+              " VALUES ($1, $2, CASE WHEN $4 THEN 'modality' ELSE 'viewer' END, $3::cidr[],"
+              "         $4, 'config', true)"
+              " ON CONFLICT (ae_title) DO UPDATE SET facility_id = EXCLUDED.facility_id,"
+              "  role = EXCLUDED.role, allowed_networks = EXCLUDED.allowed_networks,"
+              "  may_store = EXCLUDED.may_store, source = 'config', enabled = true,"
+              "  updated_at = now()",
+              ae, facility_id, ArrayLiteral(facility.allowed_peers), may_store);
+          configured_aes.push_back(ae);
+        }
       }
     }
     transaction.exec_params(
@@ -298,22 +289,22 @@ void InstanceIndex::SyncConfiguredFacilities(const std::vector<FacilityConfig>& 
   });
 }
 
-std::optional<StoreCaller> InstanceIndex::FindStoreCaller(const std::string& ae_title,
-                                                          const std::string& peer_address) {
+std::optional<Caller> InstanceIndex::FindCaller(const std::string& ae_title,
+                                                const std::string& peer_address) {
   boost::system::error_code parse_error;
   boost::asio::ip::make_address(peer_address, parse_error);
   const std::string checked_peer = parse_error ? std::string() : peer_address;
   return WithConnection(
       database_, fmt::format("looking up calling AE title '{}'", ae_title),
-      [&](pqxx::connection& connection) -> std::optional<StoreCaller> {
+      [&](pqxx::connection& connection) -> std::optional<Caller> {
         pqxx::read_transaction transaction(connection);
-        const auto result =
-            transaction.exec_prepared("hokan_find_store_caller", ae_title, checked_peer);
+        const auto result = transaction.exec_prepared("hokan_find_caller", ae_title, checked_peer);
         if (result.empty()) return std::nullopt;
-        StoreCaller caller;
+        Caller caller;
         caller.facility_id = result[0][0].as<std::int64_t>();
         caller.facility_name = result[0][1].as<std::string>();
-        caller.peer_allowed = result[0][2].as<bool>();
+        caller.may_store = result[0][2].as<bool>();
+        caller.peer_allowed = result[0][3].as<bool>();
         return caller;
       });
 }

@@ -13,10 +13,12 @@
 
 namespace hokan::archive {
 
-// A calling AE title that may store, and whether its peer address is allowed.
-struct StoreCaller {
+// A known calling AE title: its facility, whether it may store, and whether
+// its peer address is allowed.
+struct Caller {
   std::int64_t facility_id = 0;
   std::string facility_name;
+  bool may_store = false;
   bool peer_allowed = false;
 };
 
@@ -51,16 +53,17 @@ class InstanceIndex {
   // Registers the statements this class uses on a new connection.
   static void PrepareStatements(pqxx::connection& connection);
 
-  // Makes the facilities and their store AE titles of the configuration
-  // present and enabled in the database; configuration-made AEs no longer in
-  // the configuration are disabled. Throws hokan::Error(kDatabase).
+  // Makes the facilities and their store and query AE titles of the
+  // configuration present and enabled in the database (store AEs as
+  // 'modality' with may_store, query AEs as 'viewer' without);
+  // configuration-made AEs no longer in the configuration are disabled.
+  // Throws hokan::Error(kDatabase).
   void SyncConfiguredFacilities(const std::vector<FacilityConfig>& facilities);
 
-  // The enabled AE `ae_title` that may store, with `peer_address` checked
-  // against its allowed networks; nullopt for an unknown AE title.
+  // The enabled AE `ae_title`, with `peer_address` checked against its
+  // allowed networks; nullopt for an unknown or disabled AE title.
   // Throws hokan::Error(kDatabase).
-  std::optional<StoreCaller> FindStoreCaller(const std::string& ae_title,
-                                             const std::string& peer_address);
+  std::optional<Caller> FindCaller(const std::string& ae_title, const std::string& peer_address);
 
   // Adds the rows in one transaction and commits it; outcome i belongs to
   // rows[i]. Patient, study and series rows are created or updated (last

@@ -27,7 +27,7 @@ constexpr int kStartAttempts = 3;
 
 ArchiveOptions SingleFacilityOptions(const std::string& store_ae) {
   ArchiveOptions options;
-  options.facilities.push_back({"clinic", {store_ae}, {}});
+  options.facilities.push_back({"clinic", {store_ae}, {}, {}});
   return options;
 }
 
@@ -63,6 +63,7 @@ void ArchiveProcess::WriteConfig() const {
   for (const auto& facility : options_.facilities) {
     out << "\n[facility." << facility.name << "]\n"
         << "store_ae_titles = " << Join(facility.store_ae_titles) << "\n"
+        << "query_ae_titles = " << Join(facility.query_ae_titles) << "\n"
         << "allowed_peers = " << Join(facility.allowed_peers) << "\n";
   }
   if (!out) throw std::runtime_error("cannot write the archive configuration");

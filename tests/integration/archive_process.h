@@ -20,6 +20,7 @@ struct FacilitySpec {
   std::string name;                          // letters, digits, _ . -
   std::vector<std::string> store_ae_titles;  // calling AE titles that may store
   std::vector<std::string> allowed_peers;    // addresses/CIDRs; empty = any address
+  std::vector<std::string> query_ae_titles;  // calling AE titles that may only query
 };
 
 struct ArchiveOptions {

@@ -78,10 +78,10 @@ TEST_CASE("a wrong called AE title is rejected", "[association]") {
 TEST_CASE("a calling AE title from a peer address its facility does not allow is rejected",
           "[association]") {
   ArchiveOptions options;
-  options.facilities.push_back({"open", {"IT_OPEN"}, {}});
+  options.facilities.push_back({"open", {"IT_OPEN"}, {}, {}});
   // Only ever configured, never contacted: the test connects from 127.0.0.1.
-  options.facilities.push_back({"remote", {"IT_REMOTE"}, {"10.9.9.9"}});
-  options.facilities.push_back({"local", {"IT_LOCAL"}, {"10.9.9.9", "127.0.0.0/8"}});
+  options.facilities.push_back({"remote", {"IT_REMOTE"}, {"10.9.9.9"}, {}});
+  options.facilities.push_back({"local", {"IT_LOCAL"}, {"10.9.9.9", "127.0.0.0/8"}, {}});
   ArchiveProcess archive(options);
 
   ToolResult refused = archive.Echo("IT_REMOTE");

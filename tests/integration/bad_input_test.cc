@@ -231,7 +231,7 @@ TEST_CASE("UIDs that are not safe path components are refused with 0xC000", "[ba
     REQUIRE(instances.size() == 1);
     ToolResult store = archive.StoreScu("IT_MODALITY", {"-d"}, {instances[0].path.string()});
     INFO(store.Describe());
-    auto statuses = StoreStatusesFromDebugOutput(store.output);
+    auto statuses = DimseStatusesFromDebugOutput(store.output);
     REQUIRE(statuses.size() == 1);
     CHECK(StatusHex(statuses[0]) == StatusHex(0xC000));
     CHECK(store.exit_code == StorescuExitCodeFor(0xC000));
@@ -310,7 +310,7 @@ TEST_CASE("a file whose meta header names another SOP Class is stored under the 
   ArchiveProcess archive(SingleFacilityOptions("IT_MODALITY"));
   ToolResult store = archive.StoreScu("IT_MODALITY", {"-d"}, {patched.string()});
   INFO(store.Describe());
-  CHECK(StoreStatusesFromDebugOutput(store.output) == std::vector<std::uint16_t>{0x0000});
+  CHECK(DimseStatusesFromDebugOutput(store.output) == std::vector<std::uint16_t>{0x0000});
   auto rows = archive.sql().Query("SELECT sop_class_uid, relative_path FROM instances");
   REQUIRE(rows.size() == 1);
   CHECK(*rows[0][0] == kCtImageStorage);

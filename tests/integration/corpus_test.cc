@@ -253,7 +253,7 @@ TEST_CASE("every pydicom corpus file is stored byte-identical or refused cleanly
   ArchiveOptions options;
   for (std::size_t i = 0; i < files.size(); ++i) {
     options.facilities.push_back(
-        {fmt::format("corpus_{:02}", i), {fmt::format("IT_C{:02}", i)}, {}});
+        {fmt::format("corpus_{:02}", i), {fmt::format("IT_C{:02}", i)}, {}, {}});
   }
   ArchiveProcess archive(options);
 

@@ -64,7 +64,7 @@ void WriteSingleContextProfile(const fs::path& file, const std::string& sop_clas
   if (!out) throw std::runtime_error("cannot write " + file.string());
 }
 
-std::vector<std::uint16_t> StoreStatusesFromDebugOutput(const std::string& output) {
+std::vector<std::uint16_t> DimseStatusesFromDebugOutput(const std::string& output) {
   static const std::regex kStatus(R"(DIMSE Status\s*:\s*0x([0-9a-fA-F]{4}))");
   std::vector<std::uint16_t> statuses;
   for (std::sregex_iterator it(output.begin(), output.end(), kStatus), end; it != end; ++it) {

@@ -43,7 +43,7 @@ void WriteSingleContextProfile(const fs::path& file, const std::string& sop_clas
 
 // The DIMSE statuses of the C-STORE responses in storescu output produced
 // with --debug (-d): lines "DIMSE Status : 0xc010: ...", in order.
-std::vector<std::uint16_t> StoreStatusesFromDebugOutput(const std::string& output);
+std::vector<std::uint16_t> DimseStatusesFromDebugOutput(const std::string& output);
 
 // How many "Received Store Response (Success)" lines storescu -v printed.
 int CountStoreSuccesses(const std::string& output);

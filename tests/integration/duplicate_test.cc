@@ -44,7 +44,7 @@ TEST_CASE("re-storing identical content succeeds and adds no row", "[store][dupl
   ToolResult second = archive.StoreScu("IT_MODALITY", {"-d"}, {instances[0].path.string()});
   INFO(second.Describe());
   CHECK(second.exit_code == 0);
-  CHECK(StoreStatusesFromDebugOutput(second.output) == std::vector<std::uint16_t>{0x0000});
+  CHECK(DimseStatusesFromDebugOutput(second.output) == std::vector<std::uint16_t>{0x0000});
 
   CHECK(archive.sql().Count("SELECT count(*) FROM instances") == 1);
   const StoredRow after = RowFor(archive.sql(), sop_uid);
@@ -82,7 +82,7 @@ TEST_CASE("re-storing different content under a stored SOP Instance UID fails wi
 
   ToolResult second = archive.StoreScu("IT_MODALITY", {"-d"}, {changed[0].path.string()});
   INFO(second.Describe());
-  CHECK(StoreStatusesFromDebugOutput(second.output) == std::vector<std::uint16_t>{0xC010});
+  CHECK(DimseStatusesFromDebugOutput(second.output) == std::vector<std::uint16_t>{0xC010});
   CHECK(second.exit_code == StorescuExitCodeFor(0xC010));
   CHECK(ContainsIgnoreCase(archive.Log(), "0xC010"));
 
@@ -103,7 +103,7 @@ TEST_CASE("re-storing different content under a stored SOP Instance UID fails wi
   // And the original can still be re-sent successfully.
   ToolResult third = archive.StoreScu("IT_MODALITY", {"-d"}, {original[0].path.string()});
   INFO(third.Describe());
-  CHECK(StoreStatusesFromDebugOutput(third.output) == std::vector<std::uint16_t>{0x0000});
+  CHECK(DimseStatusesFromDebugOutput(third.output) == std::vector<std::uint16_t>{0x0000});
 }
 
 }  // namespace hokan::integration

@@ -17,8 +17,8 @@ TEST_CASE("the same Patient ID at two facilities is two patients", "[store][faci
                                     "SOUTH^PATIENT", "--modality", "MR"});
 
   ArchiveOptions options;
-  options.facilities.push_back({"north", {"IT_NORTH"}, {}});
-  options.facilities.push_back({"south", {"IT_SOUTH", "IT_SOUTH2"}, {}});
+  options.facilities.push_back({"north", {"IT_NORTH"}, {}, {}});
+  options.facilities.push_back({"south", {"IT_SOUTH", "IT_SOUTH2"}, {}, {}});
   ArchiveProcess archive(options);
 
   ToolResult north =

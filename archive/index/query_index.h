@@ -1,0 +1,56 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "archive/query/find_request.h"
+
+namespace hokan::archive {
+
+class Database;
+
+// One SQL statement and its parameters. Every parameter is passed as text
+// and cast in the SQL; no value of the request ever appears in `sql`.
+struct BuiltQuery {
+  std::string sql;
+  std::vector<std::string> params;  // $1 … $n
+  // Per request key: the result column holding its value, or -1 when the
+  // key is not supported at this level (its value is nullopt). Column 0 is
+  // the id of the level's row.
+  std::vector<int> key_columns;
+};
+
+// Translates a C-FIND request into one statement over the index, by the
+// matching rules documented in archive/query/find_request.h. Pure.
+//
+// The statement drives from the query level's table (studies at STUDY
+// level), joins up to patients for the keys of higher levels, restricts
+// the driving table (and each joined table a key matches on) to the
+// request's facilities and orders by the level's primary key. It is written to use the indexes of schema 001 and 002:
+// exact Patient ID, Person Name (exact or prefix wildcard) per component
+// group, StudyDate range, AccessionNumber, the instance UIDs, and the
+// foreign-key indexes for the joins and for the related-count keys.
+//
+// Throws hokan::Error(kInvalidInput) naming the key for a request the
+// rules refuse, hokan::Error(kInternal) when facility_ids is empty.
+BuiltQuery BuildFindQuery(const FindRequest& request);
+
+// Answers C-FIND requests from the index in PostgreSQL. Thread-safe.
+class QueryIndex {
+ public:
+  // `database` must outlive the index.
+  explicit QueryIndex(Database& database);
+
+  // Every match of `request`, in a deterministic order (by the primary key
+  // of the level's rows), from one statement in one read transaction.
+  // Memory grows with the number of matches; the caller bounds the scope.
+  // Throws hokan::Error(kInvalidInput) as BuildFindQuery does (before
+  // touching the database) and hokan::Error(kDatabase) when PostgreSQL
+  // fails; parameter values are never logged.
+  std::vector<FindMatch> Find(const FindRequest& request);
+
+ private:
+  Database& database_;
+};
+
+}  // namespace hokan::archive

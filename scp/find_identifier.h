@@ -1,0 +1,49 @@
+#pragma once
+
+#include "dcmtk/config/osconfig.h"  // must come first
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dcmtk/dcmdata/dcdatset.h"
+
+#include "archive/query/find_request.h"
+
+namespace hokan::scp {
+
+// A C-FIND identifier as plain values: the request for the index, and what
+// the responses must carry.
+struct FindIdentifier {
+  // keys: every attribute of the identifier in its order, values in UTF-8,
+  // plus the level's unique key when the identifier lacks it.
+  archive::FindRequest request;
+  std::string character_set;  // the identifier's Specific Character Set, as sent
+};
+
+struct FindIdentifierResult {
+  bool ok = false;
+  std::string error;  // names the offending attribute; for the Error Comment
+  FindIdentifier identifier;
+};
+
+// Converts a C-FIND request identifier: Query/Retrieve Level (required,
+// PATIENT, STUDY, SERIES or IMAGE), every other attribute as a key with its
+// value converted to UTF-8 from the identifier's Specific Character Set.
+// Sequence attributes are return keys only (no sequence matching yet).
+// `facility_ids` is the caller's scope. Never throws.
+FindIdentifierResult ParseFindIdentifier(DcmDataset& identifier,
+                                         archive::InformationModel model,
+                                         const std::vector<std::int64_t>& facility_ids);
+
+// One C-FIND response identifier: Specific Character Set, Query/Retrieve
+// Level and every key of the request with its matched value (empty where
+// the index has none). Text is encoded in the query's character set when it
+// can express every value, otherwise in ISO_IR 192 (UTF-8).
+std::unique_ptr<DcmDataset> BuildFindResponse(const FindIdentifier& identifier,
+                                              const archive::FindMatch& match);
+
+// The DICOM name of a level: "PATIENT", "STUDY", "SERIES" or "IMAGE".
+const char* LevelName(archive::QueryLevel level);
+
+}  // namespace hokan::scp
