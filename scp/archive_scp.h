@@ -7,6 +7,8 @@
 
 #include "dcmtk/dcmnet/scpthrd.h"
 
+#include "archive/config/config.h"
+#include "archive/index/instance_index.h"
 #include "archive/index/query_index.h"
 #include "archive/ingest/ingest_service.h"
 #include "archive/storage/file_store.h"
@@ -20,16 +22,27 @@ struct AssociationCounts {
   int failed = 0;          // C-STOREs answered with a failure status
   int echoes = 0;
   int queries = 0;         // C-FIND requests
+  int moves = 0;           // C-MOVE requests
   std::string ending = "not acknowledged (no acceptable presentation context)";
 };
 
 // Serves one admitted association: C-ECHO; C-STORE for every standard
 // storage SOP class in the transfer syntaxes hokan stores as received (only
-// for AEs that may store; others get 0x0124); C-FIND in the Patient Root
-// and Study Root models, scoped to the caller's facility. C-STORE data sets
+// for AEs that may store; others get 0x0124); C-FIND and C-MOVE in the
+// Patient Root and Study Root models, scoped to the caller's facility and
+// the patients shared with it. C-STORE data sets
 // are received bit-preserving into the file store's incoming folder and
 // handed to the ingest service; the response carries the ingest status and,
 // on failure, an Error Comment. Construct one per association.
+// The archive services associations use; all outlive every association.
+struct ArchiveServices {
+  const archive::ArchiveConfig& config;
+  archive::FileStore& files;
+  archive::IngestService& ingest;
+  archive::QueryIndex& query;
+  archive::InstanceIndex& index;
+};
+
 class ArchiveScp : public DcmThreadSCP {
  public:
   // `association` is the one run() will be given; it is only read here, to
@@ -41,8 +54,8 @@ class ArchiveScp : public DcmThreadSCP {
     std::string calling_ae;
   };
 
-  ArchiveScp(T_ASC_Association* association, archive::FileStore& files,
-             archive::IngestService& ingest, archive::QueryIndex& query, CallerScope caller);
+  ArchiveScp(T_ASC_Association* association, const ArchiveServices& services,
+             CallerScope caller);
 
   const AssociationCounts& counts() const { return counts_; }
 
@@ -63,8 +76,10 @@ class ArchiveScp : public DcmThreadSCP {
   OFCondition Respond(T_ASC_PresentationContextID context_id, const T_DIMSE_C_StoreRQ& request,
                       std::uint16_t status, const std::string& error_comment);
   OFCondition HandleFind(T_DIMSE_C_FindRQ& request, T_ASC_PresentationContextID context_id);
+  OFCondition HandleMove(T_DIMSE_C_MoveRQ& request, T_ASC_PresentationContextID context_id);
 
   T_ASC_Association* association_;
+  const ArchiveServices& services_;
   archive::FileStore& files_;
   archive::IngestService& ingest_;
   archive::QueryIndex& query_;

@@ -61,6 +61,7 @@ AssociationServer::AssociationServer(const archive::ArchiveConfig& config,
                                      archive::InstanceIndex& index, archive::QueryIndex& query,
                                      archive::FileStore& files, archive::IngestService& ingest)
     : config_(config), index_(index), query_(query), files_(files), ingest_(ingest),
+      services_{config, files, ingest, query, index},
       scp_config_(MakeScpConfig(config)) {}
 
 AssociationServer::~AssociationServer() {
@@ -203,7 +204,7 @@ void AssociationServer::ServeAssociation(T_ASC_Association* association) {
     return;
   }
 
-  ArchiveScp scp(association, files_, ingest_, query_,
+  ArchiveScp scp(association, services_,
                  {admission.facility_id, admission.may_store, calling_ae});
   scp.setSharedConfig(scp_config_);
   const OFCondition served = scp.run(association);  // the SCP now owns the association
@@ -212,10 +213,11 @@ void AssociationServer::ServeAssociation(T_ASC_Association* association) {
                            std::chrono::steady_clock::now() - started).count();
   Log(LogLevel::kInfo,
       "association from {}@{} (facility {}): {}{}; {} stored, {} already stored, {} failed, "
-      "{} echo, {} find, {} ms",
+      "{} echo, {} find, {} move, {} ms",
       calling_ae, peer, admission.facility_name, counts.ending,
       served.good() ? "" : fmt::format(" ({})", served.text()), counts.stored,
-      counts.already_stored, counts.failed, counts.echoes, counts.queries, elapsed);
+      counts.already_stored, counts.failed, counts.echoes, counts.queries, counts.moves,
+      elapsed);
 }
 
 }  // namespace hokan::scp

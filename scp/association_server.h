@@ -17,6 +17,7 @@
 #include "archive/index/query_index.h"
 #include "archive/ingest/ingest_service.h"
 #include "archive/storage/file_store.h"
+#include "scp/archive_scp.h"
 
 namespace hokan::scp {
 
@@ -55,6 +56,7 @@ class AssociationServer {
   archive::QueryIndex& query_;
   archive::FileStore& files_;
   archive::IngestService& ingest_;
+  ArchiveServices services_;
   DcmSharedSCPConfig scp_config_;
   T_ASC_Network* network_ = nullptr;
 

@@ -23,6 +23,7 @@
 #include "archive/ingest/ingest_service.h"
 #include "archive/storage/file_store.h"
 #include "scp/association_server.h"
+#include "scu/dicom_sender.h"
 #include "schema/embedded_migrations.h"
 
 namespace po = boost::program_options;
@@ -136,6 +137,7 @@ int Run(const CommandLine& command_line) {
   }
 
   archive::QueryIndex query(database);
+  scu::DicomSender::RegisterDecoders();
   scp::AssociationServer server(config, index, query, files, ingest);
   server.Open();
   std::thread signal_waiter([&server, signals] {

@@ -97,7 +97,23 @@ const std::set<std::string> kArchiveKeys = {
     "duplicate_policy", "node_name"};
 const std::set<std::string> kDatabaseKeys = {"url", "pool_size"};
 const std::set<std::string> kFacilityKeys = {"store_ae_titles", "query_ae_titles",
-                                             "allowed_peers"};
+                                             "allowed_peers", "move_destinations"};
+
+// Parses "AE@host:port"; false if malformed.
+bool ParseDestination(const std::string& text, DestinationConfig* destination) {
+  const auto at = text.find('@');
+  const auto colon = text.rfind(':');
+  if (at == std::string::npos || colon == std::string::npos || colon < at) return false;
+  destination->ae_title = text.substr(0, at);
+  destination->host = text.substr(at + 1, colon - at - 1);
+  const std::string port = text.substr(colon + 1);
+  if (!IsValidAeTitle(destination->ae_title) || destination->host.empty() || port.empty() ||
+      port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  destination->port = std::stoi(port);
+  return destination->port >= 1 && destination->port <= 65535;
+}
 
 void ApplyArchiveKey(std::string_view source, ArchiveConfig& config,
                      const std::string& key, const std::string& value) {
@@ -171,6 +187,15 @@ FacilityConfig ParseFacility(std::string_view source, const std::string& section
           Fail(source, fmt::format("key '{}.{}': '{}' is not a valid AE title", section, key,
                                    ae));
         }
+      }
+    } else if (key == "move_destinations") {
+      for (const auto& entry : SplitList(value)) {
+        DestinationConfig destination;
+        if (!ParseDestination(entry, &destination)) {
+          Fail(source, fmt::format("key '{}.move_destinations': '{}' is not AE@host:port",
+                                   section, entry));
+        }
+        facility.move_destinations.push_back(destination);
       }
     } else if (key == "allowed_peers") {
       facility.allowed_peers = SplitList(value);

@@ -10,12 +10,20 @@
 
 namespace hokan::archive {
 
+// A C-MOVE destination: where retrieved instances may be sent.
+struct DestinationConfig {
+  std::string ae_title;
+  std::string host;
+  int port = 0;
+};
+
 // A facility (tenant) as the configuration file declares it.
 struct FacilityConfig {
   std::string name;                          // [facility.NAME]
   std::vector<std::string> store_ae_titles;  // calling AE titles that may store (and query)
   std::vector<std::string> query_ae_titles;  // calling AE titles that may only query/retrieve
   std::vector<std::string> allowed_peers;    // addresses or CIDR networks; empty = any
+  std::vector<DestinationConfig> move_destinations;  // "AE@host:port" entries
 };
 
 // What re-storing an existing SOP Instance UID with different content does.

@@ -280,6 +280,18 @@ void InstanceIndex::SyncConfiguredFacilities(const std::vector<FacilityConfig>& 
           configured_aes.push_back(ae);
         }
       }
+      for (const auto& destination : facility.move_destinations) {
+        // A destination AE title that also calls in keeps its role and rights.
+        transaction.exec_params(
+            "INSERT INTO application_entities"
+            "  (ae_title, facility_id, role, host, port, may_store, source, enabled)"
+            " VALUES ($1, $2, 'destination', $3, $4, false, 'config', true)"
+            " ON CONFLICT (ae_title) DO UPDATE SET facility_id = EXCLUDED.facility_id,"
+            "  host = EXCLUDED.host, port = EXCLUDED.port, source = 'config', enabled = true,"
+            "  updated_at = now()",
+            destination.ae_title, facility_id, destination.host, destination.port);
+        configured_aes.push_back(destination.ae_title);
+      }
     }
     transaction.exec_params(
         "UPDATE application_entities SET enabled = false, updated_at = now()"
@@ -306,6 +318,22 @@ std::optional<Caller> InstanceIndex::FindCaller(const std::string& ae_title,
         caller.may_store = result[0][2].as<bool>();
         caller.peer_allowed = result[0][3].as<bool>();
         return caller;
+      });
+}
+
+std::optional<MoveDestination> InstanceIndex::FindMoveDestination(const std::string& ae_title,
+                                                                 std::int64_t facility_id) {
+  return WithConnection(
+      database_, fmt::format("looking up move destination '{}'", ae_title),
+      [&](pqxx::connection& connection) -> std::optional<MoveDestination> {
+        pqxx::read_transaction transaction(connection);
+        const auto result = transaction.exec_params(
+            "SELECT host, port FROM application_entities"
+            " WHERE ae_title = $1 AND facility_id = $2 AND enabled"
+            "   AND host IS NOT NULL AND port IS NOT NULL",
+            ae_title, facility_id);
+        if (result.empty()) return std::nullopt;
+        return MoveDestination{ae_title, result[0][0].as<std::string>(), result[0][1].as<int>()};
       });
 }
 

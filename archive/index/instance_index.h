@@ -22,6 +22,13 @@ struct Caller {
   bool peer_allowed = false;
 };
 
+// Where a C-MOVE may send: a destination AE of the caller's facility.
+struct MoveDestination {
+  std::string ae_title;
+  std::string host;
+  int port = 0;
+};
+
 // One instance to add to the index; its file is already placed.
 struct NewInstanceRow {
   std::int64_t facility_id = 0;
@@ -72,6 +79,12 @@ class InstanceIndex {
   // committed): kInvalidInput for a value PostgreSQL refuses, kCommitInDoubt
   // when the connection broke during COMMIT, kDatabase otherwise.
   std::vector<IndexOutcome> InsertBatch(const std::vector<const NewInstanceRow*>& rows);
+
+  // The enabled move destination `ae_title` of `facility_id` (host and port
+  // known); nullopt when the facility has no such destination.
+  // Throws hokan::Error(kDatabase).
+  std::optional<MoveDestination> FindMoveDestination(const std::string& ae_title,
+                                                     std::int64_t facility_id);
 
   // The stored checksum of a facility's SOP Instance UID; nullopt if none.
   // Throws hokan::Error(kDatabase).

@@ -362,6 +362,63 @@ BuiltQuery BuildFindQuery(const FindRequest& request) {
 
 QueryIndex::QueryIndex(Database& database) : database_(database) {}
 
+std::vector<StoredInstance> QueryIndex::FindInstancesToRetrieve(const RetrieveRequest& request) {
+  if (request.facility_ids.empty()) {
+    throw Error(ErrorCode::kInternal, "a retrieve request needs a facility scope");
+  }
+  const struct {
+    QueryLevel level;
+    const std::vector<std::string>& values;
+    const char* name;
+  } required[] = {
+      {QueryLevel::kPatient, request.patient_ids, "PatientID (0010,0020)"},
+      {QueryLevel::kStudy, request.study_instance_uids, "StudyInstanceUID (0020,000D)"},
+      {QueryLevel::kSeries, request.series_instance_uids, "SeriesInstanceUID (0020,000E)"},
+      {QueryLevel::kImage, request.sop_instance_uids, "SOPInstanceUID (0008,0018)"},
+  };
+  for (const auto& key : required) {
+    if (key.level == request.level && key.values.empty()) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("{} is required at {} level", key.name,
+                              QueryLevelName(request.level)));
+    }
+  }
+  const std::string own = FacilityArray(request.facility_ids);
+  // Same scope as C-FIND: own facilities, plus patients shared by an active
+  // grant when asked for. Empty lists do not restrict.
+  const std::string sql = R"sql(
+SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.relative_path
+  FROM instances i
+  JOIN series e ON e.id = i.series_fk
+  JOIN studies s ON s.id = e.study_fk
+  JOIN patients p ON p.id = s.patient_fk
+ WHERE (p.facility_id = ANY ($1::bigint[])
+        OR ($2::boolean AND (p.facility_id, p.patient_id) IN (
+              SELECT g.owner_facility_id, g.patient_id FROM sharing_grants g
+               WHERE g.grantee_facility_id = ANY ($1::bigint[]) AND g.revoked_at IS NULL)))
+   AND (cardinality($3::text[]) = 0 OR p.patient_id = ANY ($3::text[]))
+   AND (cardinality($4::text[]) = 0 OR s.study_instance_uid = ANY ($4::text[]))
+   AND (cardinality($5::text[]) = 0 OR e.series_instance_uid = ANY ($5::text[]))
+   AND (cardinality($6::text[]) = 0 OR i.sop_instance_uid = ANY ($6::text[]))
+ ORDER BY s.id, e.id, i.id)sql";
+  return WithConnection(
+      database_, fmt::format("retrieve at {} level", QueryLevelName(request.level)),
+      [&](pqxx::connection& connection) {
+        pqxx::read_transaction transaction(connection);
+        const pqxx::result result = transaction.exec_params(
+            sql, own, request.include_shared_patients ? "true" : "false",
+            ArrayLiteral(request.patient_ids), ArrayLiteral(request.study_instance_uids),
+            ArrayLiteral(request.series_instance_uids), ArrayLiteral(request.sop_instance_uids));
+        std::vector<StoredInstance> instances;
+        instances.reserve(result.size());
+        for (const auto& row : result) {
+          instances.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
+                               row[2].as<std::string>(), row[3].as<std::string>()});
+        }
+        return instances;
+      });
+}
+
 std::vector<FindMatch> QueryIndex::Find(const FindRequest& request) {
   const BuiltQuery query = BuildFindQuery(request);
   const std::string what = fmt::format("C-FIND at {} level", QueryLevelName(request.level));

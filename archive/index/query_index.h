@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "archive/query/find_request.h"
+#include "archive/query/retrieve_request.h"
 
 namespace hokan::archive {
 
@@ -48,6 +49,12 @@ class QueryIndex {
   // touching the database) and hokan::Error(kDatabase) when PostgreSQL
   // fails; parameter values are never logged.
   std::vector<FindMatch> Find(const FindRequest& request);
+
+  // The stored instances a C-MOVE or C-GET selects, in study, series and
+  // instance order, from one statement. Throws hokan::Error(kInvalidInput)
+  // naming the missing key when the level's unique key is absent, and
+  // hokan::Error(kDatabase) when PostgreSQL fails.
+  std::vector<StoredInstance> FindInstancesToRetrieve(const RetrieveRequest& request);
 
  private:
   Database& database_;

@@ -65,6 +65,9 @@ void ArchiveProcess::WriteConfig() const {
         << "store_ae_titles = " << Join(facility.store_ae_titles) << "\n"
         << "query_ae_titles = " << Join(facility.query_ae_titles) << "\n"
         << "allowed_peers = " << Join(facility.allowed_peers) << "\n";
+    if (&facility == &options_.facilities.front()) {
+      for (const auto& line : options_.extra_facility_lines) out << line << "\n";
+    }
   }
   if (!out) throw std::runtime_error("cannot write the archive configuration");
 }

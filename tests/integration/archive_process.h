@@ -32,6 +32,8 @@ struct ArchiveOptions {
   std::string log_level = "info";
   // Extra "key = value" lines for the [archive] section.
   std::vector<std::string> extra_archive_settings;
+  // Extra "key = value" lines for the first facility's section.
+  std::vector<std::string> extra_facility_lines;
 };
 
 // One facility "clinic" whose only store AE title is `store_ae`.

@@ -1,0 +1,169 @@
+// C-MOVE against a real archive with DCMTK's movescu, to a storescp the test
+// starts as the move destination: whole studies, counts and final status,
+// unknown destinations, decompression for a destination that accepts only
+// uncompressed syntaxes, and partial failure with the failed UIDs.
+
+#include "dcmtk/config/osconfig.h"  // must come first
+
+#include <catch2/catch.hpp>
+
+#include <regex>
+
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcmetinf.h"
+
+#include "tests/integration/archive_process.h"
+#include "tests/integration/dicom_tools.h"
+
+namespace hokan::integration {
+namespace {
+
+// A storescp writing what it receives into its own folder.
+class Destination {
+ public:
+  explicit Destination(const std::vector<std::string>& extra_options = {})
+      : folder_("hokan-it-destination"), port_(FreeTcpPort()) {
+    fs::create_directories(folder_.path() / "in");
+    std::vector<std::string> argv = {"storescp", "-od", (folder_.path() / "in").string()};
+    argv.insert(argv.end(), extra_options.begin(), extra_options.end());
+    argv.push_back(std::to_string(port_));
+    process_ = std::make_unique<BackgroundProcess>(argv, folder_.path() / "storescp.log",
+                                                   folder_.path());
+    REQUIRE(WaitUntil(
+        [&] {
+          return RunTool({"echoscu", "localhost", std::to_string(port_)}, {}, 5s).exit_code ==
+                 0;
+        },
+        30s, 50ms));
+  }
+  std::uint16_t port() const { return port_; }
+  std::vector<fs::path> Received() const { return ListFilesRecursive(folder_.path() / "in"); }
+
+ private:
+  TempDir folder_;
+  std::uint16_t port_;
+  std::unique_ptr<BackgroundProcess> process_;
+};
+
+ArchiveOptions WithDestination(std::uint16_t port) {
+  ArchiveOptions options;
+  options.facilities = {{"clinic", {"IT_MODALITY"}, {}, {"IT_VIEWER"}}};
+  options.extra_facility_lines = {
+      "move_destinations = IT_VIEWER@127.0.0.1:" + std::to_string(port)};
+  return options;
+}
+
+ToolResult Move(const ArchiveProcess& archive, const std::string& destination,
+                const std::vector<std::string>& keys) {
+  std::vector<std::string> argv = {"movescu", "-d", "-S", "-to", "5", "-ta", "10", "-td", "60",
+                                   "-aet", "IT_VIEWER", "-aec", archive.ae_title(), "-aem",
+                                   destination};
+  for (const auto& key : keys) {
+    argv.push_back("-k");
+    argv.push_back(key);
+  }
+  argv.push_back("localhost");
+  argv.push_back(std::to_string(archive.port()));
+  return RunTool(argv);
+}
+
+std::string TransferSyntaxOf(const fs::path& file) {
+  DcmFileFormat format;
+  REQUIRE(format.loadFile(file.c_str()).good());
+  OFString syntax;
+  format.getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, syntax);
+  return syntax.c_str();
+}
+
+}  // namespace
+
+TEST_CASE("C-MOVE sends a whole study to a known destination and reports the counts",
+          "[move]") {
+  TempDir data("hokan-it-move");
+  auto study = MakeStudy(data.path() / "study", {"--count", "5"});
+  Destination destination;
+  ArchiveProcess archive(WithDestination(destination.port()));
+  REQUIRE(archive.StoreScu("IT_MODALITY", {"+sd"}, {(data.path() / "study").string()})
+              .exit_code == 0);
+  const std::string study_uid = archive.sql().Value("SELECT study_instance_uid FROM studies");
+
+  const ToolResult moved = Move(archive, "IT_VIEWER",
+                                {"QueryRetrieveLevel=STUDY", "StudyInstanceUID=" + study_uid});
+  INFO(moved.Describe());
+  const auto statuses = DimseStatusesFromDebugOutput(moved.output);
+  REQUIRE_FALSE(statuses.empty());
+  CHECK(statuses.back() == 0x0000);
+  // The final response carries the counts: 5 completed, none failed.
+  CHECK(std::regex_search(moved.output, std::regex(R"(Completed Suboperations\s*:\s*5\b)")));
+  CHECK(std::regex_search(moved.output, std::regex(R"(Failed Suboperations\s*:\s*0\b)")));
+  const auto received = destination.Received();
+  CHECK(received.size() == 5);
+
+  SECTION("an unknown destination is refused with 0xA801") {
+    const ToolResult refused = Move(archive, "NOWHERE",
+                                    {"QueryRetrieveLevel=STUDY", "StudyInstanceUID=" + study_uid});
+    INFO(refused.Describe());
+    CHECK(DimseStatusesFromDebugOutput(refused.output).back() == 0xA801);
+  }
+  SECTION("a study UID that matches nothing moves nothing, successfully") {
+    const ToolResult nothing = Move(archive, "IT_VIEWER",
+                                    {"QueryRetrieveLevel=STUDY", "StudyInstanceUID=1.2.3.999"});
+    INFO(nothing.Describe());
+    CHECK(DimseStatusesFromDebugOutput(nothing.output).back() == 0x0000);
+    CHECK(destination.Received().size() == 5);
+  }
+  SECTION("a wildcard in a C-MOVE key is refused") {
+    const ToolResult refused = Move(archive, "IT_VIEWER",
+                                    {"QueryRetrieveLevel=STUDY", "StudyInstanceUID=1.2.*"});
+    INFO(refused.Describe());
+    CHECK(DimseStatusesFromDebugOutput(refused.output).back() == 0xA900);
+  }
+}
+
+TEST_CASE("C-MOVE decompresses for a destination without compressed syntaxes and reports "
+          "what it cannot convert", "[move]") {
+  const fs::path corpus = PydicomDataDir() / "test_files";
+  // RLE can be decoded by DCMTK; JPEG 2000 cannot.
+  const std::vector<fs::path> files = {corpus / "SC_rgb_rle.dcm", corpus / "JPEG2000.dcm"};
+  Destination destination;  // storescp's default: uncompressed syntaxes only
+  ArchiveProcess archive(WithDestination(destination.port()));
+  TempDir work("hokan-it-move-profiles");
+  const auto descriptions = DescribeDicom(files);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const fs::path profile = work.path() / ("profile" + std::to_string(i) + ".cfg");
+    WriteSingleContextProfile(profile, descriptions[i].sop_class_uid,
+                              descriptions[i].transfer_syntax_uid);
+    const ToolResult stored =
+        archive.StoreScu("IT_MODALITY", {"-xf", profile.string(), "ONLY"}, {files[i].string()});
+    INFO(stored.Describe());
+    REQUIRE(stored.exit_code == 0);
+  }
+  const auto rows = archive.sql().Query(
+      "SELECT p.patient_id, i.sop_instance_uid, i.transfer_syntax_uid FROM instances i "
+      "JOIN series e ON e.id = i.series_fk JOIN studies s ON s.id = e.study_fk "
+      "JOIN patients p ON p.id = s.patient_fk");
+  REQUIRE(rows.size() == 2);
+  std::vector<std::string> all_uids;
+  std::string j2k_uid;
+  for (const auto& row : rows) {
+    all_uids.push_back(*row[1]);
+    if (*row[2] == "1.2.840.10008.1.2.4.90" || *row[2] == "1.2.840.10008.1.2.4.91") {
+      j2k_uid = *row[1];
+    }
+  }
+  REQUIRE_FALSE(j2k_uid.empty());
+
+  const ToolResult moved =
+      Move(archive, "IT_VIEWER",
+           {"QueryRetrieveLevel=IMAGE", "SOPInstanceUID=" + all_uids[0] + "\\" + all_uids[1]});
+  INFO(moved.Describe() << "\narchive log:\n" << archive.Log());
+  CHECK(DimseStatusesFromDebugOutput(moved.output).back() == 0xB000);
+  CHECK_THAT(moved.output, Catch::Contains(j2k_uid));  // Failed SOP Instance UID List
+  const auto received = destination.Received();
+  REQUIRE(received.size() == 1);
+  CHECK(TransferSyntaxOf(received[0]) == "1.2.840.10008.1.2.1");  // decompressed RLE
+  CHECK_THAT(archive.Log(), Catch::Contains("cannot convert"));
+}
+
+}  // namespace hokan::integration
