@@ -50,14 +50,10 @@ const char* kVerificationSopClasses[] = {UID_VerificationSOPClass};
 const char* kQuerySopClasses[] = {UID_FINDPatientRootQueryRetrieveInformationModel,
                                   UID_FINDStudyRootQueryRetrieveInformationModel,
                                   UID_MOVEPatientRootQueryRetrieveInformationModel,
-                                  UID_MOVEStudyRootQueryRetrieveInformationModel};
+                                  UID_MOVEStudyRootQueryRetrieveInformationModel,
+                                  UID_GETPatientRootQueryRetrieveInformationModel,
+                                  UID_GETStudyRootQueryRetrieveInformationModel};
 
-// DIMSE status codes of C-MOVE (PS3.4 C.4.2.1.5).
-constexpr std::uint16_t kMovePending = 0xFF00;
-constexpr std::uint16_t kMoveCancelled = 0xFE00;
-constexpr std::uint16_t kMoveDestinationUnknown = 0xA801;
-constexpr std::uint16_t kMoveUnableToPerformSuboperations = 0xA702;
-constexpr std::uint16_t kMoveCompleteWithFailures = 0xB000;
 
 // DIMSE status codes of C-FIND (PS3.4 C.4.1.1.4).
 constexpr std::uint16_t kFindPending = 0xFF00;
@@ -68,8 +64,8 @@ constexpr std::uint16_t kFindSopClassNotSupported = 0x0122;
 // C-STORE from an AE that may only query.
 constexpr std::uint16_t kStatusNotAuthorized = 0x0124;
 
-// A status detail carrying an Error Comment (LO: at most 64 characters, no
-// backslash or control characters).
+}  // namespace
+
 std::unique_ptr<DcmDataset> ErrorDetail(const std::string& error_comment) {
   std::string comment = error_comment.substr(0, 64);
   for (char& c : comment) {
@@ -79,6 +75,8 @@ std::unique_ptr<DcmDataset> ErrorDetail(const std::string& error_comment) {
   detail->putAndInsertString(DCM_ErrorComment, comment.c_str());
   return detail;
 }
+
+namespace {
 
 template <typename T, std::size_t N>
 constexpr int CountOf(T (&)[N]) {
@@ -108,6 +106,7 @@ OFCondition ArchiveScp::negotiateAssociation() {
         association_->params, dcmAllStorageSOPClassUIDs, numberOfDcmAllStorageSOPClassUIDs,
         kStorageTransferSyntaxes, CountOf(kStorageTransferSyntaxes));
   }
+  if (result.good()) result = AcceptProposedStorageRoles();
   if (result.bad()) {
     Log(LogLevel::kError, "association from {}: negotiation failed: {}", calling_ae_,
         result.text());
@@ -127,6 +126,8 @@ OFCondition ArchiveScp::handleIncomingCommand(T_DIMSE_Message* incomingMsg,
       return HandleFind(incomingMsg->msg.CFindRQ, presInfo.presentationContextID);
     case DIMSE_C_MOVE_RQ:
       return HandleMove(incomingMsg->msg.CMoveRQ, presInfo.presentationContextID);
+    case DIMSE_C_GET_RQ:
+      return HandleGet(incomingMsg->msg.CGetRQ, presInfo.presentationContextID);
     default:
       Log(LogLevel::kWarn, "association from {}: unsupported DIMSE command 0x{:04x}",
           calling_ae_, static_cast<unsigned>(incomingMsg->CommandField));
@@ -276,159 +277,6 @@ OFCondition ArchiveScp::HandleFind(T_DIMSE_C_FindRQ& request,
     if (sent.bad()) return sent;
   }
   return finish(kStatusSuccess, {}, matches.size(), level);
-}
-
-namespace {
-
-// Splits a UID list ("1.2\\1.3") into its UIDs.
-std::vector<std::string> SplitValues(const std::string& value) {
-  std::vector<std::string> values;
-  std::size_t start = 0;
-  while (start <= value.size() && !value.empty()) {
-    const auto end = value.find('\\', start);
-    values.push_back(value.substr(start, end == std::string::npos ? end : end - start));
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return values;
-}
-
-}  // namespace
-
-OFCondition ArchiveScp::HandleMove(T_DIMSE_C_MoveRQ& request,
-                                   T_ASC_PresentationContextID context_id) {
-  DcmDataset* received = nullptr;
-  OFString destination_ae;
-  const OFCondition cond = receiveMOVERequest(request, context_id, received, destination_ae);
-  if (cond.bad()) return cond;
-  std::unique_ptr<DcmDataset> identifier(received);
-  ++counts_.moves;
-  const auto started = std::chrono::steady_clock::now();
-  const std::string sop_class = request.AffectedSOPClassUID;
-  const std::string destination = destination_ae.c_str();
-  int completed = 0, failed = 0, warnings = 0;
-  std::vector<std::string> failed_uids;
-
-  auto finish = [&](std::uint16_t status, const std::string& comment, std::size_t remaining) {
-    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::steady_clock::now() - started).count();
-    Log(status == kStatusSuccess ? LogLevel::kInfo : LogLevel::kWarn,
-        "C-MOVE from {} to {}: {} completed, {} failed, {} warning(s), status 0x{:04X}{}, "
-        "{} ms", calling_ae_, destination, completed, failed, warnings, status,
-        comment.empty() ? "" : " (" + comment + ")", elapsed);
-    std::unique_ptr<DcmDataset> response;
-    if (!failed_uids.empty()) {
-      response = std::make_unique<DcmDataset>();
-      std::string list;
-      for (const auto& uid : failed_uids) list += (list.empty() ? "" : "\\") + uid;
-      response->putAndInsertString(DCM_FailedSOPInstanceUIDList, list.c_str());
-    }
-    const auto detail = comment.empty() ? nullptr : ErrorDetail(comment);
-    return sendMOVEResponse(context_id, request.MessageID, sop_class.c_str(), response.get(),
-                            status, detail.get(), static_cast<Uint16>(remaining),
-                            static_cast<Uint16>(completed), static_cast<Uint16>(failed),
-                            static_cast<Uint16>(warnings));
-  };
-
-  archive::InformationModel model;
-  if (sop_class == UID_MOVEPatientRootQueryRetrieveInformationModel) {
-    model = archive::InformationModel::kPatientRoot;
-  } else if (sop_class == UID_MOVEStudyRootQueryRetrieveInformationModel) {
-    model = archive::InformationModel::kStudyRoot;
-  } else {
-    return finish(kFindSopClassNotSupported, "SOP class not supported", 0);
-  }
-  const FindIdentifierResult parsed = ParseFindIdentifier(*identifier, model, {facility_id_});
-  if (!parsed.ok) return finish(kFindIdentifierDoesNotMatch, parsed.error, 0);
-
-  archive::RetrieveRequest retrieve;
-  retrieve.model = model;
-  retrieve.level = parsed.identifier.request.level;
-  retrieve.facility_ids = {facility_id_};
-  retrieve.include_shared_patients = true;
-  for (const auto& key : parsed.identifier.request.keys) {
-    if (key.value.empty()) continue;
-    std::vector<std::string>* target = nullptr;
-    switch (key.tag) {
-      case 0x00100020: target = &retrieve.patient_ids; break;
-      case 0x0020000D: target = &retrieve.study_instance_uids; break;
-      case 0x0020000E: target = &retrieve.series_instance_uids; break;
-      case 0x00080018: target = &retrieve.sop_instance_uids; break;
-      default: continue;  // C-MOVE matches on unique keys only
-    }
-    *target = SplitValues(key.value);
-    for (const auto& value : *target) {
-      if (value.find_first_of("*?") != std::string::npos) {
-        return finish(kFindIdentifierDoesNotMatch,
-                      "wildcards are not allowed in C-MOVE keys", 0);
-      }
-    }
-  }
-
-  std::optional<archive::MoveDestination> target;
-  std::vector<archive::StoredInstance> instances;
-  try {
-    target = services_.index.FindMoveDestination(destination, facility_id_);
-    if (!target) {
-      return finish(kMoveDestinationUnknown,
-                    "move destination '" + destination + "' is not known", 0);
-    }
-    instances = query_.FindInstancesToRetrieve(retrieve);
-  } catch (const Error& error) {
-    const bool bad_query = error.code() == ErrorCode::kInvalidInput;
-    if (!bad_query) Log(LogLevel::kError, "C-MOVE from {}: {}", calling_ae_, error.what());
-    return finish(bad_query ? kFindIdentifierDoesNotMatch : kFindOutOfResources,
-                  bad_query ? error.what() : "the index is unavailable; retry later", 0);
-  }
-  if (instances.empty()) return finish(kStatusSuccess, {}, 0);
-
-  scu::DicomSender sender;
-  std::vector<std::pair<std::string, std::string>> kinds;
-  for (const auto& instance : instances) {
-    kinds.emplace_back(instance.sop_class_uid, instance.transfer_syntax_uid);
-  }
-  const archive::ArchiveConfig& config = services_.config;
-  const std::string open_error =
-      sender.Open({config.ae_title, target->ae_title, target->host, target->port,
-                   config.acse_timeout_seconds, config.dimse_timeout_seconds,
-                   config.max_pdu_bytes},
-                  kinds);
-  if (!open_error.empty()) {
-    failed = static_cast<int>(instances.size());
-    for (const auto& instance : instances) failed_uids.push_back(instance.sop_instance_uid);
-    return finish(kMoveUnableToPerformSuboperations, open_error, 0);
-  }
-  for (std::size_t i = 0; i < instances.size(); ++i) {
-    if (checkForCANCEL(context_id, request.MessageID) == EC_Normal) {
-      sender.Close();
-      return finish(kMoveCancelled, "cancelled", instances.size() - i);
-    }
-    const auto& instance = instances[i];
-    const scu::SendResult sent =
-        sender.Send(files_.PathOf(instance.relative_path), instance.sop_class_uid,
-                    instance.transfer_syntax_uid, calling_ae_, request.MessageID);
-    if (sent.ok) {
-      ++completed;
-      if (sent.warning) ++warnings;
-    } else {
-      ++failed;
-      failed_uids.push_back(instance.sop_instance_uid);
-      Log(LogLevel::kWarn, "C-MOVE of {} to {} failed: {}", instance.sop_instance_uid,
-          destination, sent.reason);
-    }
-    const std::size_t remaining = instances.size() - i - 1;
-    if (remaining > 0) {
-      const OFCondition pending = sendMOVEResponse(
-          context_id, request.MessageID, sop_class.c_str(), nullptr, kMovePending, nullptr,
-          static_cast<Uint16>(remaining), static_cast<Uint16>(completed),
-          static_cast<Uint16>(failed), static_cast<Uint16>(warnings));
-      if (pending.bad()) return pending;
-    }
-  }
-  sender.Close();
-  if (failed == 0) return finish(kStatusSuccess, {}, 0);
-  return finish(completed > 0 ? kMoveCompleteWithFailures : kMoveUnableToPerformSuboperations,
-                fmt::format("{} of {} sub-operations failed", failed, instances.size()), 0);
 }
 
 void ArchiveScp::notifyAssociationAcknowledge() { counts_.ending = "ended"; }

@@ -3,7 +3,10 @@
 #include "dcmtk/config/osconfig.h"  // must come first
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "dcmtk/dcmnet/scpthrd.h"
 
@@ -12,6 +15,7 @@
 #include "archive/index/query_index.h"
 #include "archive/ingest/ingest_service.h"
 #include "archive/storage/file_store.h"
+#include "scu/dicom_sender.h"
 
 namespace hokan::scp {
 
@@ -23,12 +27,13 @@ struct AssociationCounts {
   int echoes = 0;
   int queries = 0;         // C-FIND requests
   int moves = 0;           // C-MOVE requests
+  int gets = 0;            // C-GET requests
   std::string ending = "not acknowledged (no acceptable presentation context)";
 };
 
 // Serves one admitted association: C-ECHO; C-STORE for every standard
 // storage SOP class in the transfer syntaxes hokan stores as received (only
-// for AEs that may store; others get 0x0124); C-FIND and C-MOVE in the
+// for AEs that may store; others get 0x0124); C-FIND, C-MOVE and C-GET in the
 // Patient Root and Study Root models, scoped to the caller's facility and
 // the patients shared with it. C-STORE data sets
 // are received bit-preserving into the file store's incoming folder and
@@ -77,6 +82,32 @@ class ArchiveScp : public DcmThreadSCP {
                       std::uint16_t status, const std::string& error_comment);
   OFCondition HandleFind(T_DIMSE_C_FindRQ& request, T_ASC_PresentationContextID context_id);
   OFCondition HandleMove(T_DIMSE_C_MoveRQ& request, T_ASC_PresentationContextID context_id);
+  OFCondition HandleGet(T_DIMSE_C_GetRQ& request, T_ASC_PresentationContextID context_id);
+
+  // Storage contexts whose requestor proposed to be the SCP (a C-GET
+  // requestor) are accepted in that role, so sub-operations can flow back.
+  OFCondition AcceptProposedStorageRoles();
+
+  // Sub-operation counts of one C-MOVE or C-GET.
+  struct RetrieveProgress {
+    int completed = 0;
+    int failed = 0;
+    int warnings = 0;
+    std::size_t remaining = 0;
+    std::vector<std::string> failed_uids;
+  };
+  // What C-MOVE and C-GET share: parse the identifier, find the instances
+  // in scope, send each with `send_one` (after `open`, which returns an
+  // error text or ""), honour C-CANCEL, and answer through `respond`
+  // (pending after each instance, then the final status with the Failed
+  // SOP Instance UID List). `operation` names it in the log.
+  OFCondition RunRetrieve(
+      const char* operation, T_ASC_PresentationContextID context_id, Uint16 message_id,
+      DcmDataset& identifier, archive::InformationModel model,
+      const std::function<std::string(const std::vector<archive::StoredInstance>&)>& open,
+      const std::function<scu::SendResult(const archive::StoredInstance&)>& send_one,
+      const std::function<OFCondition(std::uint16_t status, DcmDataset* response,
+                                      DcmDataset* detail, const RetrieveProgress&)>& respond);
 
   T_ASC_Association* association_;
   const ArchiveServices& services_;
@@ -88,5 +119,9 @@ class ArchiveScp : public DcmThreadSCP {
   std::string calling_ae_;
   AssociationCounts counts_;
 };
+
+// A status detail carrying an Error Comment (LO: at most 64 characters; no
+// backslash or control characters).
+std::unique_ptr<DcmDataset> ErrorDetail(const std::string& error_comment);
 
 }  // namespace hokan::scp

@@ -213,11 +213,11 @@ void AssociationServer::ServeAssociation(T_ASC_Association* association) {
                            std::chrono::steady_clock::now() - started).count();
   Log(LogLevel::kInfo,
       "association from {}@{} (facility {}): {}{}; {} stored, {} already stored, {} failed, "
-      "{} echo, {} find, {} move, {} ms",
+      "{} echo, {} find, {} move, {} get, {} ms",
       calling_ae, peer, admission.facility_name, counts.ending,
       served.good() ? "" : fmt::format(" ({})", served.text()), counts.stored,
       counts.already_stored, counts.failed, counts.echoes, counts.queries, counts.moves,
-      elapsed);
+      counts.gets, elapsed);
 }
 
 }  // namespace hokan::scp

@@ -29,6 +29,17 @@ OFList<OFString> Syntaxes(std::initializer_list<const char*> uids) {
 
 }  // namespace
 
+std::string ConvertForSending(DcmDataset& data_set, const std::string& stored_syntax,
+                              const std::string& target_syntax) {
+  const E_TransferSyntax target = DcmXfer(target_syntax.c_str()).getXfer();
+  if (data_set.chooseRepresentation(target, nullptr).good() && data_set.canWriteXfer(target)) {
+    return {};
+  }
+  return fmt::format("cannot convert from {} to {} (no decoder)",
+                     DcmXfer(stored_syntax.c_str()).getXferName(),
+                     DcmXfer(target_syntax.c_str()).getXferName());
+}
+
 DicomSender::DicomSender() = default;
 
 DicomSender::~DicomSender() { Close(); }
@@ -112,14 +123,8 @@ SendResult DicomSender::Send(const std::filesystem::path& file, const std::strin
          {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax}) {
       context = scu_->findPresentationContextID(sop_class_uid.c_str(), syntax);
       if (context == 0) continue;
-      const E_TransferSyntax target = DcmXfer(syntax).getXfer();
-      if (data_set->chooseRepresentation(target, nullptr).good() &&
-          data_set->canWriteXfer(target)) {
-        break;
-      }
-      result.reason = fmt::format("cannot convert from {} to {} (no decoder)",
-                                  DcmXfer(transfer_syntax_uid.c_str()).getXferName(),
-                                  DcmXfer(syntax).getXferName());
+      result.reason = ConvertForSending(*data_set, transfer_syntax_uid, syntax);
+      if (result.reason.empty()) break;
       context = 0;
     }
     if (context == 0) {

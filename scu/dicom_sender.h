@@ -8,6 +8,7 @@
 #include <vector>
 
 class DcmSCU;
+class DcmDataset;
 
 namespace hokan::scu {
 
@@ -29,6 +30,12 @@ struct SendResult {
   std::uint16_t status = 0;     // the destination's status, when it answered
   std::string reason;           // why it failed, for the log
 };
+
+// Converts `data_set` (stored in `stored_syntax`) to `target_syntax` with
+// DCMTK's registered decoders (RegisterDecoders). Returns "" on success,
+// else why it cannot (e.g. no decoder for JPEG 2000).
+std::string ConvertForSending(DcmDataset& data_set, const std::string& stored_syntax,
+                              const std::string& target_syntax);
 
 // Sends stored DICOM files over one association (C-STORE SCU), as C-MOVE
 // and forwarding need. For each SOP class it proposes the file's own

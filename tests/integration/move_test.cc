@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <regex>
+#include <set>
 
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
@@ -164,6 +165,46 @@ TEST_CASE("C-MOVE decompresses for a destination without compressed syntaxes and
   REQUIRE(received.size() == 1);
   CHECK(TransferSyntaxOf(received[0]) == "1.2.840.10008.1.2.1");  // decompressed RLE
   CHECK_THAT(archive.Log(), Catch::Contains("cannot convert"));
+}
+
+TEST_CASE("C-GET returns a whole study on the same association with the counts", "[get]") {
+  TempDir data("hokan-it-get");
+  auto study = MakeStudy(data.path() / "study", {"--count", "4"});
+  ArchiveOptions options;
+  options.facilities = {{"clinic", {"IT_MODALITY"}, {}, {"IT_VIEWER"}},
+                        {"other", {"IT_OTHER"}, {}, {}}};
+  ArchiveProcess archive(options);
+  REQUIRE(archive.StoreScu("IT_MODALITY", {"+sd"}, {(data.path() / "study").string()})
+              .exit_code == 0);
+  const std::string study_uid = archive.sql().Value("SELECT study_instance_uid FROM studies");
+
+  auto get = [&](const std::string& calling_ae, const fs::path& out) {
+    fs::create_directories(out);
+    return RunTool({"getscu", "-d", "-S", "-to", "5", "-ta", "10", "-td", "60", "-aet",
+                    calling_ae, "-aec", archive.ae_title(), "-od", out.string(), "-k",
+                    "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=" + study_uid,
+                    "localhost", std::to_string(archive.port())});
+  };
+  const ToolResult got = get("IT_VIEWER", data.path() / "got");
+  INFO(got.Describe());
+  const auto statuses = DimseStatusesFromDebugOutput(got.output);
+  REQUIRE_FALSE(statuses.empty());
+  CHECK(statuses.back() == 0x0000);
+  CHECK(std::regex_search(got.output, std::regex(R"(Completed Suboperations\s*:\s*4\b)")));
+  const auto received = ListFilesRecursive(data.path() / "got");
+  CHECK(received.size() == 4);
+  // getscu names what it receives "CT.<SOP Instance UID>".
+  std::set<std::string> returned;
+  for (const auto& file : received) returned.insert(file.filename().string().substr(3));
+  std::set<std::string> stored_uids;
+  for (const auto& instance : study) stored_uids.insert(instance.sop_instance_uid);
+  CHECK(returned == stored_uids);
+
+  // Another facility's AE gets nothing of it.
+  const ToolResult other = get("IT_OTHER", data.path() / "other");
+  INFO(other.Describe());
+  CHECK(DimseStatusesFromDebugOutput(other.output).back() == 0x0000);
+  CHECK(ListFilesRecursive(data.path() / "other").empty());
 }
 
 }  // namespace hokan::integration
