@@ -243,15 +243,9 @@ OFCondition ArchiveScp::HandleFind(T_DIMSE_C_FindRQ& request,
                             detail.get());
   };
 
-  archive::InformationModel model;
-  if (sop_class == UID_FINDPatientRootQueryRetrieveInformationModel) {
-    model = archive::InformationModel::kPatientRoot;
-  } else if (sop_class == UID_FINDStudyRootQueryRetrieveInformationModel) {
-    model = archive::InformationModel::kStudyRoot;
-  } else {
-    return finish(kFindSopClassNotSupported, "SOP class not supported", 0, "?");
-  }
-  FindIdentifierResult parsed = ParseFindIdentifier(*identifier, model, {facility_id_});
+  const auto model = InformationModelOf(sop_class);
+  if (!model) return finish(kFindSopClassNotSupported, "SOP class not supported", 0, "?");
+  FindIdentifierResult parsed = ParseFindIdentifier(*identifier, *model, {facility_id_});
   if (!parsed.ok) return finish(kFindIdentifierDoesNotMatch, parsed.error, 0, "?");
   parsed.identifier.request.include_shared_patients = true;
   const char* level = LevelName(parsed.identifier.request.level);

@@ -192,14 +192,8 @@ OFCondition ArchiveScp::HandleMove(T_DIMSE_C_MoveRQ& request,
     return respond(status, nullptr, detail.get(), RetrieveProgress{});
   };
 
-  archive::InformationModel model;
-  if (sop_class == UID_MOVEPatientRootQueryRetrieveInformationModel) {
-    model = archive::InformationModel::kPatientRoot;
-  } else if (sop_class == UID_MOVEStudyRootQueryRetrieveInformationModel) {
-    model = archive::InformationModel::kStudyRoot;
-  } else {
-    return refuse(kSopClassNotSupported, "SOP class not supported");
-  }
+  const auto model = InformationModelOf(sop_class);
+  if (!model) return refuse(kSopClassNotSupported, "SOP class not supported");
   std::optional<archive::MoveDestination> target;
   try {
     target = services_.index.FindMoveDestination(destination, facility_id_);
@@ -227,8 +221,8 @@ OFCondition ArchiveScp::HandleMove(T_DIMSE_C_MoveRQ& request,
     return sender.Send(files_.PathOf(instance.relative_path), instance.sop_class_uid,
                        instance.transfer_syntax_uid, calling_ae_, request.MessageID);
   };
-  return RunRetrieve(operation.c_str(), context_id, request.MessageID, *identifier, model, open,
-                     send_one, respond);
+  return RunRetrieve(operation.c_str(), context_id, request.MessageID, *identifier, *model,
+                     open, send_one, respond);
 }
 
 OFCondition ArchiveScp::HandleGet(T_DIMSE_C_GetRQ& request,
@@ -260,12 +254,8 @@ OFCondition ArchiveScp::HandleGet(T_DIMSE_C_GetRQ& request,
     return DIMSE_sendGetResponse(association_, context_id, &request, &reply, response, detail);
   };
 
-  archive::InformationModel model;
-  if (sop_class == UID_GETPatientRootQueryRetrieveInformationModel) {
-    model = archive::InformationModel::kPatientRoot;
-  } else if (sop_class == UID_GETStudyRootQueryRetrieveInformationModel) {
-    model = archive::InformationModel::kStudyRoot;
-  } else {
+  const auto model = InformationModelOf(sop_class);
+  if (!model) {
     const auto detail = ErrorDetail("SOP class not supported");
     return respond(kSopClassNotSupported, nullptr, detail.get(), RetrieveProgress{});
   }
@@ -322,7 +312,7 @@ OFCondition ArchiveScp::HandleGet(T_DIMSE_C_GetRQ& request,
     if (!result.ok) result.reason = fmt::format("the requestor answered 0x{:04X}", reply.DimseStatus);
     return result;
   };
-  return RunRetrieve("C-GET", context_id, request.MessageID, *identifier, model, open,
+  return RunRetrieve("C-GET", context_id, request.MessageID, *identifier, *model, open,
                      send_one, respond);
 }
 

@@ -5,6 +5,7 @@
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcsequen.h"
 #include "dcmtk/dcmdata/dctag.h"
+#include "dcmtk/dcmdata/dcuid.h"
 
 #include <fmt/format.h>
 
@@ -48,6 +49,20 @@ std::string Trim(std::string text) {
 }
 
 }  // namespace
+
+std::optional<archive::InformationModel> InformationModelOf(const std::string& sop_class_uid) {
+  for (const char* uid : {UID_FINDPatientRootQueryRetrieveInformationModel,
+                          UID_MOVEPatientRootQueryRetrieveInformationModel,
+                          UID_GETPatientRootQueryRetrieveInformationModel}) {
+    if (sop_class_uid == uid) return archive::InformationModel::kPatientRoot;
+  }
+  for (const char* uid : {UID_FINDStudyRootQueryRetrieveInformationModel,
+                          UID_MOVEStudyRootQueryRetrieveInformationModel,
+                          UID_GETStudyRootQueryRetrieveInformationModel}) {
+    if (sop_class_uid == uid) return archive::InformationModel::kStudyRoot;
+  }
+  return std::nullopt;
+}
 
 const char* LevelName(archive::QueryLevel level) {
   switch (level) {

@@ -3,6 +3,7 @@
 #include "dcmtk/config/osconfig.h"  // must come first
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ FindIdentifierResult ParseFindIdentifier(DcmDataset& identifier,
 // can express every value, otherwise in ISO_IR 192 (UTF-8).
 std::unique_ptr<DcmDataset> BuildFindResponse(const FindIdentifier& identifier,
                                               const archive::FindMatch& match);
+
+// The information model of a Query/Retrieve SOP class (FIND, MOVE or GET,
+// Patient Root or Study Root); nullopt for any other SOP class.
+std::optional<archive::InformationModel> InformationModelOf(const std::string& sop_class_uid);
 
 // The DICOM name of a level: "PATIENT", "STUDY", "SERIES" or "IMAGE".
 const char* LevelName(archive::QueryLevel level);

@@ -70,6 +70,20 @@ Database::Lease::~Lease() {
   if (owner_ && connection_) owner_->Return(std::move(connection_), broken_);
 }
 
+std::string TextArrayLiteral(const std::vector<std::string>& values) {
+  std::string literal = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) literal += ',';
+    literal += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') literal += '\\';
+      literal += c;
+    }
+    literal += '"';
+  }
+  return literal + "}";
+}
+
 void ValidateMigrationOrder(const std::vector<schema::Migration>& migrations) {
   int previous = 0;
   for (const auto& migration : migrations) {

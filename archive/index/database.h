@@ -64,6 +64,10 @@ class Database {
   int pool_size_;
 };
 
+// A PostgreSQL array literal of text values, e.g. {"a","b\\"c"}, to pass
+// a list as one parameter ($n::text[]).
+std::string TextArrayLiteral(const std::vector<std::string>& values);
+
 // Runs `work(pqxx::connection&)` on a leased connection and returns its
 // result. A pqxx failure becomes hokan::Error(kDatabase) "<what>: <reason>"
 // and a broken connection is dropped from the pool; a hokan::Error thrown

@@ -10,21 +10,6 @@
 namespace hokan::archive {
 namespace {
 
-// A PostgreSQL array literal of text values, e.g. {"a","b"}.
-std::string ArrayLiteral(const std::vector<std::string>& values) {
-  std::string literal = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) literal += ',';
-    literal += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') literal += '\\';
-      literal += c;
-    }
-    literal += '"';
-  }
-  return literal + "}";
-}
-
 constexpr std::size_t kMaxKnownSeries = 10000;
 
 // The first column of the first row of a prepared read, or nullopt.
@@ -276,7 +261,7 @@ void InstanceIndex::SyncConfiguredFacilities(const std::vector<FacilityConfig>& 
               "  role = EXCLUDED.role, allowed_networks = EXCLUDED.allowed_networks,"
               "  may_store = EXCLUDED.may_store, source = 'config', enabled = true,"
               "  updated_at = now()",
-              ae, facility_id, ArrayLiteral(facility.allowed_peers), may_store);
+              ae, facility_id, TextArrayLiteral(facility.allowed_peers), may_store);
           configured_aes.push_back(ae);
         }
       }
@@ -296,7 +281,7 @@ void InstanceIndex::SyncConfiguredFacilities(const std::vector<FacilityConfig>& 
     transaction.exec_params(
         "UPDATE application_entities SET enabled = false, updated_at = now()"
         " WHERE source = 'config' AND enabled AND NOT (ae_title = ANY ($1::text[]))",
-        ArrayLiteral(configured_aes));
+        TextArrayLiteral(configured_aes));
     transaction.commit();
   });
 }

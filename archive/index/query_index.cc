@@ -117,21 +117,6 @@ LevelTables TablesOf(QueryLevel level) {
   throw Error(ErrorCode::kInternal, "unknown query level");
 }
 
-// A PostgreSQL array literal of text values, e.g. {"a","b"}.
-std::string ArrayLiteral(const std::vector<std::string>& values) {
-  std::string literal = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) literal += ',';
-    literal += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') literal += '\\';
-      literal += c;
-    }
-    literal += '"';
-  }
-  return literal + "}";
-}
-
 // A LIKE pattern (escape character '\') for a DICOM wildcard pattern:
 // '*' -> '%', '?' -> '_'; '%', '_' and '\' stand for themselves.
 std::string LikePattern(const std::string& dicom) {
@@ -218,7 +203,8 @@ void AddCodeList(StatementBuilder& builder, const ColumnSql& column, const KeyMa
   }
   if (!exact.empty()) {
     arms.insert(arms.begin(),
-                fmt::format("{} && {}", column.match, builder.Param(ArrayLiteral(exact), "text[]")));
+                fmt::format("{} && {}", column.match,
+                            builder.Param(TextArrayLiteral(exact), "text[]")));
   }
   std::string condition = arms.front();
   for (std::size_t i = 1; i < arms.size(); ++i) condition += " OR " + arms[i];
@@ -250,7 +236,7 @@ void AddCondition(StatementBuilder& builder, const QueryAttribute& attribute,
     case MatchType::kUid:
       if (match.kind == MatchKind::kList) {
         builder.Where(fmt::format("{} = ANY ({})", column.match,
-                                  builder.Param(ArrayLiteral(match.values), "text[]")));
+                                  builder.Param(TextArrayLiteral(match.values), "text[]")));
         return;
       }
       builder.Where(Compare(column.match, builder.Param(match.value), false));
@@ -407,8 +393,9 @@ SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.relative_pa
         pqxx::read_transaction transaction(connection);
         const pqxx::result result = transaction.exec_params(
             sql, own, request.include_shared_patients ? "true" : "false",
-            ArrayLiteral(request.patient_ids), ArrayLiteral(request.study_instance_uids),
-            ArrayLiteral(request.series_instance_uids), ArrayLiteral(request.sop_instance_uids));
+            TextArrayLiteral(request.patient_ids), TextArrayLiteral(request.study_instance_uids),
+            TextArrayLiteral(request.series_instance_uids),
+            TextArrayLiteral(request.sop_instance_uids));
         std::vector<StoredInstance> instances;
         instances.reserve(result.size());
         for (const auto& row : result) {
