@@ -207,4 +207,37 @@ TEST_CASE("C-GET returns a whole study on the same association with the counts",
   CHECK(ListFilesRecursive(data.path() / "other").empty());
 }
 
+TEST_CASE("C-CANCEL stops a C-MOVE between sub-operations and a C-FIND between matches",
+          "[move][find][cancel]") {
+  TempDir data("hokan-it-cancel");
+  MakeStudy(data.path() / "study", {"--count", "300", "--rows", "8", "--columns", "8"});
+  Destination destination;
+  ArchiveProcess archive(WithDestination(destination.port()));
+  REQUIRE(archive.StoreScu("IT_MODALITY", {"+sd"}, {(data.path() / "study").string()})
+              .exit_code == 0);
+  const std::string study_uid = archive.sql().Value("SELECT study_instance_uid FROM studies");
+
+  std::vector<std::string> move = {"movescu", "-d", "-S", "--cancel", "1", "-aet", "IT_VIEWER",
+                                   "-aec", archive.ae_title(), "-aem", "IT_VIEWER", "-k",
+                                   "QueryRetrieveLevel=STUDY", "-k",
+                                   "StudyInstanceUID=" + study_uid, "localhost",
+                                   std::to_string(archive.port())};
+  const ToolResult moved = RunTool(move);
+  INFO(moved.Describe().substr(0, 3000) << "\narchive log:\n" << archive.Log());
+  CHECK(DimseStatusesFromDebugOutput(moved.output).back() == 0xFE00);
+  CHECK(destination.Received().size() < 300);
+  CHECK_THAT(archive.Log(), Catch::Contains("status 0xFE00 (cancelled)"));
+
+  std::vector<std::string> find = {"findscu", "-d", "-S", "--cancel", "1", "-aet", "IT_VIEWER",
+                                   "-aec", archive.ae_title(), "-k", "QueryRetrieveLevel=IMAGE",
+                                   "-k", "StudyInstanceUID=" + study_uid, "-k",
+                                   "SeriesInstanceUID", "-k", "SOPInstanceUID", "localhost",
+                                   std::to_string(archive.port())};
+  const ToolResult found = RunTool(find);
+  INFO(found.Describe().substr(0, 3000));
+  CHECK(DimseStatusesFromDebugOutput(found.output).back() == 0xFE00);
+  CHECK(CountOccurrences(found.output, "Pending") < 300);
+  CHECK(archive.Echo("IT_VIEWER").exit_code == 0);
+}
+
 }  // namespace hokan::integration
