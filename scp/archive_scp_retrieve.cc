@@ -79,13 +79,16 @@ OFCondition ArchiveScp::RunRetrieve(
                                     const RetrieveProgress&)>& respond) {
   const auto started = std::chrono::steady_clock::now();
   RetrieveProgress progress;
+  const char* level = "?";
+  std::size_t matches = 0;
   auto finish = [&](std::uint16_t status, const std::string& comment) {
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started).count();
     Log(status == kSuccess ? LogLevel::kInfo : LogLevel::kWarn,
-        "{} from {}: {} completed, {} failed, {} warning(s), status 0x{:04X}{}, {} ms",
-        operation, calling_ae_, progress.completed, progress.failed, progress.warnings, status,
-        comment.empty() ? "" : " (" + comment + ")", elapsed);
+        "{} from {} at {} level: {} match(es), {} completed, {} failed, {} warning(s), "
+        "status 0x{:04X}{}, {} ms",
+        operation, calling_ae_, level, matches, progress.completed, progress.failed,
+        progress.warnings, status, comment.empty() ? "" : " (" + comment + ")", elapsed);
     std::unique_ptr<DcmDataset> response;
     if (!progress.failed_uids.empty()) {
       response = std::make_unique<DcmDataset>();
@@ -99,6 +102,7 @@ OFCondition ArchiveScp::RunRetrieve(
 
   const FindIdentifierResult parsed = ParseFindIdentifier(identifier, model, {facility_id_});
   if (!parsed.ok) return finish(kIdentifierDoesNotMatch, parsed.error);
+  level = LevelName(parsed.identifier.request.level);
   archive::RetrieveRequest retrieve;
   retrieve.model = model;
   retrieve.level = parsed.identifier.request.level;
@@ -132,6 +136,7 @@ OFCondition ArchiveScp::RunRetrieve(
     return finish(bad_query ? kIdentifierDoesNotMatch : kOutOfResources,
                   bad_query ? error.what() : "the index is unavailable; retry later");
   }
+  matches = instances.size();
   if (instances.empty()) return finish(kSuccess, {});
 
   const std::string open_error = open(instances);
