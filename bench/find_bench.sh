@@ -5,12 +5,13 @@
 #
 # Starts build/scp/hokan-archive on a throwaway database of the project-local
 # PostgreSQL cluster (the archive applies the migrations), then fills the index
-# with COPY: 3 facilities of N patients each (default 10000), 1-5 studies per
+# with COPY: 3 facilities of N patients each (default 30000), 1-5 studies per
 # patient (about 2.9), 1-6 series per study (about 3), 1-30 instances per
-# series (about 13): about 110 instances per patient, 3.2 million in all with
-# the default (--patients 3100 is the smallest fill above 1,000,000). Index-only
-# rows: no files, as C-FIND never reads one. Then VACUUM (ANALYZE), and times
-# DICOM's findscu against the archive, as a viewer of one facility, for:
+# series (about 13): about 110 instances per patient, 9.8 million in all with
+# the default (7.5 GB, about 3 minutes on 2 CPUs); --patients 10000 gives 3.3
+# million, and 3100 is the smallest fill above 1,000,000. Index-only rows: no
+# files, as C-FIND never reads one. Then VACUUM (ANALYZE), and times DCMTK's
+# findscu against the archive, as a viewer of one facility, for:
 #   1  STUDY level, exact PatientID
 #   2  STUDY level, PatientName prefix wildcard (e.g. 'JONES^R*', tens of studies)
 #   3  STUDY level, StudyDate range of one month
@@ -35,7 +36,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$REPO"
 
-PATIENTS=10000
+PATIENTS=30000
 RUNS=50
 WARMUP=5
 KEEP=0
@@ -45,7 +46,7 @@ while (( $# > 0 )); do
         --runs)     RUNS="$2"; shift 2 ;;
         --warmup)   WARMUP="$2"; shift 2 ;;
         --keep)     KEEP=1; shift ;;
-        -h|--help)  sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help)  sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "find_bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -201,8 +202,9 @@ A="${FACILITY_ID[north]}"   # the facility the queries are made for
 # years earlier that arrive with a new study), so ids and dates correlate
 # as in a real archive. Patients are numbered by their first arrival.
 cat >"$WORK/generate.py" <<'PYTHON'
-import datetime, hashlib, random, sys
+import datetime, hashlib, random, signal, sys
 
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # a closed pipe (psql gone) ends it quietly
 table, facility_arg, patients_per_facility = sys.argv[1], sys.argv[2], int(sys.argv[3])
 part, parts = (int(x) for x in (sys.argv[4] if len(sys.argv) > 4 else "0/1").split("/"))
 facilities = [tuple(x.split(":")) for x in facility_arg.split(",")]  # id:store AE
@@ -551,6 +553,7 @@ for n in 1 2 3 4; do
         || { tail -n 20 "$WORK/find$n.out" >&2; die "query $n did not end with success"; }
 done
 log "warm-up: $WARMUP runs of each, then $RUNS timed runs of each, interleaved"
+LOAD_BEFORE="$(cut -d' ' -f1 /proc/loadavg)"
 for ((r = 0; r < WARMUP; r++)); do
     timed warmup echo_once
     for n in 1 2 3 4; do timed warmup find_once "$n" -q; done
@@ -561,6 +564,7 @@ for ((r = 0; r < RUNS; r++)); do
     for n in 1 2 3 4; do timed "q$n" find_once "$n" -q; done
 done
 MEASURE_LOG="$ARCHIVE_LOG"
+LOAD_AFTER="$(cut -d' ' -f1 /proc/loadavg)"
 
 # stats LIST [OFFSET]: "median p95" in ms of (value - OFFSET) for microsecond
 # values; p95 by nearest rank.
@@ -662,15 +666,21 @@ for n in 1 2 3 4; do
 done
 echo "statements: rebuilt from archive/index/query_index.cc; $SQL_CHECK"
 for n in 1 2 3 4; do
-    printf 'plan %d: %s\n' "$n" "$(grep -oE '(Seq Scan on [a-z_]+|(Index|Index Only|Bitmap Index) Scan (using|on) [a-z_]+)' \
+    printf 'plan %d: %s\n' "$n" "$(grep -oE '(Parallel )?(Seq Scan on [a-z_]+|(Index|Index Only|Bitmap Index) Scan (using|on) [a-z_]+)' \
         "$WORK/explain$n.txt" | sort | uniq | paste -sd ';' | sed 's/;/; /g')"
-    if grep -q '^JIT:' "$WORK/explain$n.txt"; then echo "plan $n: JIT compiled"; fi
+    if grep -q 'Workers Launched' "$WORK/explain$n.txt"; then
+        echo "plan $n: parallel, $(grep -o 'Workers Launched: [0-9]*' "$WORK/explain$n.txt" | head -n1)"
+    fi
+    if grep -q '^JIT:' "$WORK/explain$n.txt"; then
+        echo "plan $n: JIT compiled, $(grep -o 'Total [0-9.]* ms' "$WORK/explain$n.txt" | head -n1)"
+    fi
 done
 echo
 echo "C-FIND benchmark: $N_PATIENTS patients, $N_STUDIES studies, $N_SERIES series, $N_INSTANCES instances" \
      "in 3 facilities, $N_GRANTS active sharing grants; database $DB_SIZE, filled in ${FILL_SECONDS}s"
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo), PostgreSQL $(sql -c 'SHOW server_version' | cut -d' ' -f1)" \
-     "(shared_buffers $(sql -c 'SHOW shared_buffers')); hokan build: ${BUILD_TYPE:-?}; $RUNS runs after $WARMUP warm-up runs"
+     "(shared_buffers $(sql -c 'SHOW shared_buffers')); hokan build: ${BUILD_TYPE:-?}"
+echo "$RUNS runs after $WARMUP warm-up runs; load average $LOAD_BEFORE before the runs, $LOAD_AFTER after"
 echo "echoscu (process start, association, C-ECHO, release): median $ECHO_MEDIAN ms, p95 $ECHO_P95 ms"
 echo "latency = findscu wall-clock time - median echoscu time; server = the archive's logged C-FIND time;"
 echo "SQL = EXPLAIN ANALYZE planning + execution"

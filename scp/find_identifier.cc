@@ -135,6 +135,10 @@ FindIdentifierResult ParseFindIdentifier(DcmDataset& identifier,
     parsed.request.keys.push_back(std::move(query_key));
   }
   if (!has_unique_key) parsed.request.keys.push_back({TagNumber(unique_key), {}});
+  // Looked up once here, not once per match: the dictionary takes a lock.
+  for (const auto& key : parsed.request.keys) {
+    parsed.key_vrs.push_back(DcmTag(TagKey(key.tag)).getEVR());
+  }
   result.ok = true;
   return result;
 }
@@ -147,8 +151,8 @@ std::unique_ptr<DcmDataset> BuildFindResponse(const FindIdentifier& identifier,
   for (std::size_t i = 0; i < identifier.request.keys.size(); ++i) {
     const auto& value = match.values[i];
     if (!value || value->empty()) continue;
-    const DcmTagKey key = TagKey(identifier.request.keys[i].tag);
-    const auto bytes = EncodeFromUtf8(*value, identifier.character_set, IsPersonName(key));
+    const auto bytes = EncodeFromUtf8(*value, identifier.character_set,
+                                      identifier.key_vrs[i] == EVR_PN);
     if (!bytes) {
       response_character_set = "ISO_IR 192";
       break;
@@ -165,14 +169,14 @@ std::unique_ptr<DcmDataset> BuildFindResponse(const FindIdentifier& identifier,
   response->putAndInsertString(DCM_QueryRetrieveLevel, LevelName(identifier.request.level));
   for (std::size_t i = 0; i < identifier.request.keys.size(); ++i) {
     const DcmTagKey key = TagKey(identifier.request.keys[i].tag);
-    DcmTag tag(key);
-    if (tag.getEVR() == EVR_SQ) {
-      response->insert(new DcmSequenceOfItems(tag), /*replaceOld=*/true);
+    if (identifier.key_vrs[i] == EVR_SQ) {
+      response->insert(new DcmSequenceOfItems(DcmTag(key, EVR_SQ)), /*replaceOld=*/true);
       continue;
     }
     const auto& value = match.values[i];
     const std::string text = !value ? std::string() : utf8 ? *value : encoded[i];
-    response->putAndInsertOFStringArray(key, OFString(text.data(), text.size()));
+    response->putAndInsertOFStringArray(DcmTag(key, identifier.key_vrs[i]),
+                                        OFString(text.data(), text.size()));
   }
   return response;
 }

@@ -20,6 +20,7 @@ struct FindIdentifier {
   // plus the level's unique key when the identifier lacks it.
   archive::FindRequest request;
   std::string character_set;  // the identifier's Specific Character Set, as sent
+  std::vector<DcmEVR> key_vrs;  // the dictionary VR of each request key, same order
 };
 
 struct FindIdentifierResult {

@@ -19,6 +19,14 @@ Database::~Database() = default;
 std::unique_ptr<pqxx::connection> Database::Open() {
   try {
     auto connection = std::make_unique<pqxx::connection>(conninfo_);
+    // hokan's statements are short index lookups: a parallel worker (about
+    // 20 ms to start) or JIT compilation (about 18 ms, chosen by a cost
+    // estimate that varies with ANALYZE's sample) costs more than it saves.
+    // Measured with bench/find_bench.sh.
+    pqxx::nontransaction session(*connection);
+    session.exec("SET jit = off");
+    session.exec("SET max_parallel_workers_per_gather = 0");
+    session.commit();
     if (prepare_) prepare_(*connection);
     return connection;
   } catch (const pqxx::failure& error) {

@@ -17,7 +17,8 @@ namespace hokan::archive {
 
 // A small pool of PostgreSQL connections. Each connection is used by one
 // thread at a time through a Lease. Connections are opened lazily and
-// reopened after they break. `prepare` runs on every new connection to
+// reopened after they break; each session runs without JIT and without
+// parallel workers (short index lookups only). `prepare` runs on every new connection to
 // register its prepared statements. Thread-safe.
 class Database {
  public:
