@@ -58,85 +58,34 @@ if (( PATIENTS < 100 || RUNS < 5 )); then
     exit 2
 fi
 
-PY=/usr/bin/python3
-ARCHIVE="$REPO/build/scp/hokan-archive"
-READY_TIMEOUT=60       # seconds the archive may take to answer C-ECHO
 FIND_TIMEOUT=120       # seconds one findscu may take
 FACILITIES=(north central south)
 VIEWER=NORTH_VIEWER    # the calling AE of echoscu; NORTH_Q1..NORTH_Q4 call for the queries
-export TCP_NODELAY=1   # inherited by every DCMTK tool and by hokan-archive
 
-log() { echo "find_bench: $*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_NAME=find_bench
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"   # PY, ARCHIVE, READY_TIMEOUT, TCP_NODELAY=1, log, die, ...
 
-for tool in findscu echoscu psql; do
-    command -v "$tool" >/dev/null || die "$tool not found (run: bash scripts/install-deps.sh)"
-done
+require_tools findscu echoscu psql
 [[ -x "$PY" ]] || die "$PY not found (run: bash scripts/install-deps.sh)"
 
 # --- cleanup ---------------------------------------------------------------------
-WORK=""
-ARCHIVE_PID=""     # leads its own process group
-ADMIN_URL=""
-DB=""
-STOP_CLUSTER=0
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    if [[ -n "$ARCHIVE_PID" ]]; then
-        kill -TERM -- "-$ARCHIVE_PID" 2>/dev/null || true
-        wait "$ARCHIVE_PID" 2>/dev/null || true
-    fi
-    if [[ -n "$DB" ]]; then
-        psql -X -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 \
-            || log "could not drop database $DB"
-    fi
-    if [[ $STOP_CLUSTER == 1 ]]; then
-        bash scripts/db.sh stop >/dev/null 2>&1 || true
-    fi
-    if [[ -n "$WORK" ]]; then
-        if [[ $KEEP == 1 ]]; then
-            log "kept $WORK"
-        else
-            rm -rf "$WORK"
-        fi
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 # --- build -----------------------------------------------------------------------
-if [[ ! -f build/CMakeCache.txt ]]; then
-    log "configuring build/ (RelWithDebInfo)"
-    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-fi
-log "building hokan-archive"
-cmake --build build -j"$(nproc)" --target hokan-archive >/dev/null
-[[ -x "$ARCHIVE" ]] || die "$ARCHIVE was not built"
-BUILD_TYPE="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' build/CMakeCache.txt)"
+build_archive
 
 # --- database server -------------------------------------------------------------
 SERVER_LOG=""      # PostgreSQL's log, when we can read it (local cluster)
-if [[ -n "${HOKAN_DATABASE_URL:-}" ]]; then
-    [[ "$HOKAN_DATABASE_URL" != *://* ]] \
-        || die "HOKAN_DATABASE_URL must be a key=value conninfo for the benchmark"
-    ADMIN_URL="$HOKAN_DATABASE_URL dbname=postgres"
-else
-    bash scripts/db.sh status >/dev/null 2>&1 || STOP_CLUSTER=1
-    bash scripts/db.sh start 2>/dev/null
-    ADMIN_URL="$(bash scripts/db.sh url postgres)"
-    [[ -r var/pg/log/postgresql.log ]] && SERVER_LOG="$REPO/var/pg/log/postgresql.log"
+start_database
+if [[ -z "${HOKAN_DATABASE_URL:-}" && -r var/pg/log/postgresql.log ]]; then
+    SERVER_LOG="$REPO/var/pg/log/postgresql.log"
 fi
 
-mkdir -p var
-WORK="$(mktemp -d "$REPO/var/findbench.XXXXXX")"
-chmod 0755 "$WORK"
+make_workdir findbench
 DB="hokan_findbench_$$"
-psql -X -q -v ON_ERROR_STOP=1 "$ADMIN_URL" -c "CREATE DATABASE \"$DB\"" >/dev/null
-URL="${ADMIN_URL% dbname=postgres} dbname=$DB"
+create_database "$DB"
+URL="$DB_URL"
 sql() { psql -X -qAt -v ON_ERROR_STOP=1 "$URL" "$@"; }
 
 # --- archive ---------------------------------------------------------------------
@@ -152,35 +101,21 @@ for f in "${FACILITIES[@]}"; do
         "$f" "$F" "$F" "$F" "$F" "$F" "$F" >>"$CONFIG"
 done
 
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 PORT=""
 ARCHIVE_LOG=""
+ARCHIVE_PID=""     # leads its own process group; also in PIDS, for the EXIT trap
 # start_archive NAME: start hokan-archive on a free port and wait for C-ECHO.
 start_archive() {
-    local deadline=$((SECONDS + READY_TIMEOUT))
     PORT="$(free_port)"
     ARCHIVE_LOG="$WORK/$1.log"
-    setsid "$ARCHIVE" --config "$CONFIG" --port "$PORT" --storage-root "$WORK/storage" \
-        --database-url "$URL" --log-level info >"$ARCHIVE_LOG" 2>&1 &
-    ARCHIVE_PID=$!
-    until echoscu -aet "$VIEWER" -aec HOKAN localhost "$PORT" >/dev/null 2>&1; do
-        if ! kill -0 "$ARCHIVE_PID" 2>/dev/null; then
-            tail -n 20 "$ARCHIVE_LOG" >&2 || true
-            die "hokan-archive exited before it answered C-ECHO (log: $ARCHIVE_LOG)"
-        fi
-        if (( SECONDS >= deadline )); then
-            tail -n 20 "$ARCHIVE_LOG" >&2 || true
-            die "hokan-archive did not answer C-ECHO within ${READY_TIMEOUT}s (log: $ARCHIVE_LOG)"
-        fi
-        sleep 0.1
-    done
+    spawn_server "$ARCHIVE_LOG" "$ARCHIVE" --config "$CONFIG" --port "$PORT" --storage-root "$WORK/storage" \
+        --database-url "$URL" --log-level info
+    ARCHIVE_PID="$SERVER_PID"
+    wait_ready "$VIEWER" "$ARCHIVE_PID" HOKAN "$PORT" "$ARCHIVE_LOG" hokan-archive
 }
+# stop_archive: stop the archive start_archive started.
 stop_archive() {
-    kill -TERM -- "-$ARCHIVE_PID" 2>/dev/null || true
-    wait "$ARCHIVE_PID" 2>/dev/null || true
+    stop_server "$ARCHIVE_PID"
     ARCHIVE_PID=""
 }
 

@@ -43,86 +43,38 @@ if ! [[ "$COUNT" =~ ^[0-9]+$ ]] || (( COUNT < 4 )); then
     exit 2
 fi
 
-PY=/usr/bin/python3
-ARCHIVE="$REPO/build/scp/hokan-archive"
 CALLING_AE=BENCH
 SEND_TIMEOUT=600      # seconds one storescu run may take before the bench gives up
-READY_TIMEOUT=60      # seconds a receiver may take to answer C-ECHO
-export TCP_NODELAY=1  # inherited by every DCMTK tool and by hokan-archive
 
-log() { echo "ingest_bench: $*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_NAME=ingest_bench
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"   # PY, ARCHIVE, READY_TIMEOUT, TCP_NODELAY=1, log, die, ...
 
-for tool in storescu storescp echoscu psql; do
-    command -v "$tool" >/dev/null || die "$tool not found (run: bash scripts/install-deps.sh)"
-done
+require_tools storescu storescp echoscu psql
 [[ -f tests/data/make_study.py ]] || die "tests/data/make_study.py is missing"
 
 # --- cleanup ---------------------------------------------------------------------
-WORK=""
-PIDS=()            # receivers we started (each leads its own process group)
 SENDERS=()         # storescu processes of the run in progress
-ADMIN_URL=""
-DBS=()             # databases we created
-STOP_CLUSTER=0
+# cleanup_clients: called first by the EXIT trap (bench/lib.sh).
 # shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-    local rc=$? pid db
-    trap - EXIT INT TERM
+cleanup_clients() {
+    local pid
     for pid in "${SENDERS[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
-    for pid in "${PIDS[@]}"; do
-        kill -TERM -- "-$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    for db in "${DBS[@]}"; do
-        psql -X -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 \
-            || log "could not drop database $db"
-    done
-    if [[ $STOP_CLUSTER == 1 ]]; then
-        bash scripts/db.sh stop >/dev/null 2>&1 || true
-    fi
-    if [[ -n "$WORK" ]]; then
-        if [[ $KEEP == 1 ]]; then
-            log "kept $WORK"
-        else
-            rm -rf "$WORK"
-        fi
-    fi
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 # --- build -----------------------------------------------------------------------
-if [[ ! -f build/CMakeCache.txt ]]; then
-    log "configuring build/ (RelWithDebInfo)"
-    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-fi
-log "building hokan-archive"
-cmake --build build -j"$(nproc)" --target hokan-archive >/dev/null
-[[ -x "$ARCHIVE" ]] || die "$ARCHIVE was not built"
-BUILD_TYPE="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' build/CMakeCache.txt)"
+build_archive
 
 # --- database server -------------------------------------------------------------
-if [[ -n "${HOKAN_DATABASE_URL:-}" ]]; then
-    [[ "$HOKAN_DATABASE_URL" != *://* ]] \
-        || die "HOKAN_DATABASE_URL must be a key=value conninfo for the benchmark"
-    ADMIN_URL="$HOKAN_DATABASE_URL dbname=postgres"
-else
-    bash scripts/db.sh status >/dev/null 2>&1 || STOP_CLUSTER=1
-    bash scripts/db.sh start 2>/dev/null
-    ADMIN_URL="$(bash scripts/db.sh url postgres)"
-fi
+start_database
 
 # --- data ------------------------------------------------------------------------
 # Under var/ rather than /tmp: the receivers must write to a real disk (a tmpfs
 # would make fsync free), the same one the project-local database uses.
-mkdir -p var
-WORK="$(mktemp -d "$REPO/var/bench.XXXXXX")"
-chmod 0755 "$WORK"
+make_workdir bench
 DATA="$WORK/data"
 log "generating $COUNT instances of ${ROWS}x${COLUMNS} in $DATA"
 "$PY" tests/data/make_study.py --out "$DATA" --count "$COUNT" --rows "$ROWS" --columns "$COLUMNS" \
@@ -135,37 +87,6 @@ TOTAL_BYTES="$(du -cb "${FILES[@]}" | tail -n1 | cut -f1)"
 CONFIG="$WORK/bench.ini"
 cp config/hokan.example.ini "$CONFIG"
 printf '\n[facility.bench]\nstore_ae_titles = %s\nallowed_peers =\n' "$CALLING_AE" >>"$CONFIG"
-
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_ready PID AE PORT LOG: poll with C-ECHO until the receiver answers.
-wait_ready() {
-    local pid="$1" ae="$2" port="$3" logfile="$4" deadline=$((SECONDS + READY_TIMEOUT))
-    until echoscu -aet "$CALLING_AE" -aec "$ae" localhost "$port" >/dev/null 2>&1; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            tail -n 20 "$logfile" >&2 || true
-            die "$ae on port $port exited before it answered C-ECHO (log: $logfile)"
-        fi
-        if (( SECONDS >= deadline )); then
-            tail -n 20 "$logfile" >&2 || true
-            die "$ae on port $port did not answer C-ECHO within ${READY_TIMEOUT}s (log: $logfile)"
-        fi
-        sleep 0.1
-    done
-}
-
-# stop_receiver PID: TERM its process group and reap it.
-stop_receiver() {
-    local pid="$1" i
-    kill -TERM -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    for i in "${!PIDS[@]}"; do
-        [[ "${PIDS[i]}" != "$pid" ]] || unset 'PIDS[i]'
-    done
-    PIDS=("${PIDS[@]}")
-}
 
 # send AE PORT ASSOCIATIONS LOGPREFIX: storescu in parallel, one process per
 # association, files dealt round-robin. Sets ELAPSED to the seconds taken.
@@ -194,7 +115,7 @@ send() {
     end="$(date +%s.%N)"
     SENDERS=()
     (( failed == 0 )) || die "sending to $ae over $n association(s) failed"
-    ELAPSED="$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }')"
+    ELAPSED="$(seconds_between "$start" "$end")"
 }
 
 RESULTS=()   # "target assoc seconds"
@@ -204,14 +125,12 @@ run_storescp() {
     mkdir -p "$dir"
     port="$(free_port)"
     # --fork: one process per association, so 4 associations are served in parallel.
-    setsid storescp --fork +B +xa -dhl -pdu 65536 -aet STORESCP -od "$dir" "$port" \
-        >"$dir.log" 2>&1 &
-    pid=$!
-    PIDS+=("$pid")
-    wait_ready "$pid" STORESCP "$port" "$dir.log"
+    spawn_server "$dir.log" storescp --fork +B +xa -dhl -pdu 65536 -aet STORESCP -od "$dir" "$port"
+    pid="$SERVER_PID"
+    wait_ready "$CALLING_AE" "$pid" STORESCP "$port" "$dir.log"
     log "storescp, $n association(s)"
     send STORESCP "$port" "$n" "$dir"
-    stop_receiver "$pid"
+    stop_server "$pid"
     stored="$(find "$dir" -type f | wc -l)"
     (( stored == COUNT )) || die "storescp stored $stored of $COUNT files"
     RESULTS+=("storescp $n $ELAPSED")
@@ -220,18 +139,16 @@ run_storescp() {
 run_hokan() {
     local n="$1" dir="$WORK/hokan-$1" db="hokan_bench_$$_$1" url port pid stored
     mkdir -p "$dir/storage"
-    psql -X -q -v ON_ERROR_STOP=1 "$ADMIN_URL" -c "CREATE DATABASE \"$db\"" >/dev/null
-    DBS+=("$db")
-    url="${ADMIN_URL% dbname=postgres} dbname=$db"
+    create_database "$db"
+    url="$DB_URL"
     port="$(free_port)"
-    setsid "$ARCHIVE" --config "$CONFIG" --port "$port" --storage-root "$dir/storage" \
-        --database-url "$url" --log-level warn >"$dir.log" 2>&1 &
-    pid=$!
-    PIDS+=("$pid")
-    wait_ready "$pid" HOKAN "$port" "$dir.log"
+    spawn_server "$dir.log" "$ARCHIVE" --config "$CONFIG" --port "$port" --storage-root "$dir/storage" \
+        --database-url "$url" --log-level warn
+    pid="$SERVER_PID"
+    wait_ready "$CALLING_AE" "$pid" HOKAN "$port" "$dir.log"
     log "hokan, $n association(s)"
     send HOKAN "$port" "$n" "$dir"
-    stop_receiver "$pid"
+    stop_server "$pid"
     stored="$(psql -X -qtA "$url" -c 'SELECT count(*) FROM instances')"
     (( stored == COUNT )) || die "hokan indexed $stored of $COUNT instances (log: $dir.log)"
     RESULTS+=("hokan $n $ELAPSED")

@@ -56,90 +56,41 @@ if ! [[ "$REPEAT" =~ ^[0-9]+$ ]] || (( REPEAT < 1 )); then
     exit 2
 fi
 
-PY=/usr/bin/python3
-ARCHIVE="$REPO/build/scp/hokan-archive"
 STORE_AE=BENCH          # stores the study into hokan (store_ae_titles)
 VIEWER_AE=BENCH_VIEWER  # asks for the C-MOVE (query_ae_titles)
 DEST_AE=BENCH_DEST      # storescp, the move destination
 ARCHIVE_AE=HOKAN
 RUN_TIMEOUT=300       # seconds one movescu or storescu run may take before the bench gives up
-READY_TIMEOUT=60      # seconds a receiver may take to answer C-ECHO
-export TCP_NODELAY=1  # inherited by every DCMTK tool and by hokan-archive
 
-log() { echo "move_bench: $*" >&2; }
-die() { log "error: $*"; exit 1; }
+BENCH_NAME=move_bench
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"   # PY, ARCHIVE, READY_TIMEOUT, TCP_NODELAY=1, log, die, ...
 
-for tool in storescu storescp movescu echoscu dcmdump psql; do
-    command -v "$tool" >/dev/null || die "$tool not found (run: bash scripts/install-deps.sh)"
-done
+require_tools storescu storescp movescu echoscu dcmdump psql
 [[ -f tests/data/make_study.py ]] || die "tests/data/make_study.py is missing"
 
 # --- cleanup ---------------------------------------------------------------------
-WORK=""
-PIDS=()            # servers we started (each leads its own process group)
 CLIENT=""          # movescu or storescu of the run in progress
-ADMIN_URL=""
-DBS=()             # databases we created
-STOP_CLUSTER=0
+# cleanup_clients: called first by the EXIT trap (bench/lib.sh).
 # shellcheck disable=SC2317  # invoked by the EXIT trap
-cleanup() {
-    local rc=$? pid db
-    trap - EXIT INT TERM
+cleanup_clients() {
     if [[ -n "$CLIENT" ]]; then
         kill -TERM "$CLIENT" 2>/dev/null || true
         wait "$CLIENT" 2>/dev/null || true
     fi
-    for pid in "${PIDS[@]}"; do
-        kill -TERM -- "-$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    for db in "${DBS[@]}"; do
-        psql -X -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 \
-            || log "could not drop database $db"
-    done
-    if [[ $STOP_CLUSTER == 1 ]]; then
-        bash scripts/db.sh stop >/dev/null 2>&1 || true
-    fi
-    if [[ -n "$WORK" ]]; then
-        if [[ $KEEP == 1 ]]; then
-            log "kept $WORK"
-        else
-            rm -rf "$WORK"
-        fi
-    fi
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 # --- build -----------------------------------------------------------------------
-if [[ ! -f build/CMakeCache.txt ]]; then
-    log "configuring build/ (RelWithDebInfo)"
-    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-fi
-log "building hokan-archive"
-cmake --build build -j"$(nproc)" --target hokan-archive >/dev/null
-[[ -x "$ARCHIVE" ]] || die "$ARCHIVE was not built"
-BUILD_TYPE="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' build/CMakeCache.txt)"
+build_archive
 
 # --- database server -------------------------------------------------------------
-if [[ -n "${HOKAN_DATABASE_URL:-}" ]]; then
-    [[ "$HOKAN_DATABASE_URL" != *://* ]] \
-        || die "HOKAN_DATABASE_URL must be a key=value conninfo for the benchmark"
-    ADMIN_URL="$HOKAN_DATABASE_URL dbname=postgres"
-else
-    bash scripts/db.sh status >/dev/null 2>&1 || STOP_CLUSTER=1
-    bash scripts/db.sh start 2>/dev/null
-    ADMIN_URL="$(bash scripts/db.sh url postgres)"
-fi
+start_database
 
 # --- data ------------------------------------------------------------------------
 # Under var/ rather than /tmp: hokan stores to (and reads back from) a real
 # disk, the same one the project-local database uses, and so does storescp.
-mkdir -p var
-WORK="$(mktemp -d "$REPO/var/bench.XXXXXX")"
-chmod 0755 "$WORK"
+make_workdir bench
 DATA="$WORK/data"
 log "generating $COUNT instances of ${ROWS}x${COLUMNS} in $DATA"
 "$PY" tests/data/make_study.py --out "$DATA" --count "$COUNT" --rows "$ROWS" --columns "$COLUMNS" \
@@ -149,26 +100,6 @@ mapfile -t FILES < <(find "$DATA" -name '*.dcm' -type f | sort)
 TOTAL_BYTES="$(du -cb "${FILES[@]}" | tail -n1 | cut -f1)"
 STUDY_UID="$(dcmdump -q -s +P StudyInstanceUID "${FILES[0]}" | sed -n 's/^.*UI \[\([0-9.]*\)\].*$/\1/p' | head -n1)"
 [[ -n "$STUDY_UID" ]] || die "cannot read StudyInstanceUID from ${FILES[0]}"
-
-free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_ready PID AE PORT LOG: poll with C-ECHO until the server answers.
-wait_ready() {
-    local pid="$1" ae="$2" port="$3" logfile="$4" deadline=$((SECONDS + READY_TIMEOUT))
-    until echoscu -aet "$STORE_AE" -aec "$ae" localhost "$port" >/dev/null 2>&1; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            tail -n 20 "$logfile" >&2 || true
-            die "$ae on port $port exited before it answered C-ECHO (log: $logfile)"
-        fi
-        if (( SECONDS >= deadline )); then
-            tail -n 20 "$logfile" >&2 || true
-            die "$ae on port $port did not answer C-ECHO within ${READY_TIMEOUT}s (log: $logfile)"
-        fi
-        sleep 0.1
-    done
-}
 
 # run_client LOG COMMAND...: runs one client in the background of the main
 # shell (so a signal's trap runs at once), waits for it and sets ELAPSED to
@@ -187,7 +118,7 @@ run_client() {
         tail -n 10 "$logfile" >&2 || true
         die "$1 failed with exit status $rc (log: $logfile)"
     fi
-    ELAPSED="$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", e - s }')"
+    ELAPSED="$(seconds_between "$start" "$end")"
 }
 
 # --- receivers -------------------------------------------------------------------
@@ -204,22 +135,17 @@ printf '\n[facility.bench]\nstore_ae_titles = %s\nquery_ae_titles = %s\nallowed_
     "$STORE_AE" "$VIEWER_AE" "$DEST_AE" "$DEST_PORT" >>"$CONFIG"
 
 DB="hokan_bench_move_$$"
-psql -X -q -v ON_ERROR_STOP=1 "$ADMIN_URL" -c "CREATE DATABASE \"$DB\"" >/dev/null
-DBS+=("$DB")
-DB_URL="${ADMIN_URL% dbname=postgres} dbname=$DB"
+create_database "$DB"   # sets DB_URL
 
 # hokan at info level: one line per association and per C-MOVE (with its own ms).
-setsid "$ARCHIVE" --config "$CONFIG" --port "$ARCHIVE_PORT" --storage-root "$WORK/storage" \
-    --database-url "$DB_URL" --log-level info >"$WORK/hokan.log" 2>&1 &
-PIDS+=("$!")
-wait_ready "$!" "$ARCHIVE_AE" "$ARCHIVE_PORT" "$WORK/hokan.log"
+spawn_server "$WORK/hokan.log" "$ARCHIVE" --config "$CONFIG" --port "$ARCHIVE_PORT" --storage-root "$WORK/storage" \
+    --database-url "$DB_URL" --log-level info
+wait_ready "$STORE_AE" "$SERVER_PID" "$ARCHIVE_AE" "$ARCHIVE_PORT" "$WORK/hokan.log"
 
 # storescp: one association at a time (no --fork: there is only ever one),
 # bit-preserving, plain files, no fsync; the same options as in ingest_bench.sh.
-setsid storescp +B +xa -dhl -pdu 65536 -aet "$DEST_AE" -od "$DEST_DIR" "$DEST_PORT" \
-    >"$WORK/storescp.log" 2>&1 &
-PIDS+=("$!")
-wait_ready "$!" "$DEST_AE" "$DEST_PORT" "$WORK/storescp.log"
+spawn_server "$WORK/storescp.log" storescp +B +xa -dhl -pdu 65536 -aet "$DEST_AE" -od "$DEST_DIR" "$DEST_PORT"
+wait_ready "$STORE_AE" "$SERVER_PID" "$DEST_AE" "$DEST_PORT" "$WORK/storescp.log"
 
 # --- store the study (untimed) ---------------------------------------------------
 log "storing the study in hokan (untimed)"
