@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -152,7 +151,10 @@ bool FsFileStore::Place(const fs::path& incoming, const std::string& relative_pa
   }
   if (::link(intent.c_str(), final_path.c_str()) != 0) {
     const int link_error = errno;
-    ::rename(intent.c_str(), incoming.c_str());
+    // Give the file back its incoming name, so the caller can remove it.
+    if (::rename(intent.c_str(), incoming.c_str()) != 0) {
+      ThrowSystemError("cannot rename back", intent, errno);
+    }
     if (link_error == EEXIST) return false;
     ThrowSystemError("cannot link into storage", final_path, link_error);
   }
@@ -208,12 +210,6 @@ int FsFileStore::SweepIncoming(const KeepPlacedFile& keep) {
                                                  incoming_dir_.string(), error.message()));
   }
   return removed;
-}
-
-std::uint64_t FsFileStore::FreeBytes() const {
-  struct statvfs info {};
-  if (::statvfs(root_.c_str(), &info) != 0) ThrowSystemError("cannot stat", root_, errno);
-  return static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize;
 }
 
 }  // namespace hokan::archive

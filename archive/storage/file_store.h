@@ -87,9 +87,6 @@ class FsFileStore : public FileStore {
   std::filesystem::path PathOf(const std::string& relative_path) const override;
   int SweepIncoming(const KeepPlacedFile& keep) override;
 
-  // Free bytes on the storage root's file system.
-  std::uint64_t FreeBytes() const;
-
  private:
   std::filesystem::path root_;
   std::filesystem::path incoming_dir_;
