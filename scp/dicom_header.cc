@@ -5,10 +5,12 @@
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcmetinf.h"
+#include "dcmtk/dcmdata/dcsequen.h"
 #include "dcmtk/dcmdata/dctag.h"
 
 #include <fmt/format.h>
 
+#include "archive/query/query_attributes.h"
 #include "scp/character_set.h"
 
 namespace hokan::scp {
@@ -48,6 +50,32 @@ class TextReader {
   std::string character_set_;
   std::string warning_;
 };
+
+// The items of the indexed sequence `tag` with the item attributes the
+// index keeps (archive::SequenceItemAttributes), as UTF-8 text.
+std::vector<archive::AttributeItem> SequenceItems(DcmItem& data_set, std::uint32_t tag,
+                                                  const std::string& character_set,
+                                                  std::string& warning) {
+  std::vector<archive::AttributeItem> items;
+  DcmSequenceOfItems* sequence = nullptr;
+  const DcmTagKey key(static_cast<Uint16>(tag >> 16), static_cast<Uint16>(tag & 0xFFFF));
+  if (data_set.findAndGetSequence(key, sequence).bad() || sequence == nullptr) return items;
+  const std::vector<archive::QueryAttribute> attributes = archive::SequenceItemAttributes(tag);
+  for (unsigned long i = 0; i < sequence->card(); ++i) {
+    DcmItem* item = sequence->getItem(i);
+    TextReader text(*item, character_set);
+    archive::AttributeItem values;
+    for (const archive::QueryAttribute& attribute : attributes) {
+      const DcmTagKey item_key(static_cast<Uint16>(attribute.tag >> 16),
+                               static_cast<Uint16>(attribute.tag & 0xFFFF));
+      if (!item->tagExists(item_key)) continue;
+      values.emplace_back(attribute.name, text(item_key));
+    }
+    if (warning.empty()) warning = text.warning();
+    items.push_back(std::move(values));
+  }
+  return items;
+}
 
 int Number(DcmItem& item, const DcmTagKey& tag) {
   Sint32 value = -1;
@@ -106,6 +134,12 @@ HeaderReadResult ReadInstanceHeader(const std::filesystem::path& file) {
   a.rows = UnsignedShort(data_set, DCM_Rows);
   a.columns = UnsignedShort(data_set, DCM_Columns);
   result.character_set_warning = text.warning();
+  a.other_patient_ids = SequenceItems(data_set, 0x00101002, a.specific_character_set,
+                                      result.character_set_warning);
+  a.procedure_codes = SequenceItems(data_set, 0x00081032, a.specific_character_set,
+                                    result.character_set_warning);
+  a.request_attributes = SequenceItems(data_set, 0x00400275, a.specific_character_set,
+                                       result.character_set_warning);
   result.ok = true;
   return result;
 }

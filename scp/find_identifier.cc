@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "archive/query/query_attributes.h"
 #include "scp/character_set.h"
 
 namespace hokan::scp {
@@ -46,6 +47,120 @@ std::string Trim(std::string text) {
   text.erase(last == std::string::npos ? 0 : last + 1);
   const auto first = text.find_first_not_of(' ');
   return first == std::string::npos ? std::string() : text.substr(first);
+}
+
+// Reads one non-sequence element's value into `key` (UTF-8, trimmed).
+// Returns an error message naming the element, or "".
+std::string ReadKeyValue(DcmElement& element, const std::string& character_set,
+                         archive::QueryKey& key) {
+  const DcmTagKey tag = element.getTag();
+  OFString raw;
+  element.getOFStringArray(raw);
+  if (raw.length() > kMaxValueLength) {
+    return fmt::format("{}: value longer than {} bytes", Describe(tag), kMaxValueLength);
+  }
+  const auto utf8 = DecodeToUtf8(std::string_view(raw.c_str(), raw.length()), character_set,
+                                 IsPersonName(tag));
+  if (!utf8) {
+    return fmt::format("{}: value is not valid in Specific Character Set '{}'", Describe(tag),
+                       character_set);
+  }
+  key.value = Trim(*utf8);
+  return {};
+}
+
+// Reads a sequence element's single item into `key`. Returns an error
+// message naming the element, or "".
+std::string ReadSequenceKey(DcmElement& element, const std::string& character_set,
+                            archive::QueryKey& key) {
+  key.sequence = true;
+  auto& sequence = static_cast<DcmSequenceOfItems&>(element);
+  if (sequence.card() > 1) {
+    return fmt::format("{}: sequence matching takes one item, {} were sent",
+                       Describe(element.getTag()), sequence.card());
+  }
+  DcmItem* item = sequence.card() == 1 ? sequence.getItem(0) : nullptr;
+  for (unsigned long i = 0; item != nullptr && i < item->card(); ++i) {
+    DcmElement* sub_element = item->getElement(i);
+    if (sub_element->getTag().getElement() == 0x0000) continue;
+    archive::QueryKey sub_key;
+    sub_key.tag = TagNumber(sub_element->getTag());
+    if (sub_element->ident() == EVR_SQ) {
+      sub_key.sequence = true;  // nested: returned empty
+    } else if (std::string error = ReadKeyValue(*sub_element, character_set, sub_key);
+               !error.empty()) {
+      return fmt::format("{} in {}", error, Describe(element.getTag()));
+    }
+    key.item.push_back(std::move(sub_key));
+  }
+  if (key.item.empty()) {
+    for (const auto& attribute : archive::SequenceItemAttributes(key.tag)) {
+      key.item.emplace_back(attribute.tag);
+    }
+  }
+  return {};
+}
+
+// Adds `value` as `tag` to `item`, encoded for the response; false when
+// the response's character set cannot express it.
+bool PutValue(DcmItem& item, const DcmTagKey& tag, DcmEVR vr,
+              const std::optional<std::string>& value, const std::string& character_set,
+              bool utf8) {
+  std::string text;
+  if (value && !value->empty()) {
+    if (utf8) {
+      text = *value;
+    } else {
+      const auto bytes = EncodeFromUtf8(*value, character_set, vr == EVR_PN);
+      if (!bytes) return false;
+      text = *bytes;
+    }
+  }
+  if (vr == EVR_SQ) {
+    item.insert(new DcmSequenceOfItems(DcmTag(tag, EVR_SQ)), /*replaceOld=*/true);
+    return true;
+  }
+  item.putAndInsertOFStringArray(DcmTag(tag, vr), OFString(text.data(), text.size()));
+  return true;
+}
+
+// The response data set in the query's character set (utf8 = false) or in
+// ISO_IR 192; nullptr when the query's character set cannot express a value.
+std::unique_ptr<DcmDataset> BuildResponse(const FindIdentifier& identifier,
+                                          const archive::FindMatch& match, bool utf8) {
+  const auto& keys = identifier.request.keys;
+  auto response = std::make_unique<DcmDataset>();
+  const std::string character_set = utf8 ? "ISO_IR 192" : identifier.character_set;
+  if (!character_set.empty()) {
+    response->putAndInsertString(DCM_SpecificCharacterSet, character_set.c_str());
+  }
+  response->putAndInsertString(DCM_QueryRetrieveLevel, LevelName(identifier.request.level));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const DcmTagKey key = TagKey(keys[i].tag);
+    if (identifier.key_vrs[i] != EVR_SQ) {
+      if (!PutValue(*response, key, identifier.key_vrs[i], match.values[i],
+                    identifier.character_set, utf8)) {
+        return nullptr;
+      }
+      continue;
+    }
+    auto* sequence = new DcmSequenceOfItems(DcmTag(key, EVR_SQ));
+    response->insert(sequence, /*replaceOld=*/true);
+    if (i >= match.sequences.size()) continue;
+    for (const auto& stored_item : match.sequences[i]) {
+      auto* item = new DcmItem();
+      sequence->append(item);
+      for (std::size_t j = 0; j < keys[i].item.size(); ++j) {
+        const std::optional<std::string> value =
+            j < stored_item.size() ? stored_item[j] : std::nullopt;
+        if (!PutValue(*item, TagKey(keys[i].item[j].tag), identifier.item_vrs[i][j], value,
+                      identifier.character_set, utf8)) {
+          return nullptr;
+        }
+      }
+    }
+  }
+  return response;
 }
 
 }  // namespace
@@ -115,22 +230,13 @@ FindIdentifierResult ParseFindIdentifier(DcmDataset& identifier,
     if (key == unique_key) has_unique_key = true;
     archive::QueryKey query_key;
     query_key.tag = TagNumber(key);
-    if (element->ident() != EVR_SQ) {
-      OFString raw;
-      element->getOFStringArray(raw);
-      if (raw.length() > kMaxValueLength) {
-        result.error = fmt::format("{}: value longer than {} bytes", Describe(key),
-                                   kMaxValueLength);
-        return result;
-      }
-      const auto utf8 = DecodeToUtf8(std::string_view(raw.c_str(), raw.length()),
-                                     parsed.character_set, IsPersonName(key));
-      if (!utf8) {
-        result.error = fmt::format("{}: value is not valid in Specific Character Set '{}'",
-                                   Describe(key), parsed.character_set);
-        return result;
-      }
-      query_key.value = Trim(*utf8);
+    const std::string error =
+        element->ident() == EVR_SQ
+            ? ReadSequenceKey(*element, parsed.character_set, query_key)
+            : ReadKeyValue(*element, parsed.character_set, query_key);
+    if (!error.empty()) {
+      result.error = error;
+      return result;
     }
     parsed.request.keys.push_back(std::move(query_key));
   }
@@ -138,6 +244,11 @@ FindIdentifierResult ParseFindIdentifier(DcmDataset& identifier,
   // Looked up once here, not once per match: the dictionary takes a lock.
   for (const auto& key : parsed.request.keys) {
     parsed.key_vrs.push_back(DcmTag(TagKey(key.tag)).getEVR());
+    std::vector<DcmEVR> item_vrs;
+    for (const auto& sub_key : key.item) {
+      item_vrs.push_back(sub_key.sequence ? EVR_SQ : DcmTag(TagKey(sub_key.tag)).getEVR());
+    }
+    parsed.item_vrs.push_back(std::move(item_vrs));
   }
   result.ok = true;
   return result;
@@ -145,40 +256,10 @@ FindIdentifierResult ParseFindIdentifier(DcmDataset& identifier,
 
 std::unique_ptr<DcmDataset> BuildFindResponse(const FindIdentifier& identifier,
                                               const archive::FindMatch& match) {
-  // Encode every value in the query's character set, or all in UTF-8.
-  std::vector<std::string> encoded(identifier.request.keys.size());
-  std::string response_character_set = identifier.character_set;
-  for (std::size_t i = 0; i < identifier.request.keys.size(); ++i) {
-    const auto& value = match.values[i];
-    if (!value || value->empty()) continue;
-    const auto bytes = EncodeFromUtf8(*value, identifier.character_set,
-                                      identifier.key_vrs[i] == EVR_PN);
-    if (!bytes) {
-      response_character_set = "ISO_IR 192";
-      break;
-    }
-    encoded[i] = *bytes;
-  }
-  const bool utf8 = response_character_set == "ISO_IR 192" &&
-                    identifier.character_set != "ISO_IR 192";
-
-  auto response = std::make_unique<DcmDataset>();
-  if (!response_character_set.empty()) {
-    response->putAndInsertString(DCM_SpecificCharacterSet, response_character_set.c_str());
-  }
-  response->putAndInsertString(DCM_QueryRetrieveLevel, LevelName(identifier.request.level));
-  for (std::size_t i = 0; i < identifier.request.keys.size(); ++i) {
-    const DcmTagKey key = TagKey(identifier.request.keys[i].tag);
-    if (identifier.key_vrs[i] == EVR_SQ) {
-      response->insert(new DcmSequenceOfItems(DcmTag(key, EVR_SQ)), /*replaceOld=*/true);
-      continue;
-    }
-    const auto& value = match.values[i];
-    const std::string text = !value ? std::string() : utf8 ? *value : encoded[i];
-    response->putAndInsertOFStringArray(DcmTag(key, identifier.key_vrs[i]),
-                                        OFString(text.data(), text.size()));
-  }
-  return response;
+  // Every value in the query's character set, or all of them in UTF-8.
+  const bool query_is_utf8 = identifier.character_set == "ISO_IR 192";
+  if (auto response = BuildResponse(identifier, match, query_is_utf8)) return response;
+  return BuildResponse(identifier, match, /*utf8=*/true);
 }
 
 }  // namespace hokan::scp

@@ -21,6 +21,9 @@ struct FindIdentifier {
   archive::FindRequest request;
   std::string character_set;  // the identifier's Specific Character Set, as sent
   std::vector<DcmEVR> key_vrs;  // the dictionary VR of each request key, same order
+  // Per request key: the dictionary VR of each sub-key of its item (empty
+  // for keys that are not sequences).
+  std::vector<std::vector<DcmEVR>> item_vrs;
 };
 
 struct FindIdentifierResult {
@@ -32,7 +35,9 @@ struct FindIdentifierResult {
 // Converts a C-FIND request identifier: Query/Retrieve Level (required,
 // PATIENT, STUDY, SERIES or IMAGE), every other attribute as a key with its
 // value converted to UTF-8 from the identifier's Specific Character Set.
-// Sequence attributes are return keys only (no sequence matching yet).
+// A sequence attribute becomes a key with the sub-keys of its single item
+// (more than one item is refused); a supported sequence without items or
+// with an empty item asks for every item attribute the index keeps.
 // `facility_ids` is the caller's scope. Never throws.
 FindIdentifierResult ParseFindIdentifier(DcmDataset& identifier,
                                          archive::InformationModel model,
@@ -40,7 +45,8 @@ FindIdentifierResult ParseFindIdentifier(DcmDataset& identifier,
 
 // One C-FIND response identifier: Specific Character Set, Query/Retrieve
 // Level and every key of the request with its matched value (empty where
-// the index has none). Text is encoded in the query's character set when it
+// the index has none; sequences with their matching items, each with the
+// requested sub-keys). Text is encoded in the query's character set when it
 // can express every value, otherwise in ISO_IR 192 (UTF-8).
 std::unique_ptr<DcmDataset> BuildFindResponse(const FindIdentifier& identifier,
                                               const archive::FindMatch& match);

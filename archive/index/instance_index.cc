@@ -22,6 +22,37 @@ std::optional<std::string> ReadOptionalText(pqxx::connection& connection,
   return result[0][0].as<std::string>();
 }
 
+// A JSON string literal for UTF-8 `text`.
+std::string JsonString(const std::string& text) {
+  std::string json = "\"";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      json += '\\';
+      json += c;
+    } else if (byte < 0x20) {
+      json += fmt::format("\\u{:04x}", byte);
+    } else {
+      json += c;
+    }
+  }
+  return json + "\"";
+}
+
+// The jsonb form of a sequence's items (schema 004).
+std::string JsonItems(const std::vector<AttributeItem>& items) {
+  std::string json = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    json += i ? ",{" : "{";
+    for (std::size_t j = 0; j < items[i].size(); ++j) {
+      if (j) json += ',';
+      json += JsonString(items[i][j].first) + ':' + JsonString(items[i][j].second);
+    }
+    json += '}';
+  }
+  return json + "]";
+}
+
 std::string SeriesKey(const NewInstanceRow& row) {
   return fmt::format("{}/{}", row.facility_id, row.attributes.series_instance_uid);
 }
@@ -38,6 +69,10 @@ std::string SeriesValues(const InstanceAttributes& a) {
   std::string joined;
   for (const std::string* value : values) {
     joined += *value;
+    joined += '\x1f';
+  }
+  for (const auto* items : {&a.other_patient_ids, &a.procedure_codes, &a.request_attributes}) {
+    joined += JsonItems(*items);
     joined += '\x1f';
   }
   return joined;
@@ -79,20 +114,22 @@ WITH existing AS (
   SELECT checksum_sha256 FROM instances WHERE facility_id = $1 AND sop_instance_uid = $20
 ), patient_written AS (
   INSERT INTO patients AS p (facility_id, patient_id, issuer_of_patient_id, patient_name,
-                             patient_birth_date, patient_sex, specific_character_set)
-  SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM existing)
+                             patient_birth_date, patient_sex, specific_character_set,
+                             other_patient_ids)
+  SELECT $1, $2, $3, $4, $5, $6, $7, $31::jsonb WHERE NOT EXISTS (SELECT 1 FROM existing)
   ON CONFLICT (facility_id, patient_id) DO UPDATE SET
     issuer_of_patient_id = EXCLUDED.issuer_of_patient_id,
     patient_name = EXCLUDED.patient_name,
     patient_birth_date = EXCLUDED.patient_birth_date,
     patient_sex = EXCLUDED.patient_sex,
     specific_character_set = EXCLUDED.specific_character_set,
+    other_patient_ids = EXCLUDED.other_patient_ids,
     updated_at = now()
   WHERE (p.issuer_of_patient_id, p.patient_name, p.patient_birth_date, p.patient_sex,
-         p.specific_character_set)
+         p.specific_character_set, p.other_patient_ids)
         IS DISTINCT FROM
         (EXCLUDED.issuer_of_patient_id, EXCLUDED.patient_name, EXCLUDED.patient_birth_date,
-         EXCLUDED.patient_sex, EXCLUDED.specific_character_set)
+         EXCLUDED.patient_sex, EXCLUDED.specific_character_set, EXCLUDED.other_patient_ids)
   RETURNING id
 ), patient AS (
   SELECT id FROM patient_written
@@ -104,9 +141,10 @@ WITH existing AS (
   INSERT INTO studies AS s (facility_id, patient_fk, study_instance_uid, study_date, study_time,
                             accession_number, study_id, study_description,
                             referring_physician_name, modalities_in_study,
-                            specific_character_set)
+                            specific_character_set, procedure_codes)
   SELECT $1, patient.id, $8, $9, $10, $11, $12, $13, $14,
-         CASE WHEN $15::text = '' THEN '{}'::text[] ELSE ARRAY[$15::text] END, $7
+         CASE WHEN $15::text = '' THEN '{}'::text[] ELSE ARRAY[$15::text] END, $7,
+         $32::jsonb
     FROM patient
   ON CONFLICT (facility_id, study_instance_uid) DO UPDATE SET
     patient_fk = EXCLUDED.patient_fk,
@@ -120,13 +158,16 @@ WITH existing AS (
                                THEN s.modalities_in_study
                                ELSE s.modalities_in_study || $15::text END,
     specific_character_set = EXCLUDED.specific_character_set,
+    procedure_codes = EXCLUDED.procedure_codes,
     updated_at = now()
   WHERE (s.patient_fk, s.study_date, s.study_time, s.accession_number, s.study_id,
-         s.study_description, s.referring_physician_name, s.specific_character_set)
+         s.study_description, s.referring_physician_name, s.specific_character_set,
+         s.procedure_codes)
         IS DISTINCT FROM
         (EXCLUDED.patient_fk, EXCLUDED.study_date, EXCLUDED.study_time,
          EXCLUDED.accession_number, EXCLUDED.study_id, EXCLUDED.study_description,
-         EXCLUDED.referring_physician_name, EXCLUDED.specific_character_set)
+         EXCLUDED.referring_physician_name, EXCLUDED.specific_character_set,
+         EXCLUDED.procedure_codes)
      OR NOT ($15::text = '' OR $15::text = ANY (s.modalities_in_study))
   RETURNING id
 ), study AS (
@@ -137,19 +178,21 @@ WITH existing AS (
   LIMIT 1
 ), series_written AS (
   INSERT INTO series AS e (facility_id, study_fk, series_instance_uid, modality, series_number,
-                           series_description, body_part_examined)
-  SELECT $1, study.id, $16, $15, $17, $18, $19 FROM study
+                           series_description, body_part_examined, request_attributes)
+  SELECT $1, study.id, $16, $15, $17, $18, $19, $33::jsonb FROM study
   ON CONFLICT (facility_id, series_instance_uid) DO UPDATE SET
     study_fk = EXCLUDED.study_fk,
     modality = EXCLUDED.modality,
     series_number = EXCLUDED.series_number,
     series_description = EXCLUDED.series_description,
     body_part_examined = EXCLUDED.body_part_examined,
+    request_attributes = EXCLUDED.request_attributes,
     updated_at = now()
-  WHERE (e.study_fk, e.modality, e.series_number, e.series_description, e.body_part_examined)
+  WHERE (e.study_fk, e.modality, e.series_number, e.series_description, e.body_part_examined,
+         e.request_attributes)
         IS DISTINCT FROM
         (EXCLUDED.study_fk, EXCLUDED.modality, EXCLUDED.series_number,
-         EXCLUDED.series_description, EXCLUDED.body_part_examined)
+         EXCLUDED.series_description, EXCLUDED.body_part_examined, EXCLUDED.request_attributes)
   RETURNING id
 ), series_row AS (
   SELECT id FROM series_written
@@ -224,7 +267,8 @@ IndexOutcome InstanceIndex::InsertRow(pqxx::work& transaction, const NewInstance
         a.series_number, a.series_description, a.body_part_examined, a.sop_instance_uid,
         a.sop_class_uid, a.instance_number, a.number_of_frames, a.rows, a.columns,
         a.transfer_syntax_uid, row.relative_path, static_cast<long long>(row.size_bytes),
-        row.sha256_hex, row.calling_ae);
+        row.sha256_hex, row.calling_ae, JsonItems(a.other_patient_ids),
+        JsonItems(a.procedure_codes), JsonItems(a.request_attributes));
     const auto outcome = OutcomeOf(result[0], row);
     if (outcome == IndexOutcome::kInserted && !result[0][2].is_null()) {
       learned[key] = KnownSeries{result[0][2].as<std::int64_t>(), values};

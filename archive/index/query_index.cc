@@ -21,6 +21,10 @@ namespace {
 // of series reads one index entry per series of the row; a count of
 // instances one entry per instance below the row (an index-only scan when
 // the visibility map is current). No file is ever read.
+//
+// Sequences are jsonb arrays of items (objects keyed by the item
+// attributes' keywords, schema 004): `value` is nullptr and `match` is the
+// column; SequenceSql builds both expressions from the request's item.
 struct ColumnSql {
   std::uint32_t tag;
   const char* value;  // SELECT expression, text
@@ -52,6 +56,7 @@ constexpr ColumnSql kColumns[] = {
      "(SELECT count(*) FROM studies c JOIN series ce ON ce.study_fk = c.id"
      " JOIN instances ci ON ci.series_fk = ce.id WHERE c.patient_fk = p.id)::text",
      nullptr, {}},
+    {0x00101002, nullptr, "p.other_patient_ids", {}},
     {0x0020000D, "s.study_instance_uid", "s.study_instance_uid", {}},
     {0x00080020, "s.study_date", "s.study_date", {}},
     {0x00080030, "s.study_time", "s.study_time", {}},
@@ -68,12 +73,14 @@ constexpr ColumnSql kColumns[] = {
      "(SELECT count(*) FROM series c JOIN instances ci ON ci.series_fk = c.id"
      " WHERE c.study_fk = s.id)::text",
      nullptr, {}},
+    {0x00081032, nullptr, "s.procedure_codes", {}},
     {0x0020000E, "e.series_instance_uid", "e.series_instance_uid", {}},
     {0x00080060, "e.modality", "e.modality", {}},
     {0x00200011, "e.series_number", "e.series_number", {}},
     {0x0008103E, "e.series_description", "e.series_description", {}},
     {0x00180015, "e.body_part_examined", "e.body_part_examined", {}},
     {0x00201209, "(SELECT count(*) FROM instances c WHERE c.series_fk = e.id)::text", nullptr, {}},
+    {0x00400275, nullptr, "e.request_attributes", {}},
     {0x00080018, "i.sop_instance_uid", "i.sop_instance_uid", {}},
     {0x00080016, "i.sop_class_uid", "i.sop_class_uid", {}},
     {0x00200013, "i.instance_number", "i.instance_number", {}},
@@ -249,9 +256,47 @@ void AddCondition(StatementBuilder& builder, const QueryAttribute& attribute,
                             wildcard));
       return;
     }
-    case MatchType::kCount:
-      return;  // refused by PlanFind when it has a value
+    case MatchType::kCount:     // refused by PlanFind when it has a value
+    case MatchType::kSequence:  // matched by SequenceSql
+      return;
   }
+}
+
+// A sequence key's SELECT expression: a two-dimensional text[] with one
+// row per matching item, in stored order; each row holds '' and then one
+// value per sub-key (NULL for an item attribute the index does not keep).
+// Adds the EXISTS condition when a sub-key matches.
+std::string SequenceSql(StatementBuilder& builder, const ColumnSql& column,
+                        const PlannedKey& key) {
+  std::string row = "''";
+  std::vector<std::string> conditions;
+  for (const PlannedKey& sub_key : key.item) {
+    if (sub_key.attribute == nullptr) {
+      row += ", NULL";
+      continue;
+    }
+    const std::string field = fmt::format("(item ->> '{}')", sub_key.attribute->name);
+    row += fmt::format(", COALESCE({}, '')", field);
+    const KeyMatch& match = sub_key.match;
+    if (match.kind == MatchKind::kUniversal) continue;
+    if (match.kind == MatchKind::kList) {
+      conditions.push_back(fmt::format("{} = ANY ({})", field,
+                                       builder.Param(TextArrayLiteral(match.values), "text[]")));
+    } else {
+      const bool wildcard = match.kind == MatchKind::kWildcard;
+      conditions.push_back(Compare(
+          field, builder.Param(wildcard ? LikePattern(match.value) : match.value), wildcard));
+    }
+  }
+  std::string where;
+  for (std::size_t i = 0; i < conditions.size(); ++i) {
+    where += (i ? " AND " : " WHERE ") + conditions[i];
+  }
+  const std::string items =
+      fmt::format("FROM jsonb_array_elements({}) WITH ORDINALITY AS t(item, n){}", column.match,
+                  where);
+  if (!conditions.empty()) builder.Where(fmt::format("EXISTS (SELECT 1 {})", items));
+  return fmt::format("ARRAY(SELECT ARRAY[{}] {} ORDER BY n)", row, items);
 }
 
 // The alias of the table holding the attributes of `level` (its level in
@@ -274,6 +319,42 @@ std::string FacilityArray(const std::vector<std::int64_t>& facility_ids) {
     literal += std::to_string(facility_ids[i]);
   }
   return literal + "}";
+}
+
+// The items of SequenceSql's two-dimensional array; each row's leading ''
+// is dropped.
+SequenceItems SequenceItemsOf(const pqxx::field& field) {
+  SequenceItems items;
+  pqxx::array_parser parser = field.as_array();
+  int depth = 0;
+  bool leading = false;
+  for (auto next = parser.get_next(); next.first != pqxx::array_parser::done;
+       next = parser.get_next()) {
+    switch (next.first) {
+      case pqxx::array_parser::row_start:
+        if (++depth == 2) {
+          items.emplace_back();
+          leading = true;
+        }
+        break;
+      case pqxx::array_parser::row_end:
+        --depth;
+        break;
+      case pqxx::array_parser::null_value:
+        items.back().emplace_back(std::nullopt);
+        break;
+      case pqxx::array_parser::string_value:
+        if (leading) {
+          leading = false;
+        } else {
+          items.back().emplace_back(std::move(next.second));
+        }
+        break;
+      case pqxx::array_parser::done:
+        break;
+    }
+  }
+  return items;
 }
 
 }  // namespace
@@ -303,12 +384,16 @@ BuiltQuery BuildFindQuery(const FindRequest& request) {
   for (const PlannedKey& key : plan.keys) {
     if (key.attribute == nullptr) {
       query.key_columns.push_back(-1);
+      query.sequence_keys.push_back(false);
       continue;
     }
     const ColumnSql& column = ColumnOf(key.attribute->tag);
-    select += fmt::format(",\n       {}", column.value);
+    const bool sequence = key.attribute->match == MatchType::kSequence;
+    select += fmt::format(",\n       {}",
+                          sequence ? SequenceSql(builder, column, key) : column.value);
     query.key_columns.push_back(next_column++);
-    AddCondition(builder, *key.attribute, column, key.match);
+    query.sequence_keys.push_back(sequence);
+    if (!sequence) AddCondition(builder, *key.attribute, column, key.match);
     if (key.match.kind != MatchKind::kUniversal) {
       matched_aliases.push_back(AliasOf(key.attribute->level));
     }
@@ -418,9 +503,14 @@ std::vector<FindMatch> QueryIndex::Find(const FindRequest& request) {
     for (const auto& row : result) {
       FindMatch match;
       match.values.reserve(query.key_columns.size());
-      for (const int column : query.key_columns) {
+      match.sequences.resize(query.key_columns.size());
+      for (std::size_t k = 0; k < query.key_columns.size(); ++k) {
+        const int column = query.key_columns[k];
         if (column < 0) {
           match.values.emplace_back(std::nullopt);
+        } else if (query.sequence_keys[k]) {
+          match.values.emplace_back(std::string());
+          match.sequences[k] = SequenceItemsOf(row[column]);
         } else {
           const pqxx::field field = row[column];
           match.values.emplace_back(field.is_null() ? std::string()

@@ -19,6 +19,9 @@ struct BuiltQuery {
   // key is not supported at this level (its value is nullopt). Column 0 is
   // the id of the level's row.
   std::vector<int> key_columns;
+  // Per request key: whether its column is a sequence's items (a
+  // two-dimensional text[], see FindMatch::sequences).
+  std::vector<bool> sequence_keys;
 };
 
 // Translates a C-FIND request into one statement over the index, by the

@@ -20,6 +20,26 @@ bool IsUniqueKey(InformationModel model, const QueryAttribute& attribute) {
   }
 }
 
+// The sub-keys of a sequence key, planned; whether any of them matches.
+bool PlanItem(const QueryKey& key, std::vector<PlannedKey>& item) {
+  bool matches = false;
+  for (const QueryKey& sub_key : key.item) {
+    PlannedKey planned;
+    planned.attribute = FindSequenceItemAttribute(key.tag, sub_key.tag);
+    if (planned.attribute != nullptr) {
+      if (sub_key.sequence) {
+        throw Error(ErrorCode::kInvalidInput,
+                    fmt::format("{} in {}: is not a sequence", DescribeTag(sub_key.tag),
+                                DescribeTag(key.tag)));
+      }
+      planned.match = ParseKeyMatch(*planned.attribute, sub_key.value);
+      matches = matches || planned.match.kind != MatchKind::kUniversal;
+    }
+    item.push_back(std::move(planned));
+  }
+  return matches;
+}
+
 }  // namespace
 
 QueryLevel LevelIn(InformationModel model, const QueryAttribute& attribute) {
@@ -45,7 +65,20 @@ FindPlan PlanFind(const FindRequest& request) {
       plan.keys.push_back(planned);
       continue;
     }
-    KeyMatch match = ParseKeyMatch(*attribute, key.value);
+    KeyMatch match;
+    std::vector<PlannedKey> item;
+    if (attribute->match == MatchType::kSequence) {
+      if (!key.sequence) {
+        throw Error(ErrorCode::kInvalidInput,
+                    fmt::format("{}: must be sent as a sequence", DescribeTag(key.tag)));
+      }
+      if (PlanItem(key, item)) match.kind = MatchKind::kSingle;
+    } else if (key.sequence) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("{}: is not a sequence", DescribeTag(key.tag)));
+    } else {
+      match = ParseKeyMatch(*attribute, key.value);
+    }
     const QueryLevel level = LevelIn(request.model, *attribute);
     if (level > request.level) {
       if (match.kind != MatchKind::kUniversal) {
@@ -67,6 +100,7 @@ FindPlan PlanFind(const FindRequest& request) {
     }
     planned.attribute = attribute;
     planned.match = std::move(match);
+    planned.item = std::move(item);
     plan.keys.push_back(std::move(planned));
   }
   return plan;

@@ -13,6 +13,10 @@ struct PlannedKey {
   // nullptr: not supported at this level; returned as nullopt, no condition.
   const QueryAttribute* attribute = nullptr;
   KeyMatch match;  // kUniversal when the key only returns its value
+  // A sequence key: one per sub-key of its item, in order (attribute
+  // nullptr for an item attribute the index does not keep). match is then
+  // kSingle when any sub-key matches, else kUniversal.
+  std::vector<PlannedKey> item;
 };
 
 // The validated, normalised form of a FindRequest: the DICOM rules of

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hokan::archive {
@@ -17,10 +18,17 @@ enum class InformationModel { kPatientRoot, kStudyRoot };
 
 // One attribute of the identifier.
 struct QueryKey {
+  QueryKey(std::uint32_t tag_number = 0, std::string text = {})
+      : tag(tag_number), value(std::move(text)) {}
+
   std::uint32_t tag = 0;  // (group << 16) | element
   // UTF-8, as received after character-set conversion, multiple values
   // joined by '\'. Empty = universal matching (return the stored value).
   std::string value;
+  // Sequence keys (SQ): the sub-keys of the identifier's single item, in
+  // its order; empty for other keys and for a sequence sent without items.
+  bool sequence = false;
+  std::vector<QueryKey> item;
 };
 
 // Matching rules (PS3.4 C.2.2.2), as QueryIndex applies them:
@@ -48,6 +56,16 @@ struct QueryKey {
 //    with '=' is matched against the whole stored name ("Yamada^Tarou=
 //    山田^太郎=やまだ^たろう" finds it; a wildcard may span groups there).
 //  - Counts (NumberOf…Related…) are return keys only: a value is refused.
+//  - Sequences (the simple one-item case of PS3.4 C.2.2.2.6), for
+//    OtherPatientIDsSequence, ProcedureCodeSequence and
+//    RequestAttributesSequence (see query_attributes.cc for their item
+//    attributes): the key's item holds sub-keys matched by the rules above;
+//    an entity matches when one stored item matches every sub-key. The
+//    response carries the matching items, each with the requested
+//    sub-keys. A sequence key without any sub-key returns every stored
+//    item (with no attributes: the SCP asks for all of them by listing
+//    SequenceItemAttributes). Sub-keys the index does not keep are returned
+//    empty; a key with more than one item is refused by the SCP.
 //  - Values longer than 64 KiB (65536 bytes) are refused.
 //
 // Hierarchy: keys of the query level and of every level above it match and
@@ -77,12 +95,19 @@ struct FindRequest {
   bool include_shared_patients = false;
 };
 
+// The stored items of a sequence key: per item, one value per sub-key of
+// the request's item (same order); nullopt where the index keeps none.
+using SequenceItems = std::vector<std::vector<std::optional<std::string>>>;
+
 // One matching entity.
 struct FindMatch {
   // One per request key, in the same order. The stored value as text
   // (numbers in decimal; "" when the index holds none); nullopt when the
   // attribute is not supported at this level (the SCP returns it empty).
   std::vector<std::optional<std::string>> values;
+  // One per request key, same order: the matching items of a supported
+  // sequence key; empty for every other key.
+  std::vector<SequenceItems> sequences;
 };
 
 }  // namespace hokan::archive

@@ -189,6 +189,8 @@ KeyMatch ParseKeyMatch(const QueryAttribute& attribute, const std::string& raw) 
   switch (attribute.match) {
     case MatchType::kCount:
       Refuse(attribute, "a count is a return key only; send it empty");
+    case MatchType::kSequence:
+      Refuse(attribute, "a sequence is matched by the attributes of its item, not by a value");
     case MatchType::kUid:
       return ParseUid(attribute, value);
     case MatchType::kDate:

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "archive/query/find_request.h"
 
@@ -18,6 +19,7 @@ enum class MatchType {
   kNumber,         // IS/US kept as an integer: single decimal value only
   kCodeList,       // CS multi-valued (ModalitiesInStudy): any listed value
   kCount,          // computed count: return key only
+  kSequence,       // SQ: one item of sub-keys, each matched by its own type
 };
 
 // An attribute the index can match and return.
@@ -30,6 +32,15 @@ struct QueryAttribute {
 
 // The supported attribute with `tag`, or nullptr.
 const QueryAttribute* FindQueryAttribute(std::uint32_t tag);
+
+// The item attributes the index keeps for the supported sequence `tag`
+// (each at the sequence's level; kString or kUid), in dictionary order;
+// empty for any other tag.
+std::vector<QueryAttribute> SequenceItemAttributes(std::uint32_t sequence_tag);
+
+// The item attribute `tag` of the supported sequence `sequence_tag`, or
+// nullptr.
+const QueryAttribute* FindSequenceItemAttribute(std::uint32_t sequence_tag, std::uint32_t tag);
 
 // "StudyDate (0008,0020)" for a supported attribute, "(0009,1001)" otherwise.
 std::string DescribeTag(std::uint32_t tag);

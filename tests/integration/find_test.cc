@@ -11,6 +11,7 @@
 
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcsequen.h"
 
 #include "tests/integration/archive_process.h"
 #include "tests/integration/dicom_tools.h"
@@ -25,6 +26,18 @@ struct FindOutcome {
   std::optional<std::uint16_t> final_status;
   ToolResult tool;
 };
+
+std::string TagText(const DcmTagKey& key) {
+  char tag[16];
+  std::snprintf(tag, sizeof tag, "%04x,%04x", key.getGroup(), key.getElement());
+  return tag;
+}
+
+std::string ValueText(DcmElement& element) {
+  OFString value;
+  element.getOFStringArray(value);
+  return std::string(value.c_str(), value.length());
+}
 
 FindOutcome RunFind(const ArchiveProcess& archive, const std::string& calling_ae,
                     const std::string& model_flag, const std::vector<std::string>& keys,
@@ -53,12 +66,20 @@ FindOutcome RunFind(const ArchiveProcess& archive, const std::string& calling_ae
     DcmDataset* data_set = format.getDataset();
     for (unsigned long i = 0; i < data_set->card(); ++i) {
       DcmElement* element = data_set->getElement(i);
-      OFString value;
-      element->getOFStringArray(value);
-      char tag[16];
-      std::snprintf(tag, sizeof tag, "%04x,%04x", element->getTag().getGroup(),
-                    element->getTag().getElement());
-      attributes[tag] = std::string(value.c_str(), value.length());
+      const std::string tag = TagText(element->getTag());
+      attributes[tag] = ValueText(*element);
+      if (element->ident() != EVR_SQ) continue;
+      // Items as "gggg,eeee[n].gggg,eeee"; the sequence itself holds its item count.
+      auto& sequence = static_cast<DcmSequenceOfItems&>(*element);
+      attributes[tag] = std::to_string(sequence.card());
+      for (unsigned long n = 0; n < sequence.card(); ++n) {
+        DcmItem* item = sequence.getItem(n);
+        for (unsigned long j = 0; j < item->card(); ++j) {
+          DcmElement* sub_element = item->getElement(j);
+          attributes[tag + "[" + std::to_string(n) + "]." + TagText(sub_element->getTag())] =
+              ValueText(*sub_element);
+        }
+      }
     }
     outcome.responses.push_back(std::move(attributes));
   }
@@ -204,6 +225,100 @@ TEST_CASE("C-FIND matches at study, series and image level within the caller's f
         archive.StoreScu("EAST_VIEWER", {"-d"}, {east_study[0].path.string()});
     INFO(store.Describe());
     CHECK(DimseStatusesFromDebugOutput(store.output) == std::vector<std::uint16_t>{0x0124});
+  }
+}
+
+TEST_CASE("sequence keys match one item and return the matching items", "[find]") {
+  TempDir data("hokan-it-find-sequence");
+  const auto chest = MakeStudy(data.path() / "chest", {"--count", "1", "--patient-id", "P-SQ"});
+  const auto head = MakeStudy(data.path() / "head", {"--count", "1", "--patient-id", "P-SQ"});
+  // Procedure codes and request attributes added with DCMTK's dcmodify.
+  auto modify = [](const fs::path& file, const std::vector<std::string>& inserts) {
+    std::vector<std::string> argv = {"dcmodify", "-nb"};
+    for (const auto& insert : inserts) {
+      argv.push_back("-i");
+      argv.push_back(insert);
+    }
+    argv.push_back(file.string());
+    const ToolResult result = RunTool(argv);
+    INFO(result.Describe());
+    REQUIRE(result.exit_code == 0);
+  };
+  modify(chest[0].path, {"(0008,1032)[0].(0008,0100)=RPID17",
+                         "(0008,1032)[0].(0008,0102)=RADLEX",
+                         "(0008,1032)[0].(0008,0104)=CT chest",
+                         "(0008,1032)[1].(0008,0100)=RPID99",
+                         "(0008,1032)[1].(0008,0102)=LOCAL",
+                         "(0008,1032)[1].(0008,0104)=Chest survey",
+                         "(0040,0275)[0].(0040,1001)=REQ-1",
+                         "(0040,0275)[0].(0008,0050)=ACC-1"});
+  modify(head[0].path, {"(0008,1032)[0].(0008,0100)=RPID22",
+                        "(0008,1032)[0].(0008,0102)=RADLEX",
+                        "(0008,1032)[0].(0008,0104)=CT head"});
+  ArchiveOptions options;
+  options.facilities = {{"east", {"EAST_MODALITY"}, {}, {"EAST_VIEWER"}}};
+  ArchiveProcess archive(options);
+  REQUIRE(archive.StoreScu("EAST_MODALITY", {"+sd", "+r"}, {data.path().string()}).exit_code ==
+          0);
+
+  SECTION("one item's sub-keys must all match the same stored item") {
+    const auto found = RunFind(archive, "EAST_VIEWER", "-S",
+                               {"QueryRetrieveLevel=STUDY",
+                                "ProcedureCodeSequence[0].CodingSchemeDesignator=RADLEX",
+                                "ProcedureCodeSequence[0].CodeMeaning=CT*",
+                                "ProcedureCodeSequence[0].CodeValue"});
+    INFO(found.tool.Describe());
+    CHECK(found.final_status == 0x0000);
+    REQUIRE(found.responses.size() == 2);
+    for (const auto& response : found.responses) {
+      CHECK(response.at("0008,1032") == "1");  // only the matching item
+      CHECK(response.at("0008,1032[0].0008,0102") == "RADLEX");
+    }
+    CHECK(Values(found, "0008,1032[0].0008,0100") ==
+          std::set<std::string>{"RPID17", "RPID22"});
+    // LOCAL and "CT chest" are in the chest study, but not in one item.
+    const auto crossed = RunFind(archive, "EAST_VIEWER", "-S",
+                                 {"QueryRetrieveLevel=STUDY",
+                                  "ProcedureCodeSequence[0].CodingSchemeDesignator=LOCAL",
+                                  "ProcedureCodeSequence[0].CodeMeaning=CT chest"});
+    INFO(crossed.tool.Describe());
+    CHECK(crossed.final_status == 0x0000);
+    CHECK(crossed.responses.empty());
+  }
+  SECTION("an exact code finds one study; an empty sequence returns every item") {
+    const auto found = RunFind(archive, "EAST_VIEWER", "-S",
+                               {"QueryRetrieveLevel=STUDY",
+                                "ProcedureCodeSequence[0].CodeValue=RPID99"});
+    INFO(found.tool.Describe());
+    REQUIRE(found.responses.size() == 1);
+    CHECK(found.responses[0].at("0008,1032[0].0008,0100") == "RPID99");
+    const std::string study_uid = found.responses[0].at("0020,000d");
+    const auto all = RunFind(archive, "EAST_VIEWER", "-S",
+                             {"QueryRetrieveLevel=STUDY", "StudyInstanceUID=" + study_uid,
+                              "ProcedureCodeSequence"});
+    INFO(all.tool.Describe());
+    REQUIRE(all.responses.size() == 1);
+    CHECK(all.responses[0].at("0008,1032") == "2");
+    CHECK(all.responses[0].at("0008,1032[1].0008,0104") == "Chest survey");
+    CHECK(all.responses[0].at("0008,1032[1].0008,0102") == "LOCAL");
+  }
+  SECTION("series level: request attributes") {
+    const auto found = RunFind(archive, "EAST_VIEWER", "-S",
+                               {"QueryRetrieveLevel=SERIES",
+                                "RequestAttributesSequence[0].RequestedProcedureID=REQ-1",
+                                "RequestAttributesSequence[0].AccessionNumber"});
+    INFO(found.tool.Describe());
+    REQUIRE(found.responses.size() == 1);
+    CHECK(found.responses[0].at("0040,0275[0].0008,0050") == "ACC-1");
+  }
+  SECTION("two items in a sequence key are refused") {
+    const auto found = RunFind(archive, "EAST_VIEWER", "-S",
+                               {"QueryRetrieveLevel=STUDY",
+                                "ProcedureCodeSequence[0].CodeValue=RPID17",
+                                "ProcedureCodeSequence[1].CodeValue=RPID22"});
+    INFO(found.tool.Describe());
+    CHECK(found.final_status == 0xA900);
+    CHECK_THAT(archive.Log(), Catch::Contains("sequence matching takes one item"));
   }
 }
 

@@ -344,3 +344,77 @@ TEST_CASE("DICOM dates and times are validated and time bounds padded") {
   CHECK(TimeUpperBound("083015") == "083015.999999");
   CHECK(TimeUpperBound("083015.5") == "083015.599999");
 }
+
+namespace {
+
+constexpr std::uint32_t kProcedureCodeSequence = 0x00081032;
+constexpr std::uint32_t kCodeValue = 0x00080100;
+constexpr std::uint32_t kCodeMeaning = 0x00080104;
+constexpr std::uint32_t kRequestAttributesSequence = 0x00400275;
+constexpr std::uint32_t kRequestedProcedureId = 0x00401001;
+
+QueryKey Sequence(std::uint32_t tag, std::vector<QueryKey> item) {
+  QueryKey key(tag);
+  key.sequence = true;
+  key.item = std::move(item);
+  return key;
+}
+
+}  // namespace
+
+TEST_CASE("a sequence key matches one stored item on all its sub-keys and returns them") {
+  const BuiltQuery query = BuildFindQuery(Request(
+      kStudyRoot, kStudy,
+      {Sequence(kProcedureCodeSequence,
+                {{kCodeValue, "RP'17"}, {kCodeMeaning, "CT*"}, {0x00080105, "DCMR"}})}));
+  INFO(query.sql);
+  CHECK(query.key_columns == std::vector<int>{1});
+  CHECK(query.sequence_keys == std::vector<bool>{true});
+  CHECK(MatchParams(query) == std::vector<std::string>{"RP'17", "CT%"});
+  // Both sub-keys must hold for the same item.
+  CHECK(query.sql.find("EXISTS (SELECT 1 FROM jsonb_array_elements(s.procedure_codes) WITH "
+                       "ORDINALITY AS t(item, n) WHERE (item ->> 'CodeValue') = $2::text AND "
+                       "(item ->> 'CodeMeaning') LIKE $3::text ESCAPE '\\')") !=
+        std::string::npos);
+  // Returned: the matching items; a sub-key the index does not keep is NULL.
+  CHECK(query.sql.find("ARRAY(SELECT ARRAY['', COALESCE((item ->> 'CodeValue'), ''), "
+                       "COALESCE((item ->> 'CodeMeaning'), ''), NULL] FROM") !=
+        std::string::npos);
+  CHECK(query.sql.find("RP'17") == std::string::npos);
+}
+
+TEST_CASE("a sequence key with universal sub-keys is a return key only") {
+  const BuiltQuery query = BuildFindQuery(Request(
+      kStudyRoot, kSeries,
+      {Sequence(kRequestAttributesSequence, {{kRequestedProcedureId, ""}}),
+       {kStudyInstanceUid, "1.2"}}));
+  INFO(query.sql);
+  CHECK(MatchParams(query) == std::vector<std::string>{"1.2"});
+  CHECK(query.sql.find("EXISTS") == std::string::npos);
+  CHECK(query.sql.find("jsonb_array_elements(e.request_attributes)") != std::string::npos);
+}
+
+TEST_CASE("sequence keys the rules refuse name the key") {
+  auto refused = [](FindRequest request) {
+    try {
+      BuildFindQuery(request);
+    } catch (const Error& error) {
+      CHECK(error.code() == ErrorCode::kInvalidInput);
+      return std::string(error.what());
+    }
+    return std::string("accepted");
+  };
+  // A sequence below the query level with a value in its item.
+  CHECK_THAT(refused(Request(kStudyRoot, kStudy,
+                             {Sequence(kRequestAttributesSequence,
+                                       {{kRequestedProcedureId, "RP1"}})})),
+             Catch::Contains("RequestAttributesSequence (0040,0275)"));
+  // A malformed sub-key value (a wildcard in a UID).
+  CHECK_THAT(refused(Request(kStudyRoot, kSeries,
+                             {Sequence(kRequestAttributesSequence,
+                                       {{kStudyInstanceUid, "1.2.*"}})})),
+             Catch::Contains("StudyInstanceUID (0020,000D)"));
+  // A supported sequence sent as a plain value.
+  CHECK_THAT(refused(Request(kStudyRoot, kStudy, {{kProcedureCodeSequence, "x"}})),
+             Catch::Contains("ProcedureCodeSequence (0008,1032): must be sent as a sequence"));
+}
