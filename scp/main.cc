@@ -20,6 +20,8 @@
 #include "archive/index/instance_index.h"
 #include "archive/index/query_index.h"
 #include "archive/ingest/group_committer.h"
+#include "archive/jobs/job_queue.h"
+#include "archive/jobs/job_runner.h"
 #include "archive/ingest/ingest_service.h"
 #include "archive/storage/file_store.h"
 #include "scp/association_server.h"
@@ -117,7 +119,7 @@ int Run(const CommandLine& command_line) {
                 "(libdcmtk17) or set DCMDICTPATH");
   }
 
-  archive::Database database(config.database_url, config.database_pool_size + 1,
+  archive::Database database(config.database_url, config.database_pool_size + 3,
                              &archive::InstanceIndex::PrepareStatements);
   {
     auto lease = database.Acquire();
@@ -138,8 +140,16 @@ int Run(const CommandLine& command_line) {
 
   archive::QueryIndex query(database);
   scu::DicomSender::RegisterDecoders();
+
+  // Background work shared with the other nodes on this database (expiry,
+  // commitment reports, offline exports): each area registers its job
+  // handlers and schedulers here.
+  archive::JobQueue jobs(database, config.node_name);
+  archive::JobRunner job_runner(jobs, std::chrono::milliseconds(config.job_poll_milliseconds));
+
   scp::AssociationServer server(config, index, query, files, ingest);
   server.Open();
+  job_runner.Start();
   std::thread signal_waiter([&server, signals] {
     int received = 0;
     sigwait(&signals, &received);
@@ -153,6 +163,7 @@ int Run(const CommandLine& command_line) {
                            config.ae_title)
             << std::endl;
   server.Serve();
+  job_runner.Stop();
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();
   return 0;

@@ -94,10 +94,39 @@ std::string DefaultNodeName(int port) {
 const std::set<std::string> kArchiveKeys = {
     "ae_title", "port", "storage_root", "max_associations", "max_pdu_bytes",
     "acse_timeout_seconds", "dimse_timeout_seconds", "log_level",
-    "duplicate_policy", "node_name"};
+    "duplicate_policy", "node_name", "free_space_floor_bytes", "job_poll_milliseconds",
+    "expiry_interval_seconds", "expiry_batch_size", "export_root"};
 const std::set<std::string> kDatabaseKeys = {"url", "pool_size"};
 const std::set<std::string> kFacilityKeys = {"store_ae_titles", "query_ae_titles",
-                                             "allowed_peers", "move_destinations"};
+                                             "allowed_peers", "move_destinations",
+                                             "provision_contract", "provision_quota_bytes"};
+
+// A non-negative byte count in decimal, or with a K/M/G/T suffix (powers of 1024).
+std::int64_t ParseBytes(std::string_view source, const std::string& name,
+                        const std::string& value) {
+  static const std::string kSuffixes = "KMGT";
+  std::string digits = value;
+  int shift = 0;
+  if (!digits.empty()) {
+    const auto suffix = kSuffixes.find(static_cast<char>(std::toupper(digits.back())));
+    if (suffix != std::string::npos) {
+      shift = 10 * static_cast<int>(suffix + 1);
+      digits.pop_back();
+    }
+  }
+  if (digits.empty() || digits.size() > 15 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    Fail(source, fmt::format("key '{}' must be a byte count like 1073741824 or 1G, got '{}'",
+                             name, value));
+  }
+  return static_cast<std::int64_t>(std::stoll(digits)) << shift;
+}
+
+bool ParseBool(std::string_view source, const std::string& name, const std::string& value) {
+  if (value == "true" || value == "yes" || value == "1") return true;
+  if (value == "false" || value == "no" || value == "0") return false;
+  Fail(source, fmt::format("key '{}' must be true or false, got '{}'", name, value));
+}
 
 // Parses "AE@host:port"; false if malformed.
 bool ParseDestination(const std::string& text, DestinationConfig* destination) {
@@ -153,6 +182,17 @@ void ApplyArchiveKey(std::string_view source, ArchiveConfig& config,
                                name, value));
     }
     config.node_name = value;
+  } else if (key == "free_space_floor_bytes") {
+    config.free_space_floor_bytes = ParseBytes(source, name, value);
+  } else if (key == "job_poll_milliseconds") {
+    config.job_poll_milliseconds = ParseInt(source, name, value, 10, 600000);
+  } else if (key == "expiry_interval_seconds") {
+    config.expiry_interval_seconds = ParseInt(source, name, value, 1, 7 * 86400);
+  } else if (key == "expiry_batch_size") {
+    config.expiry_batch_size = ParseInt(source, name, value, 1, 10000);
+  } else if (key == "export_root") {
+    if (value.empty()) Fail(source, fmt::format("key '{}' must not be empty", name));
+    config.export_root = value;
   }
 }
 
@@ -196,6 +236,14 @@ FacilityConfig ParseFacility(std::string_view source, const std::string& section
                                    section, entry));
         }
         facility.move_destinations.push_back(destination);
+      }
+    } else if (key == "provision_contract") {
+      facility.provision_contract = ParseBool(source, section + ".provision_contract", value);
+    } else if (key == "provision_quota_bytes") {
+      facility.provision_quota_bytes =
+          ParseBytes(source, section + ".provision_quota_bytes", value);
+      if (facility.provision_quota_bytes <= 0) {
+        Fail(source, fmt::format("key '{}.provision_quota_bytes' must be positive", section));
       }
     } else if (key == "allowed_peers") {
       facility.allowed_peers = SplitList(value);

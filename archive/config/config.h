@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -24,6 +25,12 @@ struct FacilityConfig {
   std::vector<std::string> query_ae_titles;  // calling AE titles that may only query/retrieve
   std::vector<std::string> allowed_peers;    // addresses or CIDR networks; empty = any
   std::vector<DestinationConfig> move_destinations;  // "AE@host:port" entries
+  // When true and the facility has no contract at all in the database, the
+  // archive gives it a provisional one at start-up (annual, from today for
+  // one year, on receipt, all data, economy, 10 years), quota below. Meant
+  // for demos and tests; real contracts are managed with `hokan contract`.
+  bool provision_contract = false;
+  std::int64_t provision_quota_bytes = 100LL << 30;  // 100 GiB
 };
 
 // What re-storing an existing SOP Instance UID with different content does.
@@ -48,6 +55,17 @@ struct ArchiveConfig {
   std::string node_name;
   std::string database_url;  // libpq conninfo; required
   int database_pool_size = 4;
+  // Storage conditions (issue 4). C-STOREs are refused with 0xA700 when the
+  // storage root's free space is under this many bytes.
+  std::int64_t free_space_floor_bytes = 1LL << 30;  // 1 GiB
+  // Background jobs: how often the node looks for due work.
+  int job_poll_milliseconds = 1000;
+  // Expiry: how often the node schedules an expiry run, and how many
+  // studies one batch deletes.
+  int expiry_interval_seconds = 3600;
+  int expiry_batch_size = 100;
+  // Where deluxe offline exports write their media folders.
+  std::filesystem::path export_root = "var/export";
   std::vector<FacilityConfig> facilities;
 };
 
