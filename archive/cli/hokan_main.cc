@@ -17,6 +17,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "archive/cli/commands.h"
 #include "archive/common/error.h"
 #include "archive/config/config.h"
 #include "archive/index/database.h"
@@ -34,7 +35,15 @@ constexpr const char* kUsage =
     "  grant add --owner FACILITY --grantee FACILITY --patient-id ID [--reason TEXT] [--by NAME]\n"
     "      let GRANTEE find and retrieve the data of OWNER's patient ID\n"
     "  grant revoke GRANT_ID [--by NAME]\n"
-    "  grant list [--facility FACILITY] [--all]\n";
+    "  grant list [--facility FACILITY] [--all]\n"
+    "  contract add|change|end|show|list ...   a facility's storage contract (history kept)\n"
+    "  patient opt-in|opt-out|clear|list ...   per-patient choices of a facility\n"
+    "  hold set|release|list ...               legal holds on studies\n"
+    "  usage [--facility FACILITY]             used, quota, free, studies, what expires soon\n"
+    "  audit [--facility F] [--action PREFIX] [--limit N]\n"
+    "  rules add|list|delete|test ...          storage rules; `rules test FILE` shows the rule a file hits\n"
+    "  expire --dry-run|--now [--facility F]   delete expired, unheld studies (or list them)\n"
+    "run `hokan COMMAND --help` for a command's options\n";
 
 [[noreturn]] void UsageError(const std::string& message) {
   std::cerr << "hokan: " << message << "\n" << kUsage;
@@ -155,6 +164,21 @@ int main(int argc, char** argv) {
     if (command == "grant") {
       archive::SharingGrants grants(database);
       return Grant(grants, arguments);
+    }
+    const struct {
+      const char* name;
+      int (*run)(cli::CommandContext&);
+    } commands[] = {
+        {"contract", cli::RunContractCommand}, {"patient", cli::RunPatientCommand},
+        {"hold", cli::RunHoldCommand},         {"usage", cli::RunUsageCommand},
+        {"audit", cli::RunAuditCommand},       {"rules", cli::RunRulesCommand},
+        {"expire", cli::RunExpireCommand},
+    };
+    for (const auto& entry : commands) {
+      if (command == entry.name) {
+        cli::CommandContext context{database, arguments, DefaultActor()};
+        return entry.run(context);
+      }
     }
     UsageError(fmt::format("unknown command '{}'", command));
   } catch (const Error& error) {

@@ -59,17 +59,36 @@ void ArchiveProcess::WriteConfig() const {
       // Fixed, so a restart on another port still sweeps the same incoming
       // folder (the default name contains the port).
       << "node_name = hokan-it\n";
-  for (const auto& line : options_.extra_archive_settings) out << line << "\n";
+  bool floor_set = false;
+  for (const auto& line : options_.extra_archive_settings) {
+    out << line << "\n";
+    floor_set = floor_set || line.rfind("free_space_floor_bytes", 0) == 0;
+  }
+  // Test machines may have little free disk; tests of the floor set it.
+  if (!floor_set) out << "free_space_floor_bytes = 0\n";
   for (const auto& facility : options_.facilities) {
     out << "\n[facility." << facility.name << "]\n"
         << "store_ae_titles = " << Join(facility.store_ae_titles) << "\n"
         << "query_ae_titles = " << Join(facility.query_ae_titles) << "\n"
-        << "allowed_peers = " << Join(facility.allowed_peers) << "\n";
+        << "allowed_peers = " << Join(facility.allowed_peers) << "\n"
+        << "provision_contract = " << (facility.provision_contract ? "true" : "false") << "\n";
     if (&facility == &options_.facilities.front()) {
       for (const auto& line : options_.extra_facility_lines) out << line << "\n";
     }
   }
   if (!out) throw std::runtime_error("cannot write the archive configuration");
+}
+
+void ArchiveProcess::SetClock(const std::string& utc) const {
+  std::ofstream out(clock_file(), std::ios::trunc);
+  out << utc << "\n";
+  if (!out) throw std::runtime_error("cannot write the test clock file");
+}
+
+EnvOverrides ArchiveProcess::Environment() const {
+  EnvOverrides env;
+  if (options_.controlled_clock) env["HOKAN_TEST_CLOCK_FILE"] = clock_file().string();
+  return env;
 }
 
 std::string ArchiveProcess::Log() const {
@@ -92,7 +111,7 @@ bool ArchiveProcess::StartOnce() {
       std::vector<std::string>{ArchiveBinary().string(), "--config",
                                (temp_.path() / "hokan.ini").string(), "--database-url",
                                database_.conninfo()},
-      log_path(), temp_.path());
+      log_path(), temp_.path(), Environment());
   bool ready = WaitUntil(
       [&] {
         if (!process_->Running()) return true;  // stop polling; reported below

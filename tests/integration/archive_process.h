@@ -21,6 +21,10 @@ struct FacilitySpec {
   std::vector<std::string> store_ae_titles;  // calling AE titles that may store
   std::vector<std::string> allowed_peers;    // addresses/CIDRs; empty = any address
   std::vector<std::string> query_ae_titles;  // calling AE titles that may only query
+  // Writes provision_contract = true: the facility gets the provisional
+  // contract (annual, one year from the archive's "now", all data) when it
+  // has none. false: no contract unless the test adds one.
+  bool provision_contract = true;
 };
 
 struct ArchiveOptions {
@@ -34,6 +38,9 @@ struct ArchiveOptions {
   std::vector<std::string> extra_archive_settings;
   // Extra "key = value" lines for the first facility's section.
   std::vector<std::string> extra_facility_lines;
+  // Started with HOKAN_TEST_CLOCK_FILE=<work>/clock (see clock_file()):
+  // the archive's "now" is what the test writes there (SetClock).
+  bool controlled_clock = false;
 };
 
 // One facility "clinic" whose only store AE title is `store_ae`.
@@ -68,6 +75,13 @@ class ArchiveProcess {
   fs::path incoming_dir() const { return storage_root() / ".incoming"; }
   fs::path log_path() const { return temp_.path() / "archive.log"; }
   std::string database_url() const { return database_.conninfo(); }
+  // The file HOKAN_TEST_CLOCK_FILE names when options.controlled_clock.
+  fs::path clock_file() const { return temp_.path() / "clock"; }
+  // Writes `utc` ("2031-05-01T00:00:00Z") to clock_file(); "" = system clock.
+  void SetClock(const std::string& utc) const;
+  // The environment the archive runs with (for the `hokan` command, so it
+  // sees the same clock).
+  EnvOverrides Environment() const;
   Sql& sql() { return sql_; }
 
   // Everything the archive has written to stdout/stderr so far, across

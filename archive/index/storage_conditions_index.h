@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "archive/common/clock.h"
+#include "archive/rules/storage_decision.h"
+
+namespace hokan::archive {
+
+class Database;
+
+// What ingest needs to decide about a facility's data: its current
+// contract and the rules in evaluation order.
+struct StorageConditions {
+  std::optional<StorageContract> contract;  // nullopt: no current contract
+  std::vector<StorageRule> rules;  // the facility's by position, then the global ones
+};
+
+// Reads contracts, rules and patient choices (schema 005). Thread-safe.
+class StorageConditionsIndex {
+ public:
+  explicit StorageConditionsIndex(Database& database);  // must outlive this
+
+  // The contract of `facility_id` that is not superseded and whose
+  // [starts_on, ends_on] holds the UTC date of `now`, and the rules not
+  // deleted. Throws hokan::Error(kDatabase); hokan::Error(kInternal) for a
+  // stored period that does not parse.
+  StorageConditions Load(std::int64_t facility_id, TimePoint now);
+
+  // "opt_in", "opt_out", or nullopt when the patient made no choice.
+  std::optional<std::string> PatientChoice(std::int64_t facility_id,
+                                           const std::string& patient_id);
+
+  // The id of the facility named `name`; nullopt when unknown.
+  std::optional<std::int64_t> FacilityId(const std::string& name);
+
+ private:
+  Database& database_;
+};
+
+}  // namespace hokan::archive
