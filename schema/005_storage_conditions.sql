@@ -91,7 +91,8 @@ CREATE TABLE storage_rules (
     patient_age_max     integer CHECK (patient_age_max >= 0),   -- inclusive
     patient_opted_out   boolean,
     action              text NOT NULL CHECK (action IN ('accept', 'reject')),
-    reject_status       integer CHECK (reject_status BETWEEN 40960 AND 53247), -- 0xA000-0xCFFF
+    -- 0x0124 (Refused: Not Authorized, the default) or a failure status 0xA000-0xCFFF
+    reject_status       integer CHECK (reject_status = 292 OR reject_status BETWEEN 40960 AND 53247),
     storage_period      text,   -- as contracts.default_storage_period; NULL: the contract's
     tier                text CHECK (tier IN ('hot', 'cold')),
     created_at          timestamptz NOT NULL DEFAULT now(),
