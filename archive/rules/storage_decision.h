@@ -72,6 +72,7 @@ struct StorageDecision {
   bool accept = false;
   std::uint16_t status = 0;      // when refused: the DIMSE status to answer
   std::string reason;            // when refused: why, for the log and the error comment
+                                 // (when accepted: which rule or contract field decided)
   std::optional<std::int64_t> rule_id;  // the rule that decided, if any
   std::string rule_name;                // its name, or "contract default"
   std::optional<TimePoint> expires_at;  // when accepted; nullopt = never
@@ -92,7 +93,28 @@ StorageDecision DecideStorage(const StorageContract& contract,
                               const std::vector<StorageRule>& rules, const IngestFacts& facts);
 
 // Whether `value` matches the DICOM wildcard `pattern` ('*', '?').
+// '?' matches one character (one UTF-8 code point); ignore_case folds
+// ASCII letters only.
 bool MatchesWildcard(const std::string& pattern, const std::string& value,
                      bool ignore_case = false);
+
+// The patient's age in whole years at the study date (the day of receipt
+// when the study date is unknown or malformed); nullopt when the birth
+// date is unknown or malformed. Age conditions of a rule do not hold for a
+// patient of unknown age.
+std::optional<int> PatientAge(const IngestFacts& facts);
+
+// Throws hokan::Error(kInvalidInput) naming `key` when `pattern` cannot be
+// a rule's text condition: empty, longer than 64 characters, or holding a
+// backslash or a control character.
+void ValidateWildcardPattern(const std::string& key, const std::string& pattern);
+
+// A rule's conditions in words, e.g. "modality=MR and patient_age_max=25",
+// or "any instance" when it has none.
+std::string DescribeConditions(const StorageRule& rule);
+
+// A rule's action in words, e.g. "accept, period 10y, tier cold" (absent
+// period and tier: "contract default", "hot") or "reject 0x0124".
+std::string DescribeAction(const StorageRule& rule);
 
 }  // namespace hokan::archive

@@ -43,7 +43,8 @@ std::optional<CivilDate> ParseDicomDate(const std::string& text);
 
 // `date` plus years, then months, then days. Years and months keep the day
 // of month, clamped to the last day of a shorter month (Feb 29 + 1y =
-// Feb 28; Jan 31 + 1m = Feb 28 or 29), as PostgreSQL's date + interval.
+// Feb 28; Jan 31 + 1m = Feb 28 or 29), as PostgreSQL's date + interval
+// (the clamp happens once, after years and months: Feb 29 + 1y1m = Mar 29).
 CivilDate AddToDate(const CivilDate& date, int years, int months, int days);
 
 // Midnight UTC at the start of `date`.
@@ -58,9 +59,11 @@ int AgeInYears(const CivilDate& birth, const CivilDate& on);
 
 // When data kept for `period` expires: the period counts from the study
 // date (the day of receipt when the study date is unknown); "until-age N"
-// counts from the patient's birth date and is nullopt-able: when the birth
-// date is unknown it returns `fallback` applied the same way (which must
-// not itself be until-age). nullopt = never (forever).
+// expires at the start of the patient's N-th birthday (as AgeInYears
+// counts it); when the birth date is unknown it returns `fallback` applied
+// the same way (an until-age fallback then means never: data is kept
+// rather than guessed away). nullopt = never (forever). Expiry is at
+// midnight UTC of the day computed.
 std::optional<TimePoint> ExpiryOf(const StoragePeriod& period,
                                   const std::optional<CivilDate>& study_date,
                                   const std::optional<CivilDate>& birth_date,
