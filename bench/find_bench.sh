@@ -324,6 +324,17 @@ diff -u "$WORK/schema.before" "$WORK/schema.after" >&2 \
 for t in patients studies series instances; do
     sql -c "SELECT setval(pg_get_serial_sequence('$t', 'id'), max(id)) FROM $t" >/dev/null
 done
+# The counters ingest keeps (schema 005), computed once as the migration does.
+log "setting the series and study counters and the facility usage"
+sql -c "UPDATE series e SET number_of_instances = c.n
+          FROM (SELECT series_fk, count(*) AS n FROM instances GROUP BY series_fk) c
+         WHERE c.series_fk = e.id" >/dev/null
+sql -c "UPDATE studies s SET number_of_series = c.series, number_of_instances = c.instances,
+                             size_bytes = c.bytes, last_received_at = now()
+          FROM (SELECT e.study_fk, count(DISTINCT e.id) AS series, count(*) AS instances,
+                       sum(i.size_bytes) AS bytes
+                  FROM series e JOIN instances i ON i.series_fk = e.id GROUP BY e.study_fk) c
+         WHERE c.study_fk = s.id" >/dev/null
 # Sharing grants: every 35th patient is shared with each other facility, a
 # fifth of them since revoked (what `hokan admin` would have written).
 sql -c "INSERT INTO sharing_grants (owner_facility_id, grantee_facility_id, patient_id, reason,
@@ -410,8 +421,8 @@ STUDY_SELECT="SELECT s.id,
        p.patient_sex,
        s.study_instance_uid,
        s.study_id,
-       (SELECT count(*) FROM series c WHERE c.study_fk = s.id)::text,
-       (SELECT count(*) FROM series c JOIN instances ci ON ci.series_fk = c.id WHERE c.study_fk = s.id)::text
+       s.number_of_series::text,
+       s.number_of_instances::text
 FROM studies s
 JOIN patients p ON p.id = s.patient_fk
 WHERE s.facility_id = ANY ($SCOPE)"

@@ -167,9 +167,11 @@ CREATE INDEX audit_log_at_idx ON audit_log (at);
 CREATE INDEX audit_log_facility_idx ON audit_log (facility_id, at);
 
 -- Durable background work (expiry, commitment reports, exports), claimed
--- with FOR UPDATE SKIP LOCKED by any node; the row lock is held while the
--- job runs, so no two nodes run one job at once, and a node that dies
--- releases it. dedupe_key makes scheduling idempotent across nodes.
+-- by any node with a session advisory lock per job (archive/jobs/
+-- job_queue.cc), held while the job runs and released when the node's
+-- session ends, so no two nodes run one job at once and no transaction
+-- stays open during the work. dedupe_key makes scheduling idempotent
+-- across nodes.
 CREATE TABLE jobs (
     id            bigserial PRIMARY KEY,
     kind          text NOT NULL,

@@ -2,9 +2,11 @@
 
 namespace hokan::scp {
 
-std::uint16_t StoreStatusFor(archive::IngestStatus status) {
+std::uint16_t StoreStatusFor(const archive::IngestResult& result) {
   using archive::IngestStatus;
-  switch (status) {
+  switch (result.status) {
+    case IngestStatus::kRefused:
+      return result.refusal_status != 0 ? result.refusal_status : archive::kRefusedNotAuthorized;
     case IngestStatus::kStored:
     case IngestStatus::kAlreadyStored:
       return kStatusSuccess;

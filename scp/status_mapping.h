@@ -15,7 +15,8 @@ constexpr std::uint16_t kStatusCannotUnderstand = 0xC000;
 // with different content and the stored copy is kept.
 constexpr std::uint16_t kStatusDuplicateDifferentContent = 0xC010;
 
-// The C-STORE response status for an ingest outcome.
-std::uint16_t StoreStatusFor(archive::IngestStatus status);
+// The C-STORE response status for an ingest outcome (a refusal carries its
+// own status: 0x0124 Refused: Not Authorized unless a rule says otherwise).
+std::uint16_t StoreStatusFor(const archive::IngestResult& result);
 
 }  // namespace hokan::scp

@@ -5,7 +5,9 @@
 
 
 #include "archive/common/error.h"
+#include "archive/common/clock.h"
 #include "archive/common/log.h"
+#include "archive/index/audit_log.h"
 
 namespace hokan::archive {
 namespace {
@@ -103,7 +105,28 @@ void InstanceIndex::PrepareStatements(pqxx::connection& connection) {
       "SELECT checksum_sha256 FROM instances WHERE facility_id = $1 AND sop_instance_uid = $2");
   connection.prepare("hokan_checksum_at",
       "SELECT checksum_sha256 FROM instances WHERE relative_path = $1");
-  connection.prepare("hokan_remove_instance_at", "DELETE FROM instances WHERE relative_path = $1");
+  // Removes an instance row with the counters and usage it added.
+  connection.prepare("hokan_remove_instance_at", R"sql(
+WITH removed AS (
+  DELETE FROM instances WHERE relative_path = $1
+  RETURNING facility_id, series_fk, size_bytes
+), series_counted AS (
+  UPDATE series e SET number_of_instances = e.number_of_instances - 1
+    FROM removed r WHERE e.id = r.series_fk
+  RETURNING e.study_fk
+), study_counted AS (
+  UPDATE studies s SET number_of_instances = s.number_of_instances - 1,
+                       size_bytes = s.size_bytes - r.size_bytes
+    FROM removed r, series_counted c WHERE s.id = c.study_fk
+  RETURNING s.number_of_instances
+)
+UPDATE facility_usage u SET used_bytes = u.used_bytes - r.size_bytes,
+                            instances = u.instances - 1,
+                            studies = u.studies - (SELECT count(*) FROM study_counted
+                                                    WHERE number_of_instances = 0),
+                            updated_at = now()
+  FROM removed r WHERE u.facility_id = r.facility_id
+)sql");
   // Adds an instance with its patient, study and series in one statement.
   // Patient, study and series rows are written only when the instance is new
   // and only when a value differs (no dead tuples for the usual repeat); the
@@ -193,26 +216,70 @@ WITH existing AS (
         IS DISTINCT FROM
         (EXCLUDED.study_fk, EXCLUDED.modality, EXCLUDED.series_number,
          EXCLUDED.series_description, EXCLUDED.body_part_examined, EXCLUDED.request_attributes)
-  RETURNING id
+  RETURNING id, (xmax = 0) AS created
 ), series_row AS (
-  SELECT id FROM series_written
+  SELECT id, created FROM series_written
   UNION ALL
-  SELECT id FROM series
+  SELECT id, false FROM series
    WHERE facility_id = $1 AND series_instance_uid = $16 AND EXISTS (SELECT 1 FROM study)
   LIMIT 1
 ), inserted AS (
   INSERT INTO instances (facility_id, series_fk, sop_instance_uid, sop_class_uid,
                          instance_number, number_of_frames, rows, columns,
                          specific_character_set, transfer_syntax_uid, relative_path,
-                         size_bytes, checksum_sha256, calling_ae)
+                         size_bytes, checksum_sha256, calling_ae, expires_at, storage_rule_id,
+                         tier)
   SELECT $1, series_row.id, $20, $21, $22, NULLIF($23::integer, -1),
-         NULLIF($24::integer, -1), NULLIF($25::integer, -1), $7, $26, $27, $28, $29, $30
+         NULLIF($24::integer, -1), NULLIF($25::integer, -1), $7, $26, $27, $28, $29, $30,
+         $34::timestamptz, $35::bigint, $36
     FROM series_row
   ON CONFLICT (facility_id, sop_instance_uid) DO NOTHING
   RETURNING id
 )
 SELECT (SELECT checksum_sha256 FROM existing), (SELECT id FROM inserted),
-       (SELECT id FROM series_row)
+       (SELECT id FROM series_row), (SELECT created FROM series_row)
+)sql");
+
+  // Counters, study expiry and facility usage for a batch's new instances:
+  // $1 series ids, $2 sizes, $3 expiries ('infinity' = kept forever), $4
+  // whether the instance created its series; arrays of equal length. A
+  // study's expires_at is the latest of its instances' (NULL, forever, wins).
+  connection.prepare("hokan_count_added_instances", R"sql(
+WITH added AS (
+  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::boolean[])
+           AS a(series_id, size_bytes, expires_at, new_series)
+), per_series AS (
+  UPDATE series e SET number_of_instances = e.number_of_instances + a.instances
+    FROM (SELECT series_id, count(*) AS instances FROM added GROUP BY series_id) a
+   WHERE e.id = a.series_id
+  RETURNING e.id, e.study_fk
+), per_study AS (
+  SELECT p.study_fk, count(*) AS instances, sum(a.size_bytes) AS size_bytes,
+         count(*) FILTER (WHERE a.new_series) AS new_series, max(a.expires_at) AS latest
+    FROM added a JOIN per_series p ON p.id = a.series_id
+   GROUP BY p.study_fk
+), studies_counted AS (
+  UPDATE studies s SET
+    number_of_instances = s.number_of_instances + c.instances,
+    number_of_series = s.number_of_series + c.new_series,
+    size_bytes = s.size_bytes + c.size_bytes,
+    expires_at = NULLIF(CASE WHEN s.number_of_instances = 0 THEN c.latest
+                             ELSE greatest(COALESCE(s.expires_at, 'infinity'), c.latest) END,
+                        'infinity'),
+    last_received_at = now()
+    FROM per_study c
+   WHERE s.id = c.study_fk
+  RETURNING s.facility_id, c.instances, c.size_bytes,
+            (s.number_of_instances = c.instances) AS new_study
+)
+INSERT INTO facility_usage AS u (facility_id, used_bytes, studies, instances)
+SELECT facility_id, sum(size_bytes), count(*) FILTER (WHERE new_study), sum(instances)
+  FROM studies_counted GROUP BY facility_id
+ON CONFLICT (facility_id) DO UPDATE SET
+  used_bytes = u.used_bytes + EXCLUDED.used_bytes,
+  studies = u.studies + EXCLUDED.studies,
+  instances = u.instances + EXCLUDED.instances,
+  updated_at = now()
 )sql");
 
   // The instance alone, into a series this node knows is current.
@@ -223,10 +290,13 @@ WITH existing AS (
   INSERT INTO instances (facility_id, series_fk, sop_instance_uid, sop_class_uid,
                          instance_number, number_of_frames, rows, columns,
                          specific_character_set, transfer_syntax_uid, relative_path,
-                         size_bytes, checksum_sha256, calling_ae)
+                         size_bytes, checksum_sha256, calling_ae, expires_at, storage_rule_id,
+                         tier)
   SELECT $1, $2, $3, $4, $5, NULLIF($6::integer, -1), NULLIF($7::integer, -1),
-         NULLIF($8::integer, -1), $9, $10, $11, $12, $13, $14
+         NULLIF($8::integer, -1), $9, $10, $11, $12, $13, $14, $15::timestamptz, $16::bigint,
+         $17
    WHERE NOT EXISTS (SELECT 1 FROM existing)
+     AND EXISTS (SELECT 1 FROM series WHERE id = $2)  -- not expired since remembered
   ON CONFLICT (facility_id, sop_instance_uid) DO NOTHING
   RETURNING id
 )
@@ -235,8 +305,11 @@ SELECT (SELECT checksum_sha256 FROM existing), (SELECT id FROM inserted)
 }
 
 IndexOutcome InstanceIndex::InsertRow(pqxx::work& transaction, const NewInstanceRow& row,
-                                      std::unordered_map<std::string, KnownSeries>& learned) {
+                                      std::unordered_map<std::string, KnownSeries>& learned,
+                                      AddedInstances& added) {
   const InstanceAttributes& a = row.attributes;
+  const std::optional<std::string> expires_at =
+      row.expires_at ? std::optional<std::string>(FormatUtc(*row.expires_at)) : std::nullopt;
   const std::string key = SeriesKey(row);
   const std::string values = SeriesValues(a);
   std::optional<std::int64_t> known_series_id;
@@ -249,14 +322,23 @@ IndexOutcome InstanceIndex::InsertRow(pqxx::work& transaction, const NewInstance
       known_series_id = known->second.series_id;
     }
   }
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
     if (known_series_id) {
       const auto result = transaction.exec_prepared(
           "hokan_insert_instance_into_series", row.facility_id, *known_series_id,
           a.sop_instance_uid, a.sop_class_uid, a.instance_number, a.number_of_frames, a.rows,
           a.columns, a.specific_character_set, a.transfer_syntax_uid, row.relative_path,
-          static_cast<long long>(row.size_bytes), row.sha256_hex, row.calling_ae);
-      if (auto outcome = OutcomeOf(result[0], row)) return *outcome;
+          static_cast<long long>(row.size_bytes), row.sha256_hex, row.calling_ae, expires_at,
+          row.storage_rule_id, row.tier);
+      if (auto outcome = OutcomeOf(result[0], row)) {
+        if (*outcome == IndexOutcome::kInserted) added.Add(row, *known_series_id, false);
+        return *outcome;
+      }
+      // The remembered series is gone (expired) or changed: write it in full.
+      known_series_id.reset();
+      std::lock_guard<std::mutex> lock(known_series_mutex_);
+      known_series_.erase(key);
+      learned.erase(key);
       continue;
     }
     const auto result = transaction.exec_prepared(
@@ -268,10 +350,13 @@ IndexOutcome InstanceIndex::InsertRow(pqxx::work& transaction, const NewInstance
         a.sop_class_uid, a.instance_number, a.number_of_frames, a.rows, a.columns,
         a.transfer_syntax_uid, row.relative_path, static_cast<long long>(row.size_bytes),
         row.sha256_hex, row.calling_ae, JsonItems(a.other_patient_ids),
-        JsonItems(a.procedure_codes), JsonItems(a.request_attributes));
+        JsonItems(a.procedure_codes), JsonItems(a.request_attributes), expires_at,
+        row.storage_rule_id, row.tier);
     const auto outcome = OutcomeOf(result[0], row);
     if (outcome == IndexOutcome::kInserted && !result[0][2].is_null()) {
-      learned[key] = KnownSeries{result[0][2].as<std::int64_t>(), values};
+      const auto series_id = result[0][2].as<std::int64_t>();
+      learned[key] = KnownSeries{series_id, values};
+      added.Add(row, series_id, result[0][3].as<bool>());
     }
     if (outcome) return *outcome;
   }
@@ -281,6 +366,32 @@ IndexOutcome InstanceIndex::InsertRow(pqxx::work& transaction, const NewInstance
 }
 
 InstanceIndex::InstanceIndex(Database& database) : database_(database) {}
+
+void InstanceIndex::ProvisionContract(pqxx::work& transaction, const FacilityConfig& facility,
+                                      std::int64_t facility_id) {
+  const std::string today = FormatUtc(Now()).substr(0, 10);
+  const pqxx::result inserted = transaction.exec_params(
+      "INSERT INTO contracts (facility_id, service_period, starts_on, ends_on, backup_timing, "
+      "                       data_kept, quota_bytes, over_quota, service_class, "
+      "                       default_storage_period, note, created_by) "
+      "SELECT $1, 'annual', $2::date, ($2::date + interval '1 year' - interval '1 day')::date, "
+      "       'on_receipt', 'all', $3, 'refuse', 'economy', '10y', "
+      "       'provisional contract from the configuration (provision_contract)', "
+      "       'hokan-archive' "
+      " WHERE NOT EXISTS (SELECT 1 FROM contracts WHERE facility_id = $1) "
+      "RETURNING id",
+      facility_id, today, facility.provision_quota_bytes);
+  if (inserted.empty()) return;
+  const auto contract_id = inserted[0][0].as<std::int64_t>();
+  RecordAudit(transaction,
+              AuditEntry{"hokan-archive", "contract.provision", facility_id,
+                         fmt::format("contract {}", contract_id),
+                         fmt::format("annual from {} for one year, all data, quota {} bytes, "
+                                     "economy, 10y", today, facility.provision_quota_bytes),
+                         "provision_contract = true in the configuration"});
+  Log(LogLevel::kInfo, "facility {}: provisional contract {} from {} (provision_contract)",
+      facility.name, contract_id, today);
+}
 
 void InstanceIndex::SyncConfiguredFacilities(const std::vector<FacilityConfig>& facilities) {
   WithConnection(database_, "syncing configured facilities", [&](pqxx::connection& connection) {
@@ -309,6 +420,7 @@ void InstanceIndex::SyncConfiguredFacilities(const std::vector<FacilityConfig>& 
           configured_aes.push_back(ae);
         }
       }
+      if (facility.provision_contract) ProvisionContract(transaction, facility, facility_id);
       for (const auto& destination : facility.move_destinations) {
         // A destination AE title that also calls in keeps its role and rights.
         transaction.exec_params(
@@ -320,6 +432,13 @@ void InstanceIndex::SyncConfiguredFacilities(const std::vector<FacilityConfig>& 
             "  updated_at = now()",
             destination.ae_title, facility_id, destination.host, destination.port);
         configured_aes.push_back(destination.ae_title);
+      }
+      for (const auto& destination : facility.report_destinations) {
+        // The address Storage Commitment reports for this store AE go to.
+        transaction.exec_params(
+            "UPDATE application_entities SET host = $3, port = $4, updated_at = now()"
+            " WHERE ae_title = $1 AND facility_id = $2",
+            destination.ae_title, facility_id, destination.host, destination.port);
       }
     }
     transaction.exec_params(
@@ -404,8 +523,14 @@ std::vector<IndexOutcome> InstanceIndex::InsertBatch(
     std::vector<IndexOutcome> outcomes;
     outcomes.reserve(rows.size());
     std::unordered_map<std::string, KnownSeries> learned;
+    AddedInstances added;
     for (const NewInstanceRow* row : rows) {
-      outcomes.push_back(InsertRow(transaction, *row, learned));
+      outcomes.push_back(InsertRow(transaction, *row, learned, added));
+    }
+    // Last, so the facility_usage row is locked only until COMMIT.
+    if (!added.series_ids.empty()) {
+      transaction.exec_prepared("hokan_count_added_instances", added.SeriesIds(),
+                                added.Sizes(), added.Expiries(), added.NewSeries());
     }
     transaction.commit();
     std::lock_guard<std::mutex> lock(known_series_mutex_);

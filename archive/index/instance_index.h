@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "archive/common/clock.h"
 #include "archive/config/config.h"
 #include "archive/index/database.h"
 #include "archive/ingest/instance_attributes.h"
@@ -37,6 +38,10 @@ struct NewInstanceRow {
   std::string relative_path;
   std::uint64_t size_bytes = 0;
   std::string sha256_hex;
+  // What the storage rules decided (archive/rules/storage_decision.h).
+  std::optional<TimePoint> expires_at;  // nullopt: kept forever
+  std::optional<std::int64_t> storage_rule_id;
+  std::string tier = "hot";
 };
 
 enum class IndexOutcome {
@@ -64,6 +69,8 @@ class InstanceIndex {
   // configuration present and enabled in the database (store AEs as
   // 'modality' with may_store, query AEs as 'viewer' without);
   // configuration-made AEs no longer in the configuration are disabled.
+  // A facility with provision_contract and no contract at all gets the
+  // provisional contract (see FacilityConfig), with an audit row.
   // Throws hokan::Error(kDatabase).
   void SyncConfiguredFacilities(const std::vector<FacilityConfig>& facilities);
 
@@ -96,7 +103,8 @@ class InstanceIndex {
   std::optional<std::string> ChecksumAt(const std::string& relative_path);
 
   // Removes the instance row that refers to `relative_path`, if any (its
-  // file failed verification). Throws hokan::Error(kDatabase).
+  // file failed verification), and what it counted in its series, study
+  // and facility usage. Throws hokan::Error(kDatabase).
   void RemoveInstanceAt(const std::string& relative_path);
 
  private:
@@ -106,10 +114,29 @@ class InstanceIndex {
     std::string values;  // patient, study and series attributes, joined
   };
 
+  // The new instances of one batch, for the counters statement.
+  struct AddedInstances {
+    std::vector<std::string> series_ids, sizes, expiries, new_series;
+    void Add(const NewInstanceRow& row, std::int64_t series_id, bool created_series) {
+      series_ids.push_back(std::to_string(series_id));
+      sizes.push_back(std::to_string(row.size_bytes));
+      expiries.push_back(row.expires_at ? FormatUtc(*row.expires_at) : "infinity");
+      new_series.push_back(created_series ? "true" : "false");
+    }
+    std::string SeriesIds() const { return TextArrayLiteral(series_ids); }
+    std::string Sizes() const { return TextArrayLiteral(sizes); }
+    std::string Expiries() const { return TextArrayLiteral(expiries); }
+    std::string NewSeries() const { return TextArrayLiteral(new_series); }
+  };
+
   // Adds one row in `transaction`; records series ids to remember in
-  // `learned` (applied after COMMIT).
+  // `learned` (applied after COMMIT) and what it added in `added`.
   IndexOutcome InsertRow(pqxx::work& transaction, const NewInstanceRow& row,
-                         std::unordered_map<std::string, KnownSeries>& learned);
+                         std::unordered_map<std::string, KnownSeries>& learned,
+                         AddedInstances& added);
+
+  static void ProvisionContract(pqxx::work& transaction, const FacilityConfig& facility,
+                                std::int64_t facility_id);
 
   Database& database_;
   std::mutex known_series_mutex_;

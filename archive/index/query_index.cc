@@ -15,12 +15,10 @@ namespace {
 
 // Table aliases: p patients, s studies, e series, i instances.
 //
-// Related counts are correlated subqueries on the foreign-key indexes of
-// schema 001 (studies_patient_idx, series_study_idx, instances_series_idx),
-// evaluated only when the key is requested, once per returned row. A count
-// of series reads one index entry per series of the row; a count of
-// instances one entry per instance below the row (an index-only scan when
-// the visibility map is current). No file is ever read.
+// Related counts come from the counters ingest and expiry keep on each
+// study and series row (schema 005): reading them costs nothing per match.
+// Patient-level counts sum the patient's studies (studies_patient_idx).
+// No file and no instance row is read.
 //
 // Sequences are jsonb arrays of items (objects keyed by the item
 // attributes' keywords, schema 004): `value` is nullptr and `match` is the
@@ -49,12 +47,12 @@ constexpr ColumnSql kColumns[] = {
     {0x00100040, "p.patient_sex", "p.patient_sex", {}},
     {0x00201200, "(SELECT count(*) FROM studies c WHERE c.patient_fk = p.id)::text", nullptr, {}},
     {0x00201202,
-     "(SELECT count(*) FROM studies c JOIN series ce ON ce.study_fk = c.id"
+     "(SELECT COALESCE(sum(c.number_of_series), 0) FROM studies c"
      " WHERE c.patient_fk = p.id)::text",
      nullptr, {}},
     {0x00201204,
-     "(SELECT count(*) FROM studies c JOIN series ce ON ce.study_fk = c.id"
-     " JOIN instances ci ON ci.series_fk = ce.id WHERE c.patient_fk = p.id)::text",
+     "(SELECT COALESCE(sum(c.number_of_instances), 0) FROM studies c"
+     " WHERE c.patient_fk = p.id)::text",
      nullptr, {}},
     {0x00101002, nullptr, "p.other_patient_ids", {}},
     {0x0020000D, "s.study_instance_uid", "s.study_instance_uid", {}},
@@ -68,18 +66,15 @@ constexpr ColumnSql kColumns[] = {
       HOKAN_PN_GROUP("s.referring_physician_name", 2),
       HOKAN_PN_GROUP("s.referring_physician_name", 3)}},
     {0x00080061, "array_to_string(s.modalities_in_study, '\\')", "s.modalities_in_study", {}},
-    {0x00201206, "(SELECT count(*) FROM series c WHERE c.study_fk = s.id)::text", nullptr, {}},
-    {0x00201208,
-     "(SELECT count(*) FROM series c JOIN instances ci ON ci.series_fk = c.id"
-     " WHERE c.study_fk = s.id)::text",
-     nullptr, {}},
+    {0x00201206, "s.number_of_series::text", nullptr, {}},
+    {0x00201208, "s.number_of_instances::text", nullptr, {}},
     {0x00081032, nullptr, "s.procedure_codes", {}},
     {0x0020000E, "e.series_instance_uid", "e.series_instance_uid", {}},
     {0x00080060, "e.modality", "e.modality", {}},
     {0x00200011, "e.series_number", "e.series_number", {}},
     {0x0008103E, "e.series_description", "e.series_description", {}},
     {0x00180015, "e.body_part_examined", "e.body_part_examined", {}},
-    {0x00201209, "(SELECT count(*) FROM instances c WHERE c.series_fk = e.id)::text", nullptr, {}},
+    {0x00201209, "e.number_of_instances::text", nullptr, {}},
     {0x00400275, nullptr, "e.request_attributes", {}},
     {0x00080018, "i.sop_instance_uid", "i.sop_instance_uid", {}},
     {0x00080016, "i.sop_class_uid", "i.sop_class_uid", {}},

@@ -37,6 +37,15 @@ class StorageConditionsIndex {
   // The id of the facility named `name`; nullopt when unknown.
   std::optional<std::int64_t> FacilityId(const std::string& name);
 
+  // The facility's stored bytes (facility_usage; 0 when it has no row).
+  std::int64_t UsedBytes(std::int64_t facility_id);
+
+  // An audit row "ingest.refuse" for a C-STORE refused by the storage
+  // conditions. Throws hokan::Error(kDatabase).
+  void RecordRefusal(std::int64_t facility_id, const std::string& calling_ae,
+                     const std::string& sop_instance_uid, std::uint16_t status,
+                     const std::string& reason);
+
  private:
   Database& database_;
 };

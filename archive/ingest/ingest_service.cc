@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/common/log.h"
 #include "archive/storage/uid.h"
@@ -10,7 +11,14 @@ namespace hokan::archive {
 namespace {
 
 IngestResult Result(IngestStatus status, std::string message) {
-  return IngestResult{status, std::move(message)};
+  return IngestResult{status, std::move(message), 0};
+}
+
+constexpr std::uint16_t kOutOfResourcesStatus = 0xA700;
+
+// "10.0 GiB": for refusal messages.
+std::string Gibibytes(std::int64_t bytes) {
+  return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
 }
 
 IngestResult DuplicateDifferentContent(const std::string& uid) {
@@ -60,8 +68,59 @@ IngestResult ValidateStoreRequest(const StoreRequest& request) {
   return Result(IngestStatus::kStored, {});
 }
 
-IngestService::IngestService(FileStore& files, InstanceIndex& index, GroupCommitter& committer)
-    : files_(files), index_(index), committer_(committer) {}
+IngestService::IngestService(FileStore& files, InstanceIndex& index, GroupCommitter& committer,
+                             StorageConditionsIndex& conditions,
+                             std::int64_t free_space_floor_bytes)
+    : files_(files),
+      index_(index),
+      committer_(committer),
+      conditions_(conditions),
+      free_space_floor_bytes_(free_space_floor_bytes) {}
+
+std::unique_ptr<StorageGate> IngestService::OpenGate(std::int64_t facility_id) {
+  return std::make_unique<StorageGate>(conditions_, facility_id, Now());
+}
+
+IngestResult IngestService::Refuse(const StoreRequest& request, IngestStatus status,
+                                   std::uint16_t dimse_status, const std::string& reason) {
+  try {
+    files_.RemoveIncoming(request.incoming_file);
+  } catch (const Error& error) {
+    Log(LogLevel::kError, "{}", error.what());
+  }
+  try {
+    conditions_.RecordRefusal(request.facility_id, request.calling_ae,
+                              request.attributes.sop_instance_uid, dimse_status, reason);
+  } catch (const Error& error) {
+    Log(LogLevel::kError, "audit of a refused C-STORE: {}", error.what());
+  }
+  IngestResult result = Result(status, reason);
+  if (status == IngestStatus::kRefused) result.refusal_status = dimse_status;
+  return result;
+}
+
+bool IngestService::OverQuota(std::int64_t facility_id, std::int64_t quota, std::uint64_t size) {
+  const auto now = std::chrono::steady_clock::now();
+  std::int64_t used = 0;
+  {
+    std::lock_guard<std::mutex> lock(usage_mutex_);
+    const auto found = usage_.find(facility_id);
+    if (found != usage_.end() && now - found->second.read_at < std::chrono::seconds(1)) {
+      used = found->second.used_bytes;
+      return used + static_cast<std::int64_t>(size) > quota;
+    }
+  }
+  used = conditions_.UsedBytes(facility_id);
+  std::lock_guard<std::mutex> lock(usage_mutex_);
+  usage_[facility_id] = Usage{used, now};
+  return used + static_cast<std::int64_t>(size) > quota;
+}
+
+void IngestService::CountStored(std::int64_t facility_id, std::uint64_t size) {
+  std::lock_guard<std::mutex> lock(usage_mutex_);
+  const auto found = usage_.find(facility_id);
+  if (found != usage_.end()) found->second.used_bytes += static_cast<std::int64_t>(size);
+}
 
 IngestResult IngestService::AnswerForTakenName(const StoreRequest& request,
                                                const std::string& relative_path,
@@ -119,6 +178,36 @@ IngestResult IngestService::Ingest(const StoreRequest& request, StoreExpectation
     return validation;
   }
 
+  // The storage conditions, before anything is placed.
+  StorageDecision decision;
+  try {
+    decision = request.gate->Decide(request.calling_ae, request.attributes, Now());
+    if (!decision.accept) {
+      return Refuse(request, IngestStatus::kRefused, decision.status, decision.reason);
+    }
+    const std::uint64_t size = std::filesystem::file_size(request.incoming_file);
+    const std::uint64_t available = files_.AvailableBytes();
+    if (available < size ||
+        available - size < static_cast<std::uint64_t>(free_space_floor_bytes_)) {
+      return Refuse(request, IngestStatus::kOutOfResources, kOutOfResourcesStatus,
+                    fmt::format("the storage root has {} free, under the floor of {}",
+                                Gibibytes(static_cast<std::int64_t>(available)),
+                                Gibibytes(free_space_floor_bytes_)));
+    }
+    const StorageContract& contract = *request.gate->contract();
+    if (OverQuota(request.facility_id, contract.quota_bytes, size)) {
+      if (contract.over_quota == "refuse") {
+        return Refuse(request, IngestStatus::kOutOfResources, kOutOfResourcesStatus,
+                      fmt::format("the facility's quota of {} is used up (contract {})",
+                                  Gibibytes(contract.quota_bytes), contract.id));
+      }
+      if (recycle_needed_) recycle_needed_();
+    }
+  } catch (const std::exception& error) {
+    return Refuse(request, IngestStatus::kOutOfResources, kOutOfResourcesStatus,
+                  fmt::format("storage conditions cannot be checked: {}", error.what()));
+  }
+
   PlacedFile placed;
   bool is_placed = false;
   try {
@@ -136,11 +225,15 @@ IngestResult IngestService::Ingest(const StoreRequest& request, StoreExpectation
     row.relative_path = relative_path;
     row.size_bytes = facts.size_bytes;
     row.sha256_hex = facts.sha256_hex;
+    row.expires_at = decision.expires_at;
+    row.storage_rule_id = decision.rule_id;
+    row.tier = decision.tier;
     const IndexOutcome outcome = committer_.Commit(row, expectation);
 
     switch (outcome) {
       case IndexOutcome::kInserted:
         files_.Release(placed);
+        CountStored(request.facility_id, facts.size_bytes);
         return Result(IngestStatus::kStored, {});
       case IndexOutcome::kExistsSameContent:
         // The row existed but its file had gone: the placed file restores it.

@@ -1,6 +1,10 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -8,6 +12,7 @@
 #include "archive/index/instance_index.h"
 #include "archive/ingest/group_committer.h"
 #include "archive/ingest/instance_attributes.h"
+#include "archive/ingest/storage_gate.h"
 #include "archive/storage/file_store.h"
 
 namespace hokan::archive {
@@ -21,6 +26,9 @@ struct StoreRequest {
   std::string requested_sop_instance_uid;  // from the C-STORE request
   std::filesystem::path incoming_file;
   InstanceAttributes attributes;           // from the file's header
+  // The association's storage conditions (IngestService::OpenGate).
+  // REQUIRES for Ingest: not null.
+  StorageGate* gate = nullptr;
 };
 
 // What happened to a StoreRequest. Each maps to one DIMSE status at the edge.
@@ -30,12 +38,14 @@ enum class IngestStatus {
   kInvalidDataSet,           // missing or malformed attribute: cannot understand
   kRequestMismatch,          // data set does not match the request's SOP class/instance
   kDuplicateDifferentContent,// SOP Instance UID stored with other content; kept the old
-  kOutOfResources,           // disk or database trouble; retry later
+  kOutOfResources,           // disk or database trouble, quota or free-space floor; retry later
+  kRefused,                  // the contract or a storage rule refuses it (refusal_status)
 };
 
 struct IngestResult {
   IngestStatus status = IngestStatus::kOutOfResources;
   std::string message;  // why, for logs and the DIMSE error comment
+  std::uint16_t refusal_status = 0;  // kRefused: the status the contract or rule gives
 };
 
 // Validates a required-attribute set and the UIDs. Returns kStored when the
@@ -51,8 +61,19 @@ IngestResult ValidateStoreRequest(const StoreRequest& request);
 // consumed. Thread-safe; never throws.
 class IngestService {
  public:
-  // All three must outlive the service.
-  IngestService(FileStore& files, InstanceIndex& index, GroupCommitter& committer);
+  // Everything given must outlive the service. C-STOREs are refused
+  // (kOutOfResources) while the storage root has less than
+  // `free_space_floor_bytes` available after the new file.
+  IngestService(FileStore& files, InstanceIndex& index, GroupCommitter& committer,
+                StorageConditionsIndex& conditions, std::int64_t free_space_floor_bytes);
+
+  // The storage conditions of `facility_id` now, for one association's
+  // StoreRequests. Throws hokan::Error(kDatabase).
+  std::unique_ptr<StorageGate> OpenGate(std::int64_t facility_id);
+
+  // Called (from an ingest thread) when a facility whose contract recycles
+  // goes over its quota, e.g. to wake the expiry worker. Set before serving.
+  void OnRecycleNeeded(std::function<void()> callback) { recycle_needed_ = std::move(callback); }
 
   // A store about to arrive: while it lives, a commit batch being formed
   // waits for it a little (see GroupCommitter::Expectation). Create one when
@@ -61,6 +82,13 @@ class IngestService {
   std::unique_ptr<StoreExpectation> ExpectStore();
 
   // `expectation`, if given, is the one ExpectStore() returned for this store.
+  // Before anything is placed, the gate decides (no current contract, what
+  // the contract keeps, the first matching rule: kRefused with its status)
+  // and the free-space floor and the quota are checked (kOutOfResources
+  // when the contract refuses over quota; over a recycling contract's quota
+  // the store proceeds and OnRecycleNeeded's callback runs). Every refusal
+  // is logged and audited ("ingest.refuse"). A stored instance carries the
+  // decision's expiry, rule and tier.
   IngestResult Ingest(const StoreRequest& request, StoreExpectation* expectation = nullptr);
 
   // Start-up recovery, before any association is served: settles every
@@ -76,9 +104,26 @@ class IngestService {
   IngestResult AnswerForTakenName(const StoreRequest& request, const std::string& relative_path,
                                   const FileFacts& facts);
 
+  // A refusal: the incoming file removed, the audit row written.
+  IngestResult Refuse(const StoreRequest& request, IngestStatus status, std::uint16_t dimse_status,
+                      const std::string& reason);
+  // Whether `size` more bytes would take the facility over `quota`, by its
+  // usage read at most once a second plus what this node stored since.
+  bool OverQuota(std::int64_t facility_id, std::int64_t quota, std::uint64_t size);
+  void CountStored(std::int64_t facility_id, std::uint64_t size);
+
   FileStore& files_;
   InstanceIndex& index_;
   GroupCommitter& committer_;
+  StorageConditionsIndex& conditions_;
+  std::int64_t free_space_floor_bytes_;
+  std::function<void()> recycle_needed_;
+  struct Usage {
+    std::int64_t used_bytes = 0;
+    std::chrono::steady_clock::time_point read_at;
+  };
+  std::mutex usage_mutex_;
+  std::unordered_map<std::int64_t, Usage> usage_;
 };
 
 }  // namespace hokan::archive

@@ -52,11 +52,15 @@ class JobQueue {
                                              const std::optional<std::string>& dedupe_key = {});
 
   // Claims one pending job of `kinds` whose run_after is not after Now()
-  // and that no other node holds (FOR UPDATE SKIP LOCKED), runs
-  // handler(job) while holding its row lock, then records the outcome:
-  // done, retry (run_after moved, attempts counted) or, after max_attempts,
-  // failed. A handler that throws counts as a retry with the exception's
-  // message. Returns false when no job was runnable.
+  // and that no other node runs (SELECT … FOR UPDATE SKIP LOCKED, then a
+  // session advisory lock on the job, held
+  // while it runs and released when the node's session ends: a node that
+  // dies frees its job for the others), runs handler(job) with no
+  // transaction open, then records the outcome: done, retry (run_after
+  // moved, attempts counted) or, after max_attempts, failed. A handler that
+  // throws counts as a retry with the exception's message. Returns false
+  // when no job was runnable. Handlers must be idempotent: a node that dies
+  // after the work but before recording it leaves the job to run again.
   // Throws hokan::Error(kDatabase) when PostgreSQL fails.
   bool RunOne(const std::vector<std::string>& kinds,
               const std::function<JobResult(const Job&)>& handler);

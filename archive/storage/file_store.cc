@@ -212,4 +212,14 @@ int FsFileStore::SweepIncoming(const KeepPlacedFile& keep) {
   return removed;
 }
 
+std::uint64_t FsFileStore::AvailableBytes() const {
+  std::error_code error;
+  const fs::space_info space = fs::space(root_, error);
+  if (error) {
+    throw Error(ErrorCode::kStorage, fmt::format("free space of storage root {}: {}",
+                                                 root_.string(), error.message()));
+  }
+  return space.available;
+}
+
 }  // namespace hokan::archive

@@ -61,6 +61,10 @@ class FileStore {
   // Absolute path of a stored file.
   virtual std::filesystem::path PathOf(const std::string& relative_path) const = 0;
 
+  // Bytes an unprivileged writer may still use on the storage root's file
+  // system. Throws hokan::Error(kStorage) when it cannot be read.
+  virtual std::uint64_t AvailableBytes() const = 0;
+
   // Start-up sweep of this node's incoming folder after a crash: removes
   // partial files, and for every placement not yet released asks `keep`
   // with the placed file's size and hash; the final name is removed unless
@@ -85,6 +89,7 @@ class FsFileStore : public FileStore {
   void Discard(const PlacedFile& placed) override;
   void RemoveIncoming(const std::filesystem::path& incoming) override;
   std::filesystem::path PathOf(const std::string& relative_path) const override;
+  std::uint64_t AvailableBytes() const override;
   int SweepIncoming(const KeepPlacedFile& keep) override;
 
  private:
