@@ -1,0 +1,115 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "archive/index/commitment_index.h"
+#include "archive/jobs/job_queue.h"
+#include "archive/storage/file_store.h"
+
+namespace hokan::archive {
+
+// Failure Reason (0008,1197) of an instance the archive cannot commit
+// (PS3.4 J.3.3.1.1).
+enum class CommitmentFailure : std::uint16_t {
+  kProcessingFailure = 0x0110,       // file missing or unreadable, or bytes differ from the checksum
+  kNoSuchObjectInstance = 0x0112,    // no such instance of the requester's facility
+  kClassInstanceConflict = 0x0119,   // stored with another SOP Class UID
+};
+
+// What the check found for one requested instance.
+struct CommitmentOutcome {
+  CommitmentItem item;
+  std::optional<CommitmentFailure> failure;  // nullopt: committed
+  std::string detail;                        // why it failed, for the log
+};
+
+// The content of one N-EVENT-REPORT.
+struct CommitmentReport {
+  std::int64_t request_id = 0;
+  std::int64_t facility_id = 0;
+  std::string transaction_uid;
+  std::string requester_ae;
+  std::vector<CommitmentOutcome> outcomes;  // in the request's order
+
+  int Committed() const;
+  int Failed() const;
+};
+
+// Why an N-ACTION is not accepted although it is well-formed.
+struct CommitmentRefusal {
+  std::string reason;  // names the AE and what to configure
+};
+
+// The result of Accept(): either the stored request or a refusal.
+struct CommitmentAcceptance {
+  std::optional<AddedCommitmentRequest> accepted;
+  std::optional<CommitmentRefusal> refused;
+};
+
+// Storage Commitment Push Model, without DICOM: keeps requests durably with
+// a report job, checks instances, and records delivered reports.
+// An instance is committed when its index row exists for the requester's
+// facility with the requested SOP Class UID, its file exists, and the
+// file's SHA-256 equals instances.checksum_sha256. Thread-safe.
+// Methods throw hokan::Error(kDatabase) when PostgreSQL fails.
+class CommitmentService {
+ public:
+  // All references must outlive the service. `node` names this node.
+  // `same_association_window`: how long the job waits before sending on a
+  // new association, giving the requester's association the first chance.
+  CommitmentService(Database& database, FileStore& files, std::string node,
+                    std::chrono::seconds same_association_window);
+
+  // Stores a well-formed request (valid UIDs, at least one item) and its
+  // report job in one transaction. Refused, storing nothing, when the
+  // requester AE has no address (host/port) in its facility, since then a
+  // report could not be sent if its association ends first.
+  CommitmentAcceptance Accept(const NewCommitmentRequest& request);
+
+  // Checks every instance of request `request_id` now.
+  // Throws hokan::Error(kInvalidInput) for an unknown request id.
+  CommitmentReport Check(std::int64_t request_id);
+
+  // The request's state ("pending", "reported", "failed"); nullopt if none.
+  std::optional<std::string> StateOf(std::int64_t request_id);
+
+  // Where the report of `report` goes on a new association; nullopt when
+  // its AE has no address any more.
+  std::optional<ReportAddress> AddressOf(const CommitmentReport& report);
+
+  // The report was delivered on the requester's association: records it
+  // and finishes job `job_id`.
+  void RecordSameAssociation(const CommitmentReport& report, std::int64_t job_id);
+
+  // The report could not go on the requester's association: job `job_id`
+  // becomes runnable now (it sends on a new association).
+  void HandOver(std::int64_t job_id);
+
+  // The report was delivered on a new association to `address`.
+  void RecordNewAssociation(const CommitmentReport& report, const ReportAddress& address);
+
+  // A delivery attempt failed; `gave_up` when it was the job's last.
+  void RecordFailedAttempt(std::int64_t request_id, const std::string& error, bool gave_up);
+
+  // The request id in a report job's payload ({"request_id": N}).
+  // Throws hokan::Error(kInvalidInput) for any other payload.
+  static std::int64_t RequestIdOf(const Job& job);
+
+  // How long a failed delivery waits before attempt `attempts` + 1:
+  // 15 s doubled per attempt, at most one hour.
+  static std::chrono::seconds RetryDelay(int attempts);
+
+ private:
+  CommitmentOutcome CheckOne(const CommitmentItem& item, const IndexedCopy* copy);
+
+  CommitmentIndex index_;
+  FileStore& files_;
+  std::string node_;
+  std::chrono::seconds same_association_window_;
+};
+
+}  // namespace hokan::archive
