@@ -106,6 +106,12 @@ OFCondition ArchiveScp::negotiateAssociation() {
         association_->params, dcmAllStorageSOPClassUIDs, numberOfDcmAllStorageSOPClassUIDs,
         kStorageTransferSyntaxes, CountOf(kStorageTransferSyntaxes));
   }
+  if (result.good() && services_.commitment != nullptr) {
+    const char* commitment[] = {UID_StorageCommitmentPushModelSOPClass};
+    result = ASC_acceptContextsWithPreferredTransferSyntaxes(
+        association_->params, commitment, CountOf(commitment), kVerificationTransferSyntaxes,
+        CountOf(kVerificationTransferSyntaxes));
+  }
   if (result.good()) result = AcceptProposedStorageRoles();
   if (result.bad()) {
     Log(LogLevel::kError, "association from {}: negotiation failed: {}", calling_ae_,
@@ -128,6 +134,8 @@ OFCondition ArchiveScp::handleIncomingCommand(T_DIMSE_Message* incomingMsg,
       return HandleMove(incomingMsg->msg.CMoveRQ, presInfo.presentationContextID);
     case DIMSE_C_GET_RQ:
       return HandleGet(incomingMsg->msg.CGetRQ, presInfo.presentationContextID);
+    case DIMSE_N_ACTION_RQ:
+      return HandleAction(incomingMsg->msg.NActionRQ, presInfo.presentationContextID);
     default:
       Log(LogLevel::kWarn, "association from {}: unsupported DIMSE command 0x{:04x}",
           calling_ae_, static_cast<unsigned>(incomingMsg->CommandField));
@@ -180,16 +188,30 @@ OFCondition ArchiveScp::HandleStore(T_DIMSE_C_StoreRQ& request,
           header.character_set_warning);
     }
     archive::StoreRequest store;
+    if (!storage_gate_) {
+      try {
+        storage_gate_ = ingest_.OpenGate(facility_id_);
+      } catch (const Error& error) {
+        Log(LogLevel::kError, "C-STORE from {}: {}", calling_ae_, error.what());
+      }
+    }
+    store.gate = storage_gate_.get();
     store.facility_id = facility_id_;
     store.calling_ae = calling_ae_;
     store.requested_sop_class_uid = request.AffectedSOPClassUID;
     store.requested_sop_instance_uid = request.AffectedSOPInstanceUID;
     store.incoming_file = incoming;
     store.attributes = header.attributes;
-    result = ingest_.Ingest(store, expectation.get());
+    if (store.gate == nullptr) {
+      files_.RemoveIncoming(incoming);
+      result = {archive::IngestStatus::kOutOfResources,
+                "the storage conditions cannot be read; retry later", 0};
+    } else {
+      result = ingest_.Ingest(store, expectation.get());
+    }
   }
 
-  const std::uint16_t status = StoreStatusFor(result.status);
+  const std::uint16_t status = StoreStatusFor(result);
   switch (result.status) {
     case archive::IngestStatus::kStored:
       ++counts_.stored;
@@ -202,7 +224,10 @@ OFCondition ArchiveScp::HandleStore(T_DIMSE_C_StoreRQ& request,
       break;
     default:
       ++counts_.failed;
-      Log(status == kStatusOutOfResources ? LogLevel::kError : LogLevel::kWarn,
+      Log(status == kStatusOutOfResources && result.status != archive::IngestStatus::kRefused &&
+                  result.message.find("quota") == std::string::npos
+              ? LogLevel::kError
+              : LogLevel::kWarn,
           "C-STORE from {} refused with 0x{:04X}: {}", calling_ae_, status, result.message);
       break;
   }

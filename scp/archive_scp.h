@@ -10,6 +10,7 @@
 
 #include "dcmtk/dcmnet/scpthrd.h"
 
+#include "archive/commitment/commitment_service.h"
 #include "archive/config/config.h"
 #include "archive/index/instance_index.h"
 #include "archive/index/query_index.h"
@@ -46,6 +47,8 @@ struct ArchiveServices {
   archive::IngestService& ingest;
   archive::QueryIndex& query;
   archive::InstanceIndex& index;
+  // Storage Commitment Push Model; nullptr: the SOP class is not offered.
+  archive::CommitmentService* commitment = nullptr;
 };
 
 class ArchiveScp : public DcmThreadSCP {
@@ -83,6 +86,13 @@ class ArchiveScp : public DcmThreadSCP {
   OFCondition HandleFind(T_DIMSE_C_FindRQ& request, T_ASC_PresentationContextID context_id);
   OFCondition HandleMove(T_DIMSE_C_MoveRQ& request, T_ASC_PresentationContextID context_id);
   OFCondition HandleGet(T_DIMSE_C_GetRQ& request, T_ASC_PresentationContextID context_id);
+  // Storage Commitment (scp/storage_commitment_scp.cc): validates and keeps
+  // the request with its report job, answers, then tries to deliver the
+  // report on this association; otherwise the job sends it on a new one.
+  OFCondition HandleAction(T_DIMSE_N_ActionRQ& request, T_ASC_PresentationContextID context_id);
+  OFCondition RespondAction(T_ASC_PresentationContextID context_id,
+                            const T_DIMSE_N_ActionRQ& request, std::uint16_t status,
+                            const std::string& error_comment);
 
   // Storage contexts whose requestor proposed to be the SCP (a C-GET
   // requestor) are accepted in that role, so sub-operations can flow back.
@@ -117,7 +127,10 @@ class ArchiveScp : public DcmThreadSCP {
   std::int64_t facility_id_;
   bool may_store_;
   std::string calling_ae_;
+  // The facility's storage conditions, read at the first C-STORE.
+  std::unique_ptr<archive::StorageGate> storage_gate_;
   AssociationCounts counts_;
+  Uint16 next_event_message_id_ = 1;  // N-EVENT-REPORTs this SCP sends
 };
 
 // A status detail carrying an Error Comment (LO: at most 64 characters; no

@@ -59,9 +59,10 @@ void DropAndDestroy(T_ASC_Association* association) {
 
 AssociationServer::AssociationServer(const archive::ArchiveConfig& config,
                                      archive::InstanceIndex& index, archive::QueryIndex& query,
-                                     archive::FileStore& files, archive::IngestService& ingest)
+                                     archive::FileStore& files, archive::IngestService& ingest,
+                                     archive::CommitmentService* commitment)
     : config_(config), index_(index), query_(query), files_(files), ingest_(ingest),
-      services_{config, files, ingest, query, index},
+      services_{config, files, ingest, query, index, commitment},
       scp_config_(MakeScpConfig(config)) {}
 
 AssociationServer::~AssociationServer() {

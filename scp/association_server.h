@@ -31,7 +31,8 @@ class AssociationServer {
  public:
   AssociationServer(const archive::ArchiveConfig& config, archive::InstanceIndex& index,
                     archive::QueryIndex& query, archive::FileStore& files,
-                    archive::IngestService& ingest);
+                    archive::IngestService& ingest,
+                    archive::CommitmentService* commitment = nullptr);
   ~AssociationServer();  // stops and joins every thread
   AssociationServer(const AssociationServer&) = delete;
   AssociationServer& operator=(const AssociationServer&) = delete;

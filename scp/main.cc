@@ -13,6 +13,7 @@
 #include "dcmtk/dcmdata/dcdict.h"
 #include "dcmtk/oflog/oflog.h"
 
+#include "archive/commitment/commitment_service.h"
 #include "archive/common/error.h"
 #include "archive/common/log.h"
 #include "archive/config/config.h"
@@ -20,11 +21,20 @@
 #include "archive/index/instance_index.h"
 #include "archive/index/query_index.h"
 #include "archive/ingest/group_committer.h"
+#include "archive/index/storage_conditions_index.h"
 #include "archive/jobs/job_queue.h"
 #include "archive/jobs/job_runner.h"
+#include "archive/index/retention_index.h"
+#include "archive/retention/expiry_job.h"
+#include "archive/retention/expiry_service.h"
 #include "archive/ingest/ingest_service.h"
 #include "archive/storage/file_store.h"
 #include "scp/association_server.h"
+#include "scp/storage_commitment.h"
+#include "scp/offline_export.h"
+#include "archive/export/offline_export_job.h"
+#include "archive/export/offline_export_service.h"
+#include "archive/index/export_index.h"
 #include "scu/dicom_sender.h"
 #include "schema/embedded_migrations.h"
 
@@ -133,7 +143,9 @@ int Run(const CommandLine& command_line) {
   index.SyncConfiguredFacilities(config.facilities);
   archive::FsFileStore files(config.storage_root, config.node_name);
   archive::GroupCommitter committer(files, index);
-  archive::IngestService ingest(files, index, committer);
+  archive::StorageConditionsIndex storage_conditions(database);
+  archive::IngestService ingest(files, index, committer, storage_conditions,
+                                config.free_space_floor_bytes);
   if (const int settled = ingest.RecoverInterruptedStores(); settled > 0) {
     Log(LogLevel::kWarn, "start-up sweep settled {} leftover(s) of interrupted stores", settled);
   }
@@ -141,13 +153,52 @@ int Run(const CommandLine& command_line) {
   archive::QueryIndex query(database);
   scu::DicomSender::RegisterDecoders();
 
+  // Expiry, contract end and quota recycling (archive/retention); declared
+  // before the job runner, which uses it until it stops.
+  archive::RetentionIndex retention_index(database);
+  archive::ExpiryService expiry(retention_index, files.PathOf(""));
+
+  // Deluxe offline export (declared before the job runner, which uses it
+  // until it stops).
+  archive::ExportIndex export_index(database);
+  scp::DcmtkFileSetWriter file_set_writer;
+  archive::OfflineExportService offline_export(export_index, file_set_writer, files.PathOf(""),
+                                               config.export_root);
+
   // Background work shared with the other nodes on this database (expiry,
   // commitment reports, offline exports): each area registers its job
   // handlers and schedulers here.
   archive::JobQueue jobs(database, config.node_name);
   archive::JobRunner job_runner(jobs, std::chrono::milliseconds(config.job_poll_milliseconds));
+  const auto request_expiry = archive::RegisterExpiryJobs(
+      job_runner, jobs, expiry,
+      {std::chrono::seconds(config.expiry_interval_seconds), config.expiry_batch_size,
+       "hokan-archive@" + config.node_name});
+  ingest.OnRecycleNeeded([&job_runner, request_expiry] {
+    request_expiry();
+    job_runner.Wake();
+  });
 
-  scp::AssociationServer server(config, index, query, files, ingest);
+  // Storage Commitment: a report goes first on the requester's association;
+  // its job sends it on a new association when that did not work, or after
+  // a restart once the association's chance (DIMSE timeout + 30 s) is over.
+  archive::CommitmentService commitment(
+      database, files, config.node_name,
+      std::chrono::seconds(config.dimse_timeout_seconds + 30));
+  const scp::ReportSenderSettings report_sender{config.ae_title, config.acse_timeout_seconds,
+                                                config.dimse_timeout_seconds,
+                                                config.max_pdu_bytes};
+  job_runner.Handle(archive::CommitmentIndex::kReportJobKind,
+                    [&commitment, &report_sender](const archive::Job& job) {
+                      return scp::RunCommitmentReportJob(job, commitment, report_sender);
+                    });
+
+  // Deluxe offline export: every day at the contract's export_at, a
+  // DICOMDIR file set of what the facility received since its last export.
+  archive::RegisterOfflineExportJobs(job_runner, jobs, export_index, offline_export,
+                                     config.node_name);
+
+  scp::AssociationServer server(config, index, query, files, ingest, &commitment);
   server.Open();
   job_runner.Start();
   std::thread signal_waiter([&server, signals] {

@@ -15,6 +15,7 @@ struct CommandContext {
   archive::Database& database;  // migrated, one connection
   std::vector<std::string> arguments;  // after the command word, options included
   std::string actor;  // who runs it: --by NAME where a command takes it, else this ($SUDO_USER, $USER)
+  std::string config_path;  // the global --config FILE, "" when not given
 };
 
 // Each returns the exit status (0 done, 1 failure). Bad arguments or input
@@ -26,6 +27,7 @@ int RunHoldCommand(CommandContext& context);      // hold set|release|list
 int RunUsageCommand(CommandContext& context);     // usage [--facility F]
 int RunAuditCommand(CommandContext& context);     // audit [--facility F] [--action P] [--limit N]
 int RunRulesCommand(CommandContext& context);     // rules add|list|delete|test
-int RunExpireCommand(CommandContext& context);    // expire --dry-run|--now
+int RunExpireCommand(CommandContext& context);    // expire --dry-run|--now [--facility F] ...
+int RunExportCommand(CommandContext& context);    // export --facility F --now | export list
 
 }  // namespace hokan::cli

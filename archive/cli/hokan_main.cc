@@ -42,8 +42,11 @@ constexpr const char* kUsage =
     "  usage [--facility FACILITY]             used, quota, free, studies, what expires soon\n"
     "  audit [--facility F] [--action PREFIX] [--limit N]\n"
     "  rules add|list|delete|test ...          storage rules; `rules test FILE` shows the rule a file hits\n"
-    "  expire --dry-run|--now [--facility F]   delete expired, unheld studies (or list them)\n"
-    "run `hokan COMMAND --help` for a command's options\n";
+    "  expire --dry-run|--now [--facility F] [--limit N] [--storage-root PATH] [--by NAME]\n"
+    "      delete expired, contract-ended and recycled unheld studies (or list them)\n"
+    "  export --facility F --now [--export-root PATH] [--storage-root PATH] | export list\n"
+    "      deluxe offline media export (DICOMDIR file set) now, or the recorded exports\n"
+    "a command run with missing or wrong options says what it needs; README.md has examples\n";
 
 [[noreturn]] void UsageError(const std::string& message) {
   std::cerr << "hokan: " << message << "\n" << kUsage;
@@ -173,10 +176,12 @@ int main(int argc, char** argv) {
         {"hold", cli::RunHoldCommand},         {"usage", cli::RunUsageCommand},
         {"audit", cli::RunAuditCommand},       {"rules", cli::RunRulesCommand},
         {"expire", cli::RunExpireCommand},
+        {"export", cli::RunExportCommand},
     };
     for (const auto& entry : commands) {
       if (command == entry.name) {
-        cli::CommandContext context{database, arguments, DefaultActor()};
+        cli::CommandContext context{database, arguments, DefaultActor(), ""};
+        if (globals.count("config")) context.config_path = globals["config"].as<std::string>();
         return entry.run(context);
       }
     }

@@ -9,6 +9,7 @@
 #include <boost/property_tree/ptree.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <set>
@@ -99,7 +100,8 @@ const std::set<std::string> kArchiveKeys = {
 const std::set<std::string> kDatabaseKeys = {"url", "pool_size"};
 const std::set<std::string> kFacilityKeys = {"store_ae_titles", "query_ae_titles",
                                              "allowed_peers", "move_destinations",
-                                             "provision_contract", "provision_quota_bytes"};
+                                             "provision_contract", "provision_quota_bytes",
+                                             "report_destinations"};
 
 // A non-negative byte count in decimal, or with a K/M/G/T suffix (powers of 1024).
 std::int64_t ParseBytes(std::string_view source, const std::string& name,
@@ -237,6 +239,15 @@ FacilityConfig ParseFacility(std::string_view source, const std::string& section
         }
         facility.move_destinations.push_back(destination);
       }
+    } else if (key == "report_destinations") {
+      for (const auto& entry : SplitList(value)) {
+        DestinationConfig destination;
+        if (!ParseDestination(entry, &destination)) {
+          Fail(source, fmt::format("key '{}.report_destinations': '{}' is not AE@host:port",
+                                   section, entry));
+        }
+        facility.report_destinations.push_back(destination);
+      }
     } else if (key == "provision_contract") {
       facility.provision_contract = ParseBool(source, section + ".provision_contract", value);
     } else if (key == "provision_quota_bytes") {
@@ -253,6 +264,14 @@ FacilityConfig ParseFacility(std::string_view source, const std::string& section
                                    "CIDR network", section, peer));
         }
       }
+    }
+  }
+  for (const auto& destination : facility.report_destinations) {
+    if (std::find(facility.store_ae_titles.begin(), facility.store_ae_titles.end(),
+                  destination.ae_title) == facility.store_ae_titles.end()) {
+      Fail(source, fmt::format("key '{}.report_destinations': '{}' is not one of the "
+                               "facility's store_ae_titles",
+                               section, destination.ae_title));
     }
   }
   return facility;

@@ -25,6 +25,9 @@ struct FacilityConfig {
   std::vector<std::string> query_ae_titles;  // calling AE titles that may only query/retrieve
   std::vector<std::string> allowed_peers;    // addresses or CIDR networks; empty = any
   std::vector<DestinationConfig> move_destinations;  // "AE@host:port" entries
+  // "AE@host:port": where Storage Commitment reports for AE (one of
+  // store_ae_titles) go when its association has ended.
+  std::vector<DestinationConfig> report_destinations;
   // When true and the facility has no contract at all in the database, the
   // archive gives it a provisional one at start-up (annual, from today for
   // one year, on receipt, all data, economy, 10 years), quota below. Meant

@@ -35,7 +35,8 @@ ArchiveProcess::ArchiveProcess(ArchiveOptions options)
     : options_(std::move(options)),
       temp_("hokan-it-archive"),
       database_(TestDatabaseUrl()),
-      sql_(database_.conninfo()) {
+      sql_(options_.shared_database_url.empty() ? database_.conninfo()
+                                                : options_.shared_database_url) {
   if (options_.facilities.empty() || options_.facilities.front().store_ae_titles.empty()) {
     throw std::invalid_argument("ArchiveProcess needs a facility with a store AE title");
   }
@@ -55,10 +56,15 @@ void ArchiveProcess::WriteConfig() const {
       << "port = " << port_ << "\n"
       << "storage_root = " << storage_root().string() << "\n"
       << "max_associations = " << options_.max_associations << "\n"
-      << "log_level = " << options_.log_level << "\n"
-      // Fixed, so a restart on another port still sweeps the same incoming
-      // folder (the default name contains the port).
-      << "node_name = hokan-it\n";
+      << "log_level = " << options_.log_level << "\n";
+  // Fixed, so a restart on another port still sweeps the same incoming
+  // folder (the default name contains the port); a second node sharing
+  // the storage root names itself in extra_archive_settings.
+  bool node_named = false;
+  for (const auto& line : options_.extra_archive_settings) {
+    node_named = node_named || line.rfind("node_name", 0) == 0;
+  }
+  if (!node_named) out << "node_name = hokan-it\n";
   bool floor_set = false;
   for (const auto& line : options_.extra_archive_settings) {
     out << line << "\n";
@@ -86,7 +92,7 @@ void ArchiveProcess::SetClock(const std::string& utc) const {
 }
 
 EnvOverrides ArchiveProcess::Environment() const {
-  EnvOverrides env;
+  EnvOverrides env = options_.environment;
   if (options_.controlled_clock) env["HOKAN_TEST_CLOCK_FILE"] = clock_file().string();
   return env;
 }
@@ -110,7 +116,7 @@ bool ArchiveProcess::StartOnce() {
   process_ = std::make_unique<BackgroundProcess>(
       std::vector<std::string>{ArchiveBinary().string(), "--config",
                                (temp_.path() / "hokan.ini").string(), "--database-url",
-                               database_.conninfo()},
+                               database_url()},
       log_path(), temp_.path(), Environment());
   bool ready = WaitUntil(
       [&] {

@@ -41,6 +41,17 @@ struct ArchiveOptions {
   // Started with HOKAN_TEST_CLOCK_FILE=<work>/clock (see clock_file()):
   // the archive's "now" is what the test writes there (SetClock).
   bool controlled_clock = false;
+  // Extra environment variables for the archive (and for Environment()),
+  // e.g. {"HOKAN_FAILPOINTS", "expiry-after-quarantine"}. See
+  // ArchiveProcess::SetExtraEnvironment to change them for a restart.
+  EnvOverrides environment;
+  // When not empty: run on this conninfo (another ArchiveProcess's
+  // database_url()) instead of the own throwaway database, so two nodes
+  // share one database; sql() connects there too.
+  std::string shared_database_url;
+  // When not empty: the storage root (another ArchiveProcess's
+  // storage_root()), shared like the database.
+  std::string shared_storage_root;
 };
 
 // One facility "clinic" whose only store AE title is `store_ae`.
@@ -70,11 +81,21 @@ class ArchiveProcess {
     return options_.facilities.front().store_ae_titles.front();
   }
   const fs::path& work_dir() const { return temp_.path(); }
-  fs::path storage_root() const { return temp_.path() / "storage"; }
+  fs::path storage_root() const {
+    return options_.shared_storage_root.empty() ? temp_.path() / "storage"
+                                                : fs::path(options_.shared_storage_root);
+  }
   // Where the archive keeps files being received (recursively).
   fs::path incoming_dir() const { return storage_root() / ".incoming"; }
   fs::path log_path() const { return temp_.path() / "archive.log"; }
-  std::string database_url() const { return database_.conninfo(); }
+  std::string database_url() const {
+    return options_.shared_database_url.empty() ? database_.conninfo()
+                                                : options_.shared_database_url;
+  }
+  // Replaces options.environment for the next Start()/Restart().
+  void SetExtraEnvironment(const EnvOverrides& environment) {
+    options_.environment = environment;
+  }
   // The file HOKAN_TEST_CLOCK_FILE names when options.controlled_clock.
   fs::path clock_file() const { return temp_.path() / "clock"; }
   // Writes `utc` ("2031-05-01T00:00:00Z") to clock_file(); "" = system clock.
