@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "archive/common/byte_count.h"
 #include "archive/common/error.h"
 
 namespace hokan::archive {
@@ -103,25 +104,15 @@ const std::set<std::string> kFacilityKeys = {"store_ae_titles", "query_ae_titles
                                              "provision_contract", "provision_quota_bytes",
                                              "report_destinations"};
 
-// A non-negative byte count in decimal, or with a K/M/G/T suffix (powers of 1024).
+// A byte count (archive/common/byte_count.h), e.g. 1073741824 or 1G.
 std::int64_t ParseBytes(std::string_view source, const std::string& name,
                         const std::string& value) {
-  static const std::string kSuffixes = "KMGT";
-  std::string digits = value;
-  int shift = 0;
-  if (!digits.empty()) {
-    const auto suffix = kSuffixes.find(static_cast<char>(std::toupper(digits.back())));
-    if (suffix != std::string::npos) {
-      shift = 10 * static_cast<int>(suffix + 1);
-      digits.pop_back();
-    }
-  }
-  if (digits.empty() || digits.size() > 15 ||
-      digits.find_first_not_of("0123456789") != std::string::npos) {
+  const std::optional<std::int64_t> bytes = ParseByteCount(value);
+  if (!bytes) {
     Fail(source, fmt::format("key '{}' must be a byte count like 1073741824 or 1G, got '{}'",
                              name, value));
   }
-  return static_cast<std::int64_t>(std::stoll(digits)) << shift;
+  return *bytes;
 }
 
 bool ParseBool(std::string_view source, const std::string& name, const std::string& value) {

@@ -34,15 +34,6 @@ CivilDate StoredDate(const pqxx::field& field) {
   return *date;
 }
 
-std::vector<std::string> TextArray(const pqxx::field& field) {
-  std::vector<std::string> values;
-  pqxx::array_parser parser = field.as_array();
-  for (auto next = parser.get_next(); next.first != pqxx::array_parser::done;
-       next = parser.get_next()) {
-    if (next.first == pqxx::array_parser::string_value) values.push_back(next.second);
-  }
-  return values;
-}
 
 template <typename Value>
 std::optional<Value> OptionalField(const pqxx::field& field) {
@@ -63,7 +54,7 @@ ContractVersion VersionFromRow(const pqxx::row& row) {
   terms.nightly_at = OptionalField<std::string>(row[7]);
   terms.exam_quiet_minutes = OptionalField<int>(row[8]);
   terms.data_kept = row[9].as<std::string>();
-  terms.kept_modalities = TextArray(row[10]);
+  terms.kept_modalities = TextArrayValues(row[10]);
   terms.quota_bytes = row[11].as<std::int64_t>();
   terms.over_quota = row[12].as<std::string>();
   terms.service_class = row[13].as<std::string>();

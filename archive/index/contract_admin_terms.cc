@@ -6,6 +6,7 @@
 #include <cctype>
 #include <limits>
 
+#include "archive/common/byte_count.h"
 #include "archive/common/error.h"
 
 namespace hokan::archive {
@@ -294,33 +295,20 @@ AccountingPoints PointsOf(const ContractTerms& terms) {
 }
 
 std::int64_t ParseByteCount(const std::string& option, const std::string& text) {
-  static const std::string kSuffixes = "KMGT";
-  std::string digits = text;
-  int shift = 0;
-  if (!digits.empty()) {
-    const auto suffix = kSuffixes.find(static_cast<char>(std::toupper(digits.back())));
-    if (suffix != std::string::npos) {
-      shift = 10 * static_cast<int>(suffix + 1);
-      digits.pop_back();
-    }
-  }
-  if (!digits.empty() && digits[0] == '-') {
+  if (!text.empty() && text[0] == '-') {
     Refuse(fmt::format("{} '{}' must be more than 0 bytes", option, text));
   }
-  if (digits.empty() || digits.size() > 19 ||
-      digits.find_first_not_of("0123456789") != std::string::npos) {
-    Refuse(
-        fmt::format("{} '{}' must be a byte count such as 1073741824 or 500G (K, M, G, T: "
-                    "powers of 1024)",
-                    option, text));
+  const std::optional<std::int64_t> bytes = hokan::ParseByteCount(text);
+  if (!bytes) {
+    const bool well_formed =
+        !text.empty() && text.find_first_not_of("0123456789KMGTkmgt") == std::string::npos;
+    Refuse(well_formed ? fmt::format("{} '{}' is too large", option, text)
+                       : fmt::format("{} '{}' must be a byte count such as 1073741824 or 500G "
+                                     "(K, M, G, T: powers of 1024)",
+                                     option, text));
   }
-  const unsigned long long amount = std::stoull(digits);
-  if (amount == 0) Refuse(fmt::format("{} '{}' must be more than 0 bytes", option, text));
-  if (amount >
-      (static_cast<unsigned long long>(std::numeric_limits<std::int64_t>::max()) >> shift)) {
-    Refuse(fmt::format("{} '{}' is too large", option, text));
-  }
-  return static_cast<std::int64_t>(amount << shift);
+  if (*bytes == 0) Refuse(fmt::format("{} '{}' must be more than 0 bytes", option, text));
+  return *bytes;
 }
 
 std::string FormatBytes(std::int64_t bytes) {

@@ -149,4 +149,14 @@ int ApplyMigrations(pqxx::connection& connection,
   return applied;
 }
 
+std::vector<std::string> TextArrayValues(const pqxx::field& field) {
+  std::vector<std::string> values;
+  pqxx::array_parser parser = field.as_array();
+  for (auto next = parser.get_next(); next.first != pqxx::array_parser::done;
+       next = parser.get_next()) {
+    if (next.first == pqxx::array_parser::string_value) values.push_back(next.second);
+  }
+  return values;
+}
+
 }  // namespace hokan::archive

@@ -69,6 +69,9 @@ class Database {
 // a list as one parameter ($n::text[]).
 std::string TextArrayLiteral(const std::vector<std::string>& values);
 
+// The non-NULL elements of a one-dimensional text[] result field.
+std::vector<std::string> TextArrayValues(const pqxx::field& field);
+
 // Runs `work(pqxx::connection&)` on a leased connection and returns its
 // result. A pqxx failure becomes hokan::Error(kDatabase) "<what>: <reason>"
 // and a broken connection is dropped from the pool; a hokan::Error thrown

@@ -7,6 +7,7 @@
 #include "archive/common/error.h"
 #include "archive/index/audit_log.h"
 #include "archive/index/database.h"
+#include "archive/index/storage_rules_admin.h"
 
 namespace hokan::archive {
 namespace {
@@ -16,11 +17,6 @@ CivilDate DateFromSql(const pqxx::field& field) {
   const auto date = ParseDicomDate(text.substr(0, 4) + text.substr(5, 2) + text.substr(8, 2));
   if (!date) throw Error(ErrorCode::kInternal, fmt::format("unexpected date '{}'", text));
   return *date;
-}
-
-std::optional<std::string> OptionalText(const pqxx::field& field) {
-  if (field.is_null()) return std::nullopt;
-  return field.as<std::string>();
 }
 
 StoragePeriod StoredPeriod(const std::string& text, const std::string& owner) {
@@ -33,16 +29,6 @@ StoragePeriod StoredPeriod(const std::string& text, const std::string& owner) {
   }
 }
 
-// Elements of a one-dimensional text[] as pqxx returns it.
-std::vector<std::string> TextArray(const pqxx::field& field) {
-  std::vector<std::string> values;
-  pqxx::array_parser parser = field.as_array();
-  for (auto next = parser.get_next(); next.first != pqxx::array_parser::done;
-       next = parser.get_next()) {
-    if (next.first == pqxx::array_parser::string_value) values.push_back(next.second);
-  }
-  return values;
-}
 
 }  // namespace
 
@@ -72,7 +58,7 @@ StorageConditions StorageConditionsIndex::Load(std::int64_t facility_id, TimePoi
       c.starts_on = DateFromSql(row[2]);
       c.ends_on = DateFromSql(row[3]);
       c.data_kept = row[4].as<std::string>();
-      c.kept_modalities = TextArray(row[5]);
+      c.kept_modalities = TextArrayValues(row[5]);
       c.quota_bytes = row[6].as<std::int64_t>();
       c.over_quota = row[7].as<std::string>();
       c.service_class = row[8].as<std::string>();
@@ -82,35 +68,13 @@ StorageConditions StorageConditionsIndex::Load(std::int64_t facility_id, TimePoi
       conditions.contract = std::move(c);
     }
     const pqxx::result rules = transaction.exec_params(
-        "SELECT id, facility_id, position, name, calling_ae, modality, sop_class_uid, "
-        "       body_part, study_description, patient_age_min, patient_age_max, "
-        "       patient_opted_out, action, reject_status, storage_period, tier "
-        "  FROM storage_rules "
-        " WHERE deleted_at IS NULL AND (facility_id = $1 OR facility_id IS NULL) "
-        " ORDER BY facility_id IS NULL, position, id",
+        fmt::format("SELECT {} FROM storage_rules r LEFT JOIN facilities f ON f.id = "
+                    "r.facility_id WHERE r.deleted_at IS NULL AND (r.facility_id = $1 OR "
+                    "r.facility_id IS NULL) ORDER BY r.facility_id IS NULL, r.position, r.id",
+                    kStorageRuleColumns),
         facility_id);
     for (const auto& row : rules) {
-      StorageRule rule;
-      rule.id = row[0].as<std::int64_t>();
-      if (!row[1].is_null()) rule.facility_id = row[1].as<std::int64_t>();
-      rule.position = row[2].as<int>();
-      rule.name = row[3].as<std::string>();
-      rule.calling_ae = OptionalText(row[4]);
-      rule.modality = OptionalText(row[5]);
-      rule.sop_class_uid = OptionalText(row[6]);
-      rule.body_part = OptionalText(row[7]);
-      rule.study_description = OptionalText(row[8]);
-      if (!row[9].is_null()) rule.patient_age_min = row[9].as<int>();
-      if (!row[10].is_null()) rule.patient_age_max = row[10].as<int>();
-      if (!row[11].is_null()) rule.patient_opted_out = row[11].as<bool>();
-      rule.accept = row[12].as<std::string>() == "accept";
-      if (!row[13].is_null()) rule.reject_status = static_cast<std::uint16_t>(row[13].as<int>());
-      if (!row[14].is_null()) {
-        rule.storage_period =
-            StoredPeriod(row[14].as<std::string>(), fmt::format("rule {}", rule.id));
-      }
-      rule.tier = OptionalText(row[15]);
-      conditions.rules.push_back(std::move(rule));
+      conditions.rules.push_back(StorageRuleRecordFromRow(row).rule);
     }
     return conditions;
   });

@@ -8,10 +8,9 @@
 #include "archive/index/database.h"
 
 namespace hokan::archive {
-namespace {
 
-// The columns RecordFromRow reads, in its order.
-constexpr const char *kRuleColumns =
+// The columns StorageRuleRecordFromRow reads, in its order.
+const char *const kStorageRuleColumns =
     "r.id, r.facility_id, r.position, r.name, r.calling_ae, r.modality, "
     "r.sop_class_uid,"
     " r.body_part, r.study_description, r.patient_age_min, r.patient_age_max,"
@@ -21,6 +20,10 @@ constexpr const char *kRuleColumns =
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), r.created_by,"
     " to_char(r.deleted_at AT TIME ZONE 'UTC', "
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+
+namespace {
+
+const char *const kRuleColumns = kStorageRuleColumns;
 
 std::optional<std::string> OptionalText(const pqxx::field &field) {
   if (field.is_null())
@@ -34,7 +37,9 @@ std::optional<int> OptionalInt(const pqxx::field &field) {
   return field.as<int>();
 }
 
-StorageRuleRecord RecordFromRow(const pqxx::row &row) {
+}  // namespace
+
+StorageRuleRecord StorageRuleRecordFromRow(const pqxx::row &row) {
   StorageRuleRecord record;
   StorageRule &rule = record.rule;
   rule.id = row[0].as<std::int64_t>();
@@ -72,6 +77,8 @@ StorageRuleRecord RecordFromRow(const pqxx::row &row) {
   record.deleted_at = OptionalText(row[19]);
   return record;
 }
+
+namespace {
 
 std::int64_t FacilityId(pqxx::transaction_base &transaction,
                         const std::string &name) {
@@ -241,7 +248,7 @@ StorageRulesAdmin::List(const std::optional<std::string> &facility, bool global,
             facility_id, global, include_deleted);
         std::vector<StorageRuleRecord> records;
         for (const auto &row : result)
-          records.push_back(RecordFromRow(row));
+          records.push_back(StorageRuleRecordFromRow(row));
         return records;
       });
 }
@@ -265,7 +272,7 @@ StorageRuleRecord StorageRulesAdmin::Delete(std::int64_t id,
           throw Error(ErrorCode::kInvalidInput,
                       fmt::format("no storage rule {}", id));
         }
-        StorageRuleRecord record = RecordFromRow(found[0]);
+        StorageRuleRecord record = StorageRuleRecordFromRow(found[0]);
         if (record.deleted_at) {
           throw Error(ErrorCode::kInvalidInput,
                       fmt::format("storage rule {} was already deleted at {}",
