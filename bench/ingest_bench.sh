@@ -86,7 +86,7 @@ TOTAL_BYTES="$(du -cb "${FILES[@]}" | tail -n1 | cut -f1)"
 # Configuration for hokan: the example plus a facility that BENCH may store for.
 CONFIG="$WORK/bench.ini"
 cp config/hokan.example.ini "$CONFIG"
-printf '\n[facility.bench]\nstore_ae_titles = %s\nallowed_peers =\n' "$CALLING_AE" >>"$CONFIG"
+printf "\n[facility.bench]\nstore_ae_titles = %s\nallowed_peers =\nprovision_contract = true\nprovision_quota_bytes = 1T\n" "$CALLING_AE" >>"$CONFIG"
 
 # send AE PORT ASSOCIATIONS LOGPREFIX: storescu in parallel, one process per
 # association, files dealt round-robin. Sets ELAPSED to the seconds taken.

@@ -131,7 +131,7 @@ mkdir -p "$DEST_DIR" "$WORK/storage"
 # BENCH_VIEWER queries for and whose studies may be moved to BENCH_DEST.
 CONFIG="$WORK/bench.ini"
 cp config/hokan.example.ini "$CONFIG"
-printf '\n[facility.bench]\nstore_ae_titles = %s\nquery_ae_titles = %s\nallowed_peers =\nmove_destinations = %s@127.0.0.1:%s\n' \
+printf '\n[facility.bench]\nstore_ae_titles = %s\nquery_ae_titles = %s\nallowed_peers =\nmove_destinations = %s@127.0.0.1:%s\nprovision_contract = true\nprovision_quota_bytes = 1T\n' \
     "$STORE_AE" "$VIEWER_AE" "$DEST_AE" "$DEST_PORT" >>"$CONFIG"
 
 DB="hokan_bench_move_$$"
