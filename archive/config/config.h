@@ -30,8 +30,9 @@ struct FacilityConfig {
   std::vector<DestinationConfig> report_destinations;
   // When true and the facility has no contract at all in the database, the
   // archive gives it a provisional one at start-up (annual, from today for
-  // one year, on receipt, all data, economy, 10 years), quota below. Meant
-  // for demos and tests; real contracts are managed with `hokan contract`.
+  // one year, on receipt, all data, economy, storage period forever),
+  // quota below. Meant for demos and tests; real contracts are managed with
+  // `hokan contract`.
   bool provision_contract = false;
   std::int64_t provision_quota_bytes = 100LL << 30;  // 100 GiB
 };

@@ -375,7 +375,7 @@ void InstanceIndex::ProvisionContract(pqxx::work& transaction, const FacilityCon
       "                       data_kept, quota_bytes, over_quota, service_class, "
       "                       default_storage_period, note, created_by) "
       "SELECT $1, 'annual', $2::date, ($2::date + interval '1 year' - interval '1 day')::date, "
-      "       'on_receipt', 'all', $3, 'refuse', 'economy', '10y', "
+      "       'on_receipt', 'all', $3, 'refuse', 'economy', 'forever', "
       "       'provisional contract from the configuration (provision_contract)', "
       "       'hokan-archive' "
       " WHERE NOT EXISTS (SELECT 1 FROM contracts WHERE facility_id = $1) "
@@ -387,7 +387,8 @@ void InstanceIndex::ProvisionContract(pqxx::work& transaction, const FacilityCon
               AuditEntry{"hokan-archive", "contract.provision", facility_id,
                          fmt::format("contract {}", contract_id),
                          fmt::format("annual from {} for one year, all data, quota {} bytes, "
-                                     "economy, 10y", today, facility.provision_quota_bytes),
+                                     "economy, storage period forever",
+                                     today, facility.provision_quota_bytes),
                          "provision_contract = true in the configuration"});
   Log(LogLevel::kInfo, "facility {}: provisional contract {} from {} (provision_contract)",
       facility.name, contract_id, today);

@@ -386,6 +386,9 @@ TEST_CASE("a deletion interrupted at any step is finished by the next run", "[ex
 TEST_CASE("an instance received while its study is being deleted is kept", "[expiry]") {
   TempDir data("hokan-it-expiry");
   ArchiveProcess archive(CommandOptions());
+  // A period, so the late instance gets an expiry date (the provisional
+  // contract keeps data forever).
+  archive.sql().Execute("UPDATE contracts SET default_storage_period = '10y'");
   archive.SetClock(UtcIn(archive, "0 seconds"));
   const std::string study = StoreStudy(archive, data.path() / "study", 2, {"--series-count", "1"});
   const std::string series = archive.sql().Value("SELECT series_instance_uid FROM series");

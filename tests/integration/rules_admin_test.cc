@@ -68,6 +68,8 @@ std::string AddedId(const ToolResult &result) {
 TEST_CASE("hokan rules: add, list in evaluation order, test a file, delete",
           "[rules]") {
   ArchiveProcess archive(RulesOptions());
+  // The provisional contract keeps data forever; these tests want a period.
+  archive.sql().Execute("UPDATE contracts SET default_storage_period = '10y'");
   const Admin admin{archive};
   TempDir data("hokan-it-rules");
   const auto ct =
@@ -368,6 +370,8 @@ TEST_CASE("hokan rules: add, list in evaluation order, test a file, delete",
 
 TEST_CASE("a C-STORE gets what `hokan rules test` predicts", "[rules]") {
   ArchiveProcess archive(RulesOptions());
+  // The provisional contract keeps data forever; these tests want a period.
+  archive.sql().Execute("UPDATE contracts SET default_storage_period = '10y'");
   const Admin admin{archive};
   TempDir data("hokan-it-rules-store");
   const auto ct =

@@ -127,11 +127,20 @@ TEST_CASE("storage rules decide the storage period, the tier and refusals", "[co
   CHECK(sql.Count("SELECT count(*) FROM patients WHERE patient_id = 'R-3'") == 0);
   CHECK_THAT(archive.Log(), Catch::Contains("no data from RULES_BAD"));
 
-  // Without a matching rule, the contract's default period (10y provisioned).
+  // Without a matching rule, the contract's default period.
   sql.Execute("UPDATE storage_rules SET deleted_at = now()");
+  sql.Execute("UPDATE contracts SET default_storage_period = '10y'");
   const auto late = MakeStudy(data.path() / "late", {"--count", "1", "--patient-id", "R-4"});
   CHECK(Store(archive, "RULES_BAD", Paths(late)) == std::vector<std::uint16_t>{0x0000});
   CHECK(expiry_matches("R-4", "10 years") == "t");
+  // The provisional contract's own default keeps data forever.
+  sql.Execute("UPDATE contracts SET default_storage_period = 'forever'");
+  const auto kept = MakeStudy(data.path() / "kept", {"--count", "1", "--patient-id", "R-5"});
+  CHECK(Store(archive, "RULES_BAD", Paths(kept)) == std::vector<std::uint16_t>{0x0000});
+  CHECK(sql.Value("SELECT bool_and(i.expires_at IS NULL AND s.expires_at IS NULL) "
+                  "FROM instances i JOIN series e ON e.id = i.series_fk JOIN studies s ON "
+                  "s.id = e.study_fk JOIN patients p ON p.id = s.patient_fk "
+                  "WHERE p.patient_id = 'R-5'") == "t");
   CHECK(sql.Value("SELECT storage_rule_id IS NULL FROM instances i JOIN series e ON "
                   "e.id = i.series_fk JOIN studies s ON s.id = e.study_fk JOIN patients p ON "
                   "p.id = s.patient_fk WHERE p.patient_id = 'R-4'") == "t");
