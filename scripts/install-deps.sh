@@ -11,7 +11,7 @@ PACKAGES=(
     libdcmtk-dev dcmtk
     libpqxx-dev
     libboost-dev libboost-program-options-dev
-    libfmt-dev catch2 libssl-dev
+    libfmt-dev catch2 libssl-dev libsqlite3-dev
     postgresql-15 postgresql-client-15
     python3-pydicom python3-numpy
     procps

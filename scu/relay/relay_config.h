@@ -1,0 +1,70 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hokan::relay {
+
+// When the relay forwards (mirrors the facility contract's backup timing).
+enum class BackupTiming {
+  kOnReceipt,  // as soon as an instance is spooled
+  kNightly,    // everything spooled before the day's nightly_at (UTC)
+  kPerExam,    // a study once it has been quiet for exam_quiet
+};
+
+// hokan-forward's configuration (one INI file; see config/hokan-forward.example.ini).
+struct RelayConfig {
+  // [relay]
+  std::string ae_title = "HOKAN_FWD";      // our AE title (SCP for modalities, SCU to the archive)
+  int port = 11113;                         // where modalities send
+  std::filesystem::path spool_dir = "var/relay";  // spool files and the queue database
+  std::string node_name;                    // default: hostname
+  std::vector<std::string> modality_ae_titles;  // calling AEs that may store here
+  std::vector<std::string> commitment_ae_titles;  // of those, who may ask us for commitment
+  // Where our own commitment reports go: "AE@host:port,…" (forwarder.h ParsePeerAddresses).
+  std::string modality_addresses;
+  // Under this free space on the spool volume C-STOREs are refused with 0xA700.
+  std::int64_t min_free_bytes = 64LL << 20;
+  // [archive]
+  std::string archive_ae_title = "HOKAN";
+  std::string archive_host = "localhost";
+  int archive_port = 11112;
+  int parallel_associations = 4;
+  int acse_timeout_seconds = 30;
+  int dimse_timeout_seconds = 60;
+  // [timing]
+  BackupTiming timing = BackupTiming::kOnReceipt;
+  std::optional<std::chrono::minutes> nightly_at;  // minutes after 00:00 UTC (kNightly)
+  std::chrono::minutes exam_quiet{30};              // kPerExam
+  std::int64_t low_space_watermark_bytes = 5LL << 30;  // forward (and free) under this free space
+  int keep_days = 7;                                 // keep committed copies this long, space permitting
+  std::chrono::seconds retry_initial{5};
+  std::chrono::seconds retry_max{600};
+  std::chrono::seconds commitment_wait{120};  // ask again when no report came
+  // [selection]: what the contract keeps
+  std::vector<std::string> opted_out_patient_ids;
+  std::vector<std::string> modalities;  // empty: all
+  // [pull]: the facility's own PACS
+  std::optional<std::string> pull_ae_title;
+  std::string pull_host;
+  int pull_port = 0;
+  std::chrono::seconds pull_interval{3600};
+  // [import]
+  std::optional<std::filesystem::path> import_dir;
+  std::chrono::seconds poll_interval{1};  // scheduler and folder polling
+  std::string log_level = "info";
+};
+
+// Reads hokan-forward's INI file. Throws hokan::Error(kConfiguration) naming
+// the file and the offending section or key: an unknown section or key, a
+// bad value, or a missing required one ([relay] modality_ae_titles, and the
+// [timing] nightly_at when timing = nightly).
+RelayConfig LoadRelayConfig(const std::filesystem::path& file);
+// The same for INI text; `source` names it in error messages.
+RelayConfig ParseRelayConfig(const std::string& text, const std::string& source);
+
+}  // namespace hokan::relay
