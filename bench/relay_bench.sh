@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Relay forwarding benchmark: hokan-forward → hokan-archive, against storescu
+# sending the same files straight to a second, fresh hokan-archive.
+#
+#   bash bench/relay_bench.sh [--count N] [--rows R] [--columns C]
+#                             [--associations A] [--keep]
+#
+# Generates N (default 2000) CT instances of R x C (default 512 x 512) 16-bit
+# pixels, about 0.5 MB each (tests/data/make_study.py, 20 studies), then:
+#   1. direct: storescu, A parallel processes (default 4, files dealt
+#      round-robin), straight to archive #1 (fresh database and storage).
+#   2. relay:  storescu (A processes) into hokan-forward, whose timing is
+#      nightly at 02:00 on a controlled clock (HOKAN_TEST_CLOCK_FILE) set to
+#      10:00, so nothing forwards while it receives; then `sync`, the clock
+#      moves past 02:00 the next day, and the time is taken from that moment
+#      until archive #2 (fresh database and storage) has all N instances in
+#      its index. The relay uses A parallel associations.
+# Prints seconds, instances/s and MB/s of each, and the ratio relay/direct
+# (instances/s). Builds hokan-archive and hokan-forward in HOKAN_BUILD_DIR
+# (default build/). Everything is removed on exit unless --keep.
+#
+# This is a measurement, never part of the test verdict. See bench/README.md.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$REPO"
+
+COUNT=2000
+ROWS=512
+COLUMNS=512
+ASSOCIATIONS=4
+KEEP=0
+while (( $# > 0 )); do
+    case "$1" in
+        --count)        COUNT="$2"; shift 2 ;;
+        --rows)         ROWS="$2"; shift 2 ;;
+        --columns)      COLUMNS="$2"; shift 2 ;;
+        --associations) ASSOCIATIONS="$2"; shift 2 ;;
+        --keep)         KEEP=1; shift ;;
+        -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "relay_bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    esac
+done
+if ! [[ "$COUNT" =~ ^[0-9]+$ ]] || (( COUNT < 20 )); then
+    echo "relay_bench: --count must be a number >= 20" >&2
+    exit 2
+fi
+if ! [[ "$ASSOCIATIONS" =~ ^[0-9]+$ ]] || (( ASSOCIATIONS < 1 || ASSOCIATIONS > 16 )); then
+    echo "relay_bench: --associations must be 1-16" >&2
+    exit 2
+fi
+
+CALLING_AE=BENCH          # the "modality"
+RELAY_AE=BENCH_FWD
+SEND_TIMEOUT=900          # seconds one storescu run may take
+FORWARD_TIMEOUT=900       # seconds the relay may take to forward everything
+
+BENCH_NAME=relay_bench
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"   # PY, READY_TIMEOUT, TCP_NODELAY=1, log, die, ...
+
+require_tools storescu echoscu psql
+[[ -f tests/data/make_study.py ]] || die "tests/data/make_study.py is missing"
+
+SENDERS=()
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup_clients() {
+    local pid
+    for pid in "${SENDERS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+}
+bench_traps
+
+# --- build -----------------------------------------------------------------------
+BUILD_DIR="${HOKAN_BUILD_DIR:-build}"
+if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
+    log "configuring $BUILD_DIR (RelWithDebInfo)"
+    cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+log "building hokan-archive and hokan-forward in $BUILD_DIR"
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target hokan-archive hokan-forward >/dev/null
+ARCHIVE="$REPO/$BUILD_DIR/scp/hokan-archive"
+FORWARD="$REPO/$BUILD_DIR/scu/hokan-forward"
+[[ -x "$ARCHIVE" && -x "$FORWARD" ]] || die "hokan-archive or hokan-forward was not built"
+BUILD_TYPE="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD_DIR/CMakeCache.txt")"
+
+start_database
+
+# --- data ------------------------------------------------------------------------
+make_workdir relay-bench
+DATA="$WORK/data"
+STUDIES=20
+log "generating $COUNT instances of ${ROWS}x${COLUMNS} in $DATA ($STUDIES studies)"
+for ((s = 0; s < STUDIES; s++)); do
+    per=$(( COUNT / STUDIES + (s < COUNT % STUDIES ? 1 : 0) ))
+    "$PY" tests/data/make_study.py --out "$DATA/study$s" --count "$per" --rows "$ROWS" \
+        --columns "$COLUMNS" --patient-id "BENCH$s" --modality CT >/dev/null
+done
+mapfile -t FILES < <(find "$DATA" -name '*.dcm' -type f | sort)
+(( ${#FILES[@]} == COUNT )) || die "expected $COUNT files in $DATA, found ${#FILES[@]}"
+TOTAL_BYTES="$(du -cb "${FILES[@]}" | tail -n1 | cut -f1)"
+
+# send AE PORT LOGPREFIX: ASSOCIATIONS storescu processes, files round-robin.
+ELAPSED=""
+send() {
+    local ae="$1" port="$2" prefix="$3" i j start end failed=0
+    local -a chunk
+    SENDERS=()
+    start="$(date +%s.%N)"
+    for ((i = 0; i < ASSOCIATIONS; i++)); do
+        chunk=()
+        for ((j = i; j < ${#FILES[@]}; j += ASSOCIATIONS)); do chunk+=("${FILES[j]}"); done
+        timeout "$SEND_TIMEOUT" storescu -aet "$CALLING_AE" -aec "$ae" localhost "$port" \
+            "${chunk[@]}" >"$prefix.storescu$i.log" 2>&1 &
+        SENDERS+=($!)
+    done
+    for i in "${!SENDERS[@]}"; do
+        if ! wait "${SENDERS[i]}"; then
+            failed=1
+            log "storescu #$i to $ae failed (log: $prefix.storescu$i.log):"
+            tail -n 5 "$prefix.storescu$i.log" >&2 || true
+        fi
+    done
+    end="$(date +%s.%N)"
+    SENDERS=()
+    (( failed == 0 )) || die "sending to $ae failed"
+    ELAPSED="$(seconds_between "$start" "$end")"
+}
+
+# start_archive NAME: a fresh hokan-archive (database, storage root) where
+# BENCH and BENCH_FWD may store; sets ARCHIVE_PORT, ARCHIVE_URL, ARCHIVE_PID.
+start_archive() {
+    local name="$1" dir="$WORK/$1"
+    mkdir -p "$dir/storage"
+    cp config/hokan.example.ini "$dir/hokan.ini"
+    printf "\n[facility.bench]\nstore_ae_titles = %s, %s\nallowed_peers =\nprovision_contract = true\nprovision_quota_bytes = 1T\n" \
+        "$CALLING_AE" "$RELAY_AE" >>"$dir/hokan.ini"
+    create_database "hokan_relay_bench_$$_$name"
+    ARCHIVE_URL="$DB_URL"
+    ARCHIVE_PORT="$(free_port)"
+    spawn_server "$dir.log" "$ARCHIVE" --config "$dir/hokan.ini" --port "$ARCHIVE_PORT" \
+        --storage-root "$dir/storage" --database-url "$ARCHIVE_URL" --log-level warn
+    ARCHIVE_PID="$SERVER_PID"
+    wait_ready "$CALLING_AE" "$ARCHIVE_PID" HOKAN "$ARCHIVE_PORT" "$dir.log" "archive $name"
+}
+
+indexed() { psql -X -qtA "$1" -c 'SELECT count(*) FROM instances'; }
+
+# --- direct ----------------------------------------------------------------------
+start_archive direct
+sync
+log "direct: storescu x$ASSOCIATIONS → archive"
+send HOKAN "$ARCHIVE_PORT" "$WORK/direct"
+DIRECT_SECONDS="$ELAPSED"
+stored="$(indexed "$ARCHIVE_URL")"
+(( stored == COUNT )) || die "the direct archive indexed $stored of $COUNT instances"
+stop_server "$ARCHIVE_PID"
+
+# --- relay -----------------------------------------------------------------------
+start_archive relayed
+RELAYED_URL="$ARCHIVE_URL"
+RELAY_DIR="$WORK/relay"
+RELAY_PORT="$(free_port)"
+CLOCK="$WORK/relay.clock"
+mkdir -p "$RELAY_DIR/spool"
+echo "2026-11-22T10:00:00Z" >"$CLOCK"
+cat >"$RELAY_DIR/relay.ini" <<INI
+[relay]
+ae_title = $RELAY_AE
+port = $RELAY_PORT
+spool_dir = $RELAY_DIR/spool
+modality_ae_titles = $CALLING_AE
+log_level = info
+[archive]
+ae_title = HOKAN
+host = 127.0.0.1
+port = $ARCHIVE_PORT
+parallel_associations = $ASSOCIATIONS
+[timing]
+mode = nightly
+nightly_at = 02:00
+low_space_watermark_bytes = 1
+keep_days = 30
+[import]
+poll_interval_seconds = 1
+INI
+spawn_server "$RELAY_DIR.log" env HOKAN_TEST_CLOCK_FILE="$CLOCK" "$FORWARD" run \
+    --config "$RELAY_DIR/relay.ini"
+RELAY_PID="$SERVER_PID"
+wait_ready "$CALLING_AE" "$RELAY_PID" "$RELAY_AE" "$RELAY_PORT" "$RELAY_DIR.log" "hokan-forward"
+log "spooling: storescu x$ASSOCIATIONS → relay (nightly, nothing forwards yet)"
+send "$RELAY_AE" "$RELAY_PORT" "$WORK/spool"
+SPOOL_SECONDS="$ELAPSED"
+stored="$(indexed "$RELAYED_URL")"
+(( stored == 0 )) || die "the relay forwarded $stored instances before the nightly time"
+sync
+log "forwarding: clock past 02:00, relay → archive over $ASSOCIATIONS associations"
+start="$(date +%s.%N)"
+echo "2026-11-23T02:00:01Z" >"$CLOCK"
+deadline=$((SECONDS + FORWARD_TIMEOUT))
+until [[ "$(indexed "$RELAYED_URL")" == "$COUNT" ]]; do
+    kill -0 "$RELAY_PID" 2>/dev/null || die "hokan-forward exited (log: $RELAY_DIR.log)"
+    (( SECONDS < deadline )) || die "the archive indexed $(indexed "$RELAYED_URL") of $COUNT" \
+        "within ${FORWARD_TIMEOUT}s (log: $RELAY_DIR.log)"
+    sleep 0.05   # polling interval of the measurement, not synchronisation
+done
+end="$(date +%s.%N)"
+RELAY_SECONDS="$(seconds_between "$start" "$end")"
+stop_server "$RELAY_PID"
+stop_server "$ARCHIVE_PID"
+
+# --- report ----------------------------------------------------------------------
+echo
+echo "relay benchmark: $COUNT instances in $STUDIES studies, ${ROWS}x${COLUMNS} 16-bit CT," \
+     "$((TOTAL_BYTES / COUNT)) bytes each, $(awk -v b="$TOTAL_BYTES" 'BEGIN { printf "%.1f", b / 1e6 }') MB in all"
+fstype="$(findmnt -no FSTYPE -T "$WORK" 2>/dev/null || stat -f -c %T "$WORK")"
+echo "machine: $(nproc) CPUs, $fstype at $WORK; build: ${BUILD_TYPE:-?}; $ASSOCIATIONS associations"
+printf '%s\n' "direct $DIRECT_SECONDS" "spool $SPOOL_SECONDS" "relay $RELAY_SECONDS" |
+    awk -v count="$COUNT" -v bytes="$TOTAL_BYTES" '
+    BEGIN { printf "%-28s %10s %12s %10s\n", "run", "seconds", "instances/s", "MB/s" }
+    {
+        name = $1 == "direct" ? "storescu -> archive" : $1 == "spool" ? "storescu -> relay (spool)" \
+                                                                     : "relay -> archive"
+        ips = count / $2; mbs = bytes / 1e6 / $2
+        printf "%-28s %10.2f %12.1f %10.1f\n", name, $2, ips, mbs
+        rate[$1] = ips
+    }
+    END { printf "\nratio relay/direct (instances/s): %.2f\n", rate["relay"] / rate["direct"] }'
