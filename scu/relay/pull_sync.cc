@@ -1,0 +1,433 @@
+#include "scu/relay/pull_sync.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "archive/common/error.h"
+#include "archive/common/log.h"
+#include "dcmtk/config/osconfig.h"  // must come first
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmnet/scu.h"
+
+namespace hokan::relay {
+
+namespace {
+
+constexpr std::uint16_t kSuccess = 0x0000;
+
+bool IsPending(std::uint16_t status) { return status == 0xFF00 || status == 0xFF01; }
+
+// The pulled-studies record and the schedule/watermark, in the spool
+// queue's SQLite file (its own connection; WAL lets it share the file with
+// the queue). Not thread-safe: the caller serialises.
+class PullHistory {
+ public:
+  explicit PullHistory(const std::filesystem::path& file) : file_(file) {
+    if (sqlite3_open_v2(file.c_str(), &database_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK) {
+      const std::string reason = database_ ? sqlite3_errmsg(database_) : "out of memory";
+      sqlite3_close(database_);
+      throw Error(ErrorCode::kStorage,
+                  fmt::format("pull history {}: cannot open: {}", file.string(), reason));
+    }
+    sqlite3_busy_timeout(database_, 10000);
+    Execute("PRAGMA journal_mode = WAL");
+    Execute("PRAGMA synchronous = FULL");
+    Execute(
+        "CREATE TABLE IF NOT EXISTS pull_studies ("
+        " study_instance_uid TEXT PRIMARY KEY,"
+        " number_of_instances INTEGER NOT NULL,"
+        " pulled_at TEXT NOT NULL)");
+    Execute(
+        "CREATE TABLE IF NOT EXISTS pull_state ("
+        " name TEXT PRIMARY KEY CHECK (name IN ('last_sync_started_at',"
+        " 'last_complete_sync_at')),"
+        " value TEXT NOT NULL)");
+  }
+  ~PullHistory() { sqlite3_close(database_); }
+  PullHistory(const PullHistory&) = delete;
+  PullHistory& operator=(const PullHistory&) = delete;
+
+  // Instances recorded for a pulled study; nullopt when never pulled.
+  std::optional<std::int64_t> PulledInstances(const std::string& study_uid) {
+    Statement statement(*this,
+                        "SELECT number_of_instances FROM pull_studies "
+                        "WHERE study_instance_uid = ?1");
+    statement.Bind(1, study_uid);
+    if (!statement.Step()) return std::nullopt;
+    return sqlite3_column_int64(statement.handle, 0);
+  }
+
+  void RecordPulled(const std::string& study_uid, std::int64_t instances, TimePoint at) {
+    Statement statement(*this,
+                        "INSERT INTO pull_studies (study_instance_uid, number_of_instances, "
+                        "pulled_at) VALUES (?1, ?2, ?3) ON CONFLICT (study_instance_uid) DO "
+                        "UPDATE SET number_of_instances = excluded.number_of_instances, "
+                        "pulled_at = excluded.pulled_at");
+    statement.Bind(1, study_uid);
+    statement.Bind(2, instances);
+    statement.Bind(3, FormatUtc(at));
+    statement.Step();
+  }
+
+  std::optional<TimePoint> State(const std::string& name) {
+    Statement statement(*this, "SELECT value FROM pull_state WHERE name = ?1");
+    statement.Bind(1, name);
+    if (!statement.Step()) return std::nullopt;
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement.handle, 0));
+    auto parsed = ParseUtc(text ? text : "");
+    if (!parsed) {
+      throw Error(ErrorCode::kStorage, fmt::format("pull history {}: {} holds a bad time '{}'",
+                                                   file_.string(), name, text ? text : ""));
+    }
+    return parsed;
+  }
+
+  void SetState(const std::string& name, TimePoint value) {
+    Statement statement(*this,
+                        "INSERT INTO pull_state (name, value) VALUES (?1, ?2) ON CONFLICT "
+                        "(name) DO UPDATE SET value = excluded.value");
+    statement.Bind(1, name);
+    statement.Bind(2, FormatUtc(value));
+    statement.Step();
+  }
+
+ private:
+  struct Statement {
+    Statement(PullHistory& history, const char* sql) : owner(history) {
+      if (sqlite3_prepare_v2(owner.database_, sql, -1, &handle, nullptr) != SQLITE_OK) {
+        owner.Fail("prepare");
+      }
+    }
+    ~Statement() { sqlite3_finalize(handle); }
+    void Bind(int index, const std::string& value) {
+      if (sqlite3_bind_text(handle, index, value.c_str(), static_cast<int>(value.size()),
+                            SQLITE_TRANSIENT) != SQLITE_OK) {
+        owner.Fail("bind");
+      }
+    }
+    void Bind(int index, std::int64_t value) {
+      if (sqlite3_bind_int64(handle, index, value) != SQLITE_OK) owner.Fail("bind");
+    }
+    // True for a row, false when done.
+    bool Step() {
+      const int result = sqlite3_step(handle);
+      if (result == SQLITE_ROW) return true;
+      if (result == SQLITE_DONE) return false;
+      owner.Fail("step");
+      return false;
+    }
+    PullHistory& owner;
+    sqlite3_stmt* handle = nullptr;
+  };
+
+  void Execute(const char* sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(database_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+      const std::string reason = message ? message : sqlite3_errmsg(database_);
+      sqlite3_free(message);
+      throw Error(ErrorCode::kStorage,
+                  fmt::format("pull history {}: '{}' failed: {}", file_.string(), sql, reason));
+    }
+  }
+
+  [[noreturn]] void Fail(const char* what) {
+    throw Error(ErrorCode::kStorage, fmt::format("pull history {}: {} failed: {}", file_.string(),
+                                                 what, sqlite3_errmsg(database_)));
+  }
+
+  std::filesystem::path file_;
+  sqlite3* database_ = nullptr;
+};
+
+constexpr const char* kLastSyncStarted = "last_sync_started_at";
+constexpr const char* kLastCompleteSync = "last_complete_sync_at";
+
+// A study the PACS answered.
+struct FoundStudy {
+  std::string study_uid;
+  std::optional<std::int64_t> instances;  // NumberOfStudyRelatedInstances, when answered
+};
+
+// One association to the facility PACS for C-FIND and C-MOVE (Study Root).
+class PacsAssociation {
+ public:
+  // Returns "" when open, else why not.
+  std::string Open(const RelayConfig& config) {
+    scu_.setAETitle(config.ae_title.c_str());
+    scu_.setPeerAETitle(config.pull_ae_title->c_str());
+    scu_.setPeerHostName(config.pull_host.c_str());
+    scu_.setPeerPort(static_cast<Uint16>(config.pull_port));
+    scu_.setACSETimeout(static_cast<Uint32>(config.acse_timeout_seconds));
+    scu_.setConnectionTimeout(config.acse_timeout_seconds);
+    scu_.setDIMSEBlockingMode(DIMSE_NONBLOCKING);
+    scu_.setDIMSETimeout(static_cast<Uint32>(config.dimse_timeout_seconds));
+    OFList<OFString> syntaxes;
+    syntaxes.push_back(UID_LittleEndianExplicitTransferSyntax);
+    syntaxes.push_back(UID_LittleEndianImplicitTransferSyntax);
+    scu_.addPresentationContext(UID_FINDStudyRootQueryRetrieveInformationModel, syntaxes);
+    scu_.addPresentationContext(UID_MOVEStudyRootQueryRetrieveInformationModel, syntaxes);
+    OFCondition condition = scu_.initNetwork();
+    if (condition.good()) condition = scu_.negotiateAssociation();
+    if (condition.bad()) return condition.text();
+    find_context_ =
+        scu_.findPresentationContextID(UID_FINDStudyRootQueryRetrieveInformationModel, "");
+    move_context_ =
+        scu_.findPresentationContextID(UID_MOVEStudyRootQueryRetrieveInformationModel, "");
+    if (find_context_ == 0 || move_context_ == 0) {
+      return "the PACS accepted no Study Root C-FIND or C-MOVE presentation context";
+    }
+    return "";
+  }
+
+  ~PacsAssociation() {
+    if (scu_.isConnected()) scu_.releaseAssociation();
+  }
+
+  // C-FIND at STUDY level; `date_range` "" for every study. Throws
+  // std::runtime_error with the reason when the C-FIND fails.
+  std::vector<FoundStudy> FindStudies(const std::string& date_range) {
+    DcmDataset keys;
+    keys.putAndInsertString(DCM_QueryRetrieveLevel, "STUDY");
+    keys.putAndInsertString(DCM_StudyInstanceUID, "");
+    keys.putAndInsertString(DCM_StudyDate, date_range.c_str());
+    keys.putAndInsertString(DCM_StudyTime, "");
+    keys.putAndInsertString(DCM_NumberOfStudyRelatedInstances, "");
+    OFList<QRResponse*> responses;
+    const OFCondition condition = scu_.sendFINDRequest(find_context_, &keys, &responses);
+    std::vector<FoundStudy> studies;
+    std::optional<std::uint16_t> final_status;
+    for (QRResponse* response : responses) {
+      if (IsPending(response->m_status) && response->m_dataset) {
+        OFString uid, count;
+        response->m_dataset->findAndGetOFString(DCM_StudyInstanceUID, uid);
+        FoundStudy study{uid.c_str(), std::nullopt};
+        if (response->m_dataset->findAndGetOFString(DCM_NumberOfStudyRelatedInstances, count)
+                .good() &&
+            !count.empty()) {
+          try {
+            study.instances = std::stoll(count.c_str());
+          } catch (const std::exception&) {
+            // not a number: treated as unanswered
+          }
+        }
+        if (!study.study_uid.empty()) studies.push_back(std::move(study));
+      } else if (!IsPending(response->m_status)) {
+        final_status = response->m_status;
+      }
+      delete response;
+    }
+    if (condition.bad())
+      throw std::runtime_error(std::string("C-FIND failed: ") + condition.text());
+    if (final_status.value_or(0xFFFF) != kSuccess) {
+      throw std::runtime_error(
+          fmt::format("C-FIND answered status 0x{:04X}", final_status.value_or(0xFFFF)));
+    }
+    return studies;
+  }
+
+  struct MoveOutcome {
+    bool association_lost = false;
+    std::uint16_t status = 0xFFFF;
+    int completed = 0, failed = 0, warnings = 0;
+    std::string reason;
+  };
+
+  MoveOutcome MoveStudy(const std::string& study_uid, const std::string& destination) {
+    DcmDataset keys;
+    keys.putAndInsertString(DCM_QueryRetrieveLevel, "STUDY");
+    keys.putAndInsertString(DCM_StudyInstanceUID, study_uid.c_str());
+    OFList<RetrieveResponse*> responses;
+    const OFCondition condition =
+        scu_.sendMOVERequest(move_context_, destination.c_str(), &keys, &responses);
+    MoveOutcome outcome;
+    for (RetrieveResponse* response : responses) {
+      outcome.status = response->m_status;
+      outcome.completed = response->m_numberOfCompletedSubops;
+      outcome.failed = response->m_numberOfFailedSubops;
+      outcome.warnings = response->m_numberOfWarningSubops;
+      delete response;
+    }
+    if (condition.bad()) {
+      outcome.association_lost = !scu_.isConnected() || condition == DUL_PEERABORTEDASSOCIATION ||
+                                 condition == DUL_PEERREQUESTEDRELEASE ||
+                                 condition == DIMSE_NODATAAVAILABLE;
+      outcome.reason = condition.text();
+      outcome.status = 0xFFFF;
+    } else if (outcome.status != kSuccess) {
+      outcome.reason = fmt::format("status 0x{:04X}", outcome.status);
+    }
+    return outcome;
+  }
+
+ private:
+  DcmSCU scu_;
+  T_ASC_PresentationContextID find_context_ = 0;
+  T_ASC_PresentationContextID move_context_ = 0;
+};
+
+}  // namespace
+
+std::string PullStudyDateRange(const std::optional<TimePoint>& last_complete_sync) {
+  if (!last_complete_sync) return "";
+  const std::time_t seconds =
+      std::chrono::system_clock::to_time_t(*last_complete_sync - std::chrono::hours(24));
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  return fmt::format("{:04}{:02}{:02}-", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday);
+}
+
+struct PullSync::Impl {
+  Impl(const RelayConfig& relay_config, const std::filesystem::path& database_file)
+      : config(relay_config), history(database_file) {}
+
+  PullSummary Sync();
+
+  RelayConfig config;
+  std::mutex sync_mutex;  // one sync at a time; guards history
+  PullHistory history;
+  std::mutex wake_mutex;
+  std::condition_variable wake;
+  bool stopping = false;
+  std::thread thread;
+};
+
+PullSummary PullSync::Impl::Sync() {
+  PullSummary summary;
+  std::optional<TimePoint> started;
+  std::string since = "-";
+  try {
+    started = Now();
+    since = PullStudyDateRange(history.State(kLastCompleteSync));
+    PacsAssociation pacs;
+    summary.error = pacs.Open(config);
+    if (summary.error.empty()) {
+      const auto found = pacs.FindStudies(since);
+      std::map<std::string, std::optional<std::int64_t>> unique;
+      for (const auto& study : found) unique[study.study_uid] = study.instances;
+      summary.found = static_cast<int>(unique.size());
+      std::vector<std::pair<std::string, std::optional<std::int64_t>>> wanted;
+      for (const auto& [uid, instances] : unique) {
+        const auto pulled = history.PulledInstances(uid);
+        if (!pulled || (instances && *instances > *pulled)) wanted.emplace_back(uid, instances);
+      }
+      summary.new_studies = static_cast<int>(wanted.size());
+      for (const auto& [uid, instances] : wanted) {
+        {
+          std::lock_guard<std::mutex> lock(wake_mutex);
+          if (stopping) {
+            summary.error = "stopped";
+            break;
+          }
+        }
+        const auto outcome = pacs.MoveStudy(uid, config.ae_title);
+        summary.instances += outcome.completed;
+        if (outcome.status == kSuccess) {
+          ++summary.moved;
+          history.RecordPulled(
+              uid, std::max<std::int64_t>(instances.value_or(0), outcome.completed), Now());
+          Log(LogLevel::kDebug, "pull: study {} moved, {} instance(s)", uid, outcome.completed);
+        } else {
+          Log(LogLevel::kWarn,
+              "pull: C-MOVE of study {} from {} to {}: {} ({} completed, {} failed, {} "
+              "warning(s)); "
+              "tried again at the next sync",
+              uid, *config.pull_ae_title, config.ae_title, outcome.reason, outcome.completed,
+              outcome.failed, outcome.warnings);
+          if (outcome.association_lost) {
+            summary.error = "association lost during C-MOVE: " + outcome.reason;
+            break;
+          }
+        }
+      }
+      summary.failed = summary.new_studies - summary.moved;
+    }
+  } catch (const std::exception& error) {
+    summary.error = error.what();
+    summary.failed = summary.new_studies - summary.moved;
+  }
+  try {
+    if (started) {
+      history.SetState(kLastSyncStarted, *started);
+      if (summary.error.empty() && summary.failed == 0)
+        history.SetState(kLastCompleteSync, *started);
+    }
+  } catch (const std::exception& error) {
+    if (summary.error.empty()) summary.error = error.what();
+  }
+  const std::string line = fmt::format(
+      "pull sync from {}@{}:{} (study date {}): found {}, new {}, moved {}, failed {}, "
+      "{} instance(s)",
+      config.pull_ae_title.value_or("?"), config.pull_host, config.pull_port,
+      since.empty() ? "any" : since, summary.found, summary.new_studies, summary.moved,
+      summary.failed, summary.instances);
+  if (summary.error.empty() && summary.failed == 0) {
+    Log(LogLevel::kInfo, "{}", line);
+  } else {
+    Log(LogLevel::kWarn, "{}{}", line, summary.error.empty() ? "" : "; stopped: " + summary.error);
+  }
+  return summary;
+}
+
+PullSync::PullSync(const RelayConfig& config, const std::filesystem::path& database_file) {
+  if (!config.pull_ae_title || config.pull_ae_title->empty()) {
+    throw Error(ErrorCode::kConfiguration, "[pull] ae_title is required for pull mode");
+  }
+  impl_ = std::make_unique<Impl>(config, database_file);
+}
+
+PullSync::~PullSync() { Stop(); }
+
+bool PullSync::Due(TimePoint now) {
+  std::lock_guard<std::mutex> lock(impl_->sync_mutex);
+  const auto last = impl_->history.State(kLastSyncStarted);
+  return !last || now >= *last + impl_->config.pull_interval;
+}
+
+PullSummary PullSync::SyncOnce() {
+  std::lock_guard<std::mutex> lock(impl_->sync_mutex);
+  return impl_->Sync();
+}
+
+void PullSync::Start() {
+  if (impl_->thread.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(impl_->wake_mutex);
+    impl_->stopping = false;
+  }
+  Log(LogLevel::kInfo, "pull mode: syncing from {}@{}:{} every {} s", *impl_->config.pull_ae_title,
+      impl_->config.pull_host, impl_->config.pull_port, impl_->config.pull_interval.count());
+  impl_->thread = std::thread([this] {
+    for (;;) {
+      try {
+        if (Due(Now())) SyncOnce();
+      } catch (const std::exception& error) {
+        Log(LogLevel::kError, "pull mode: {}", error.what());
+      }
+      std::unique_lock<std::mutex> lock(impl_->wake_mutex);
+      impl_->wake.wait_for(lock, impl_->config.poll_interval, [this] { return impl_->stopping; });
+      if (impl_->stopping) return;
+    }
+  });
+}
+
+void PullSync::Stop() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(impl_->wake_mutex);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  impl_->thread.join();
+}
+
+}  // namespace hokan::relay
