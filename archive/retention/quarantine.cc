@@ -10,17 +10,13 @@
 #include <fmt/format.h>
 
 #include "archive/common/error.h"
+#include "archive/storage/posix_file.h"
 
 namespace hokan::archive {
 namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kQuarantineFolder = ".quarantine";
-
-[[noreturn]] void ThrowSystemError(const std::string& what, const fs::path& path, int error) {
-  throw Error(ErrorCode::kStorage,
-              fmt::format("{} {}: {}", what, path.string(), std::strerror(error)));
-}
 
 void CheckRelative(const std::string& relative_path) {
   const fs::path path(relative_path);
@@ -37,17 +33,8 @@ bool Exists(const fs::path& path) {
   return fs::symlink_status(path, error).type() != fs::file_type::not_found;
 }
 
-void SyncFolder(const fs::path& folder) {
-  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return;  // removed meanwhile: nothing left to make durable
-    ThrowSystemError("cannot open folder", folder, errno);
-  }
-  const int result = ::fsync(fd);
-  const int error = errno;
-  ::close(fd);
-  if (result != 0) ThrowSystemError("cannot sync folder", folder, error);
-}
+// A folder removed meanwhile has nothing left to make durable.
+void SyncFolder(const fs::path& folder) { SyncPath(folder, /*missing_ok=*/true); }
 
 void CreateFolders(const fs::path& folder) {
   std::error_code error;

@@ -4,8 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -24,26 +22,6 @@ namespace {
 
 constexpr std::string_view kPartSuffix = ".part";
 constexpr std::string_view kIntentSuffix = ".linking";
-
-[[noreturn]] void ThrowSystemError(const std::string& what, const fs::path& path, int error) {
-  throw Error(ErrorCode::kStorage,
-              fmt::format("{} {}: {}", what, path.string(), std::strerror(error)));
-}
-
-// Closes a file descriptor when it goes out of scope.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::string RandomToken() {
   thread_local std::mt19937_64 generator{std::random_device{}()};
@@ -101,33 +79,7 @@ FileFacts FsFileStore::Hash(const fs::path& incoming) {
   // waits for I/O already under way. Only a hint: errors surface at SyncAll.
   ::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
 
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
-                                                                  &EVP_MD_CTX_free);
-  if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
-    throw Error(ErrorCode::kInternal, "cannot initialise SHA-256");
-  }
-  FileFacts facts;
-  // One buffer per thread: a fresh 1 MB allocation per file costs page
-  // faults and a memset on every store.
-  thread_local std::array<unsigned char, 256 * 1024> buffer;
-  for (;;) {
-    const ssize_t count = ::read(fd.get(), buffer.data(), buffer.size());
-    if (count < 0) {
-      if (errno == EINTR) continue;
-      ThrowSystemError("cannot read", incoming, errno);
-    }
-    if (count == 0) break;
-    EVP_DigestUpdate(context.get(), buffer.data(), static_cast<std::size_t>(count));
-    facts.size_bytes += static_cast<std::uint64_t>(count);
-  }
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int digest_length = 0;
-  EVP_DigestFinal_ex(context.get(), digest.data(), &digest_length);
-  facts.sha256_hex.reserve(digest_length * 2);
-  for (unsigned int i = 0; i < digest_length; ++i) {
-    facts.sha256_hex += fmt::format("{:02x}", digest[i]);
-  }
-  return facts;
+  return HashOpenFile(fd.get(), incoming);
 }
 
 bool FsFileStore::Place(const fs::path& incoming, const std::string& relative_path,

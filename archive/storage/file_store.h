@@ -5,14 +5,11 @@
 #include <functional>
 #include <string>
 
+#include "archive/storage/posix_file.h"
+
 namespace hokan::archive {
 
 // Size and content hash of a file.
-struct FileFacts {
-  std::uint64_t size_bytes = 0;
-  std::string sha256_hex;  // lowercase
-};
-
 // A file placed at its final name but not yet confirmed durable and indexed.
 // Until Release() or Discard(), a crash leaves an intent record that
 // SweepIncoming() uses to check or undo the placement.

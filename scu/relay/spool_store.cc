@@ -16,68 +16,24 @@
 
 #include "archive/common/error.h"
 #include "archive/common/log.h"
+#include "archive/storage/posix_file.h"
 #include "scp/dicom_header.h"
 
 namespace hokan::relay {
 namespace fs = std::filesystem;
 namespace {
 
-[[noreturn]] void ThrowSystemError(const char* what, const fs::path& path, int error) {
-  throw Error(ErrorCode::kStorage,
-              fmt::format("{} {}: {}", what, path.string(), std::strerror(error)));
-}
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-void SyncPath(const fs::path& path, int flags) {
-  FileDescriptor fd(::open(path.c_str(), flags | O_CLOEXEC));
-  if (fd.get() < 0) ThrowSystemError("cannot open", path, errno);
-  if (::fsync(fd.get()) != 0) ThrowSystemError("cannot fsync", path, errno);
-}
-
-struct Facts {
-  std::int64_t size_bytes = 0;
-  std::string sha256_hex;
-};
+using archive::FileDescriptor;
+using archive::FileFacts;
+using archive::SyncPath;
+using archive::ThrowSystemError;
 
 // Hashes the file and fsyncs it.
-Facts HashAndSync(const fs::path& path) {
+FileFacts HashAndSync(const fs::path& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) ThrowSystemError("cannot open", path, errno);
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
-                                                                  &EVP_MD_CTX_free);
-  if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1) {
-    throw Error(ErrorCode::kInternal, "cannot initialise SHA-256");
-  }
-  Facts facts;
-  thread_local std::array<unsigned char, 256 * 1024> buffer;
-  for (;;) {
-    const ssize_t count = ::read(fd.get(), buffer.data(), buffer.size());
-    if (count < 0) {
-      if (errno == EINTR) continue;
-      ThrowSystemError("cannot read", path, errno);
-    }
-    if (count == 0) break;
-    EVP_DigestUpdate(context.get(), buffer.data(), static_cast<std::size_t>(count));
-    facts.size_bytes += count;
-  }
+  const FileFacts facts = archive::HashOpenFile(fd.get(), path);
   if (::fsync(fd.get()) != 0) ThrowSystemError("cannot fsync", path, errno);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(context.get(), digest.data(), &length);
-  for (unsigned int i = 0; i < length; ++i) facts.sha256_hex += fmt::format("{:02x}", digest[i]);
   return facts;
 }
 
@@ -163,7 +119,7 @@ SpoolResult SpoolStore::SpoolIncoming(const fs::path& incoming, const std::strin
     return result;
   }
   try {
-    const Facts facts = HashAndSync(incoming);
+    const FileFacts facts = HashAndSync(incoming);
     const fs::path folder = files_dir_ / attributes.study_instance_uid;
     const bool new_folder = !fs::exists(folder);
     CreateFolder(folder);
@@ -172,8 +128,8 @@ SpoolResult SpoolStore::SpoolIncoming(const fs::path& incoming, const std::strin
     if (::rename(incoming.c_str(), final_path.c_str()) != 0) {
       ThrowSystemError("cannot rename into the spool", final_path, errno);
     }
-    SyncPath(folder, O_RDONLY | O_DIRECTORY);
-    if (new_folder) SyncPath(files_dir_, O_RDONLY | O_DIRECTORY);
+    SyncPath(folder);
+    if (new_folder) SyncPath(files_dir_);
 
     SpoolItem item;
     item.sop_instance_uid = attributes.sop_instance_uid;
@@ -184,7 +140,7 @@ SpoolResult SpoolStore::SpoolIncoming(const fs::path& incoming, const std::strin
     item.modality = attributes.modality;
     item.source = source;
     item.file = final_path;
-    item.size_bytes = facts.size_bytes;
+    item.size_bytes = static_cast<std::int64_t>(facts.size_bytes);
     item.sha256_hex = facts.sha256_hex;
     item.received_at = Now();
     result.id = queue_.Add(item);
