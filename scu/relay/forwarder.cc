@@ -410,7 +410,9 @@ void Forwarder::Impl::SendBatch(const Batch& batch) {
     const scu::SendResult result =
         sender.Send(item.file, item.sop_class_uid, item.transfer_syntax_uid, "", 0);
     if (result.ok) {
-      queue.MarkSent(item.id, transaction_uid);
+      // Recorded for the whole batch below: a crash before that leaves the
+      // items 'sending', re-sent after the restart (the archive answers an
+      // identical re-send with success and keeps one copy).
       sent.push_back(item);
       continue;
     }
@@ -431,6 +433,9 @@ void Forwarder::Impl::SendBatch(const Batch& batch) {
     (outcome == SendOutcome::kPark ? parked : retried) += 1;
     last_problem = reason;
   }
+  std::vector<std::int64_t> sent_ids;
+  for (const SpoolItem& item : sent) sent_ids.push_back(item.id);
+  queue.MarkSent(sent_ids, transaction_uid);
   sender.Close();
   Log(LogLevel::kInfo, "sent {} of {} instances ({} bytes) of study {} to {} ({}){}",
       sent.size(), batch.items.size(), bytes, study, ArchiveName(), batch.why,

@@ -379,6 +379,24 @@ void SpoolQueue::MarkSent(std::int64_t id, const std::string& transaction_uid) {
   update.Step();
 }
 
+void SpoolQueue::MarkSent(const std::vector<std::int64_t>& ids,
+                          const std::string& transaction_uid) {
+  if (ids.empty()) return;
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  Transaction transaction(impl_->db, impl_->file);
+  Statement update(impl_->db,
+                   "UPDATE items SET state = 'sent', commitment_transaction_uid = ?2, "
+                   "sent_at = ?3, last_error = '', next_attempt_at = NULL WHERE id = ?1",
+                   impl_->file);
+  const auto now = ToMicros(Now());
+  for (std::int64_t id : ids) {
+    update.Bind(1, id).Bind(2, transaction_uid).Bind(3, now);
+    update.Step();
+    update.Reset();
+  }
+  transaction.Commit();
+}
+
 void SpoolQueue::Retry(std::int64_t id, TimePoint next_attempt_at, const std::string& error) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   Statement update(impl_->db,

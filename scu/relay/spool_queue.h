@@ -74,6 +74,8 @@ class SpoolQueue {
   // State transitions; each is one durable transaction.
   void MarkSending(const std::vector<std::int64_t>& ids);
   void MarkSent(std::int64_t id, const std::string& transaction_uid);
+  // The same for a whole batch, in one transaction (one fsync).
+  void MarkSent(const std::vector<std::int64_t>& ids, const std::string& transaction_uid);
   void Retry(std::int64_t id, TimePoint next_attempt_at, const std::string& error);
   void Park(std::int64_t id, const std::string& reason);
   // Committed by the archive's N-EVENT-REPORT (by SOP Instance UID within the transaction).

@@ -109,6 +109,27 @@ TEST_CASE("spool queue: the full path spooled, sending, sent, committed, purged"
   CHECK_FALSE(status.oldest_unsent.has_value());
 }
 
+TEST_CASE("spool queue: a batch is marked sent in one call", "[relay][spool-queue]") {
+  TempFolder folder;
+  SpoolQueue queue(folder.path() / "queue.sqlite");
+  const auto a = queue.Add(Item("1.1", "9.1", kT0));
+  const auto b = queue.Add(Item("1.2", "9.1", kT0));
+  const auto c = queue.Add(Item("1.3", "9.1", kT0));
+  queue.MarkSending({a, b, c});
+  queue.MarkSent(std::vector<std::int64_t>{a, c}, "2.25.90");
+  queue.MarkSent(std::vector<std::int64_t>{}, "2.25.91");  // nothing to record
+  const auto sent = queue.InState(ItemState::kSent, 10);
+  REQUIRE(sent.size() == 2);
+  for (const auto& item : sent) {
+    CHECK((item.id == a || item.id == c));
+    CHECK(item.commitment_transaction_uid == std::optional<std::string>("2.25.90"));
+  }
+  CHECK(queue.InState(ItemState::kSending, 10).size() == 1);
+  // After a restart the unrecorded one is sent again.
+  CHECK(queue.RecoverInterrupted() == 1);
+  CHECK(queue.Due(kT0 + 1h, 10).size() == 1);
+}
+
 TEST_CASE("spool queue: dedupe by SOP Instance UID and checksum", "[relay][spool-queue]") {
   TempFolder folder;
   SpoolQueue queue(folder.path() / "queue.sqlite");
