@@ -12,6 +12,7 @@
 
 #include "archive/common/error.h"
 #include "archive/common/log.h"
+#include "scp/accepted_transfer_syntaxes.h"
 #include "scp/dicom_header.h"
 #include "scp/find_identifier.h"
 #include "scu/dicom_sender.h"
@@ -19,31 +20,6 @@
 
 namespace hokan::scp {
 namespace {
-
-// Transfer syntaxes accepted for storage, in order of preference: a
-// compressed syntax first, so a sender offering its file's own compressed
-// syntax next to uncompressed ones sends the file as it is.
-const char* kStorageTransferSyntaxes[] = {
-    UID_JPEG2000LosslessOnlyTransferSyntax,
-    UID_JPEG2000TransferSyntax,
-    UID_JPEGLSLosslessTransferSyntax,
-    UID_JPEGLSLossyTransferSyntax,
-    UID_JPEGProcess14SV1TransferSyntax,
-    UID_JPEGProcess14TransferSyntax,
-    UID_JPEGProcess1TransferSyntax,
-    UID_JPEGProcess2_4TransferSyntax,
-    UID_RLELosslessTransferSyntax,
-    UID_DeflatedExplicitVRLittleEndianTransferSyntax,
-    UID_LittleEndianExplicitTransferSyntax,
-    UID_BigEndianExplicitTransferSyntax,
-    UID_LittleEndianImplicitTransferSyntax,
-};
-
-const char* kVerificationTransferSyntaxes[] = {
-    UID_LittleEndianExplicitTransferSyntax,
-    UID_BigEndianExplicitTransferSyntax,
-    UID_LittleEndianImplicitTransferSyntax,
-};
 
 const char* kVerificationSopClasses[] = {UID_VerificationSOPClass};
 
@@ -95,22 +71,22 @@ ArchiveScp::ArchiveScp(T_ASC_Association* association, const ArchiveServices& se
 OFCondition ArchiveScp::negotiateAssociation() {
   OFCondition result = ASC_acceptContextsWithPreferredTransferSyntaxes(
       association_->params, kVerificationSopClasses, CountOf(kVerificationSopClasses),
-      kVerificationTransferSyntaxes, CountOf(kVerificationTransferSyntaxes));
+      kUncompressedTransferSyntaxes, kUncompressedTransferSyntaxCount);
   if (result.good()) {
     result = ASC_acceptContextsWithPreferredTransferSyntaxes(
         association_->params, kQuerySopClasses, CountOf(kQuerySopClasses),
-        kVerificationTransferSyntaxes, CountOf(kVerificationTransferSyntaxes));
+        kUncompressedTransferSyntaxes, kUncompressedTransferSyntaxCount);
   }
   if (result.good()) {
     result = ASC_acceptContextsWithPreferredTransferSyntaxes(
         association_->params, dcmAllStorageSOPClassUIDs, numberOfDcmAllStorageSOPClassUIDs,
-        kStorageTransferSyntaxes, CountOf(kStorageTransferSyntaxes));
+        kStorageTransferSyntaxes, kStorageTransferSyntaxCount);
   }
   if (result.good() && services_.commitment != nullptr) {
     const char* commitment[] = {UID_StorageCommitmentPushModelSOPClass};
     result = ASC_acceptContextsWithPreferredTransferSyntaxes(
-        association_->params, commitment, CountOf(commitment), kVerificationTransferSyntaxes,
-        CountOf(kVerificationTransferSyntaxes));
+        association_->params, commitment, CountOf(commitment), kUncompressedTransferSyntaxes,
+        kUncompressedTransferSyntaxCount);
   }
   if (result.good()) result = AcceptProposedStorageRoles();
   if (result.bad()) {

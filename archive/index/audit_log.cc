@@ -27,13 +27,7 @@ std::vector<AuditRow> ListAudit(Database& database, const std::optional<std::str
                                 const std::string& action_prefix, int limit) {
   return WithConnection(database, "list the audit log", [&](pqxx::connection& connection) {
     pqxx::read_transaction transaction(connection);
-    if (facility) {
-      const auto found =
-          transaction.exec_params("SELECT 1 FROM facilities WHERE name = $1", *facility);
-      if (found.empty()) {
-        throw Error(ErrorCode::kInvalidInput, fmt::format("unknown facility '{}'", *facility));
-      }
-    }
+    if (facility) RequireFacilityId(transaction, *facility);
     const pqxx::result result = transaction.exec_params(
         "SELECT a.id, to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "       COALESCE(f.name, ''), a.actor, a.action, a.facility_id, a.subject, a.detail, "

@@ -81,11 +81,7 @@ std::int64_t LockFacility(pqxx::transaction_base& transaction, const std::string
 }
 
 std::int64_t FacilityIdOf(pqxx::transaction_base& transaction, const std::string& name) {
-  const auto result = transaction.exec_params("SELECT id FROM facilities WHERE name = $1", name);
-  if (result.empty()) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("--facility: unknown facility '{}'", name));
-  }
-  return result[0][0].as<std::int64_t>();
+  return RequireFacilityId(transaction, name, "--facility: ");
 }
 
 [[noreturn]] void RefuseOverlap(const std::string& facility, const ContractTerms& terms,

@@ -12,11 +12,7 @@ namespace hokan::archive {
 namespace {
 
 std::int64_t FacilityIdOf(pqxx::transaction_base& transaction, const std::string& name) {
-  const auto result = transaction.exec_params("SELECT id FROM facilities WHERE name = $1", name);
-  if (result.empty()) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("--facility: unknown facility '{}'", name));
-  }
-  return result[0][0].as<std::int64_t>();
+  return RequireFacilityId(transaction, name, "--facility: ");
 }
 
 struct StudyHold {

@@ -159,4 +159,30 @@ std::vector<std::string> TextArrayValues(const pqxx::field& field) {
   return values;
 }
 
+std::optional<std::int64_t> FindFacilityId(pqxx::transaction_base& transaction,
+                                           const std::string& name) {
+  const pqxx::result result =
+      transaction.exec_params("SELECT id FROM facilities WHERE name = $1", name);
+  if (result.empty()) return std::nullopt;
+  return result[0][0].as<std::int64_t>();
+}
+
+std::optional<std::int64_t> FindFacilityId(Database& database, const std::string& name) {
+  return WithConnection(database, fmt::format("look up facility '{}'", name),
+                        [&](pqxx::connection& connection) {
+                          pqxx::read_transaction transaction(connection);
+                          return FindFacilityId(transaction, name);
+                        });
+}
+
+std::int64_t RequireFacilityId(pqxx::transaction_base& transaction, const std::string& name,
+                               const std::string& message_prefix) {
+  const auto id = FindFacilityId(transaction, name);
+  if (!id) {
+    throw Error(ErrorCode::kInvalidInput,
+                fmt::format("{}unknown facility '{}'", message_prefix, name));
+  }
+  return *id;
+}
+
 }  // namespace hokan::archive

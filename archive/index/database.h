@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,15 @@ class Database {
 // A PostgreSQL array literal of text values, e.g. {"a","b\\"c"}, to pass
 // a list as one parameter ($n::text[]).
 std::string TextArrayLiteral(const std::vector<std::string>& values);
+
+// The id of the facility named `name`; nullopt when there is none.
+std::optional<std::int64_t> FindFacilityId(pqxx::transaction_base& transaction,
+                                           const std::string& name);
+// The same in its own read transaction. Throws hokan::Error(kDatabase).
+std::optional<std::int64_t> FindFacilityId(Database& database, const std::string& name);
+// The id, or hokan::Error(kInvalidInput) "<prefix>unknown facility 'NAME'".
+std::int64_t RequireFacilityId(pqxx::transaction_base& transaction, const std::string& name,
+                               const std::string& message_prefix = "");
 
 // The non-NULL elements of a one-dimensional text[] result field.
 std::vector<std::string> TextArrayValues(const pqxx::field& field);

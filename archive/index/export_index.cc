@@ -85,13 +85,7 @@ std::optional<std::string> NullIfEmpty(const std::string& text) {
 ExportIndex::ExportIndex(Database& database) : database_(database) {}
 
 std::optional<std::int64_t> ExportIndex::FacilityId(const std::string& name) {
-  return WithConnection(database_, "look up a facility", [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
-    const pqxx::result result =
-        transaction.exec_params("SELECT id FROM facilities WHERE name = $1", name);
-    if (result.empty()) return std::optional<std::int64_t>();
-    return std::optional<std::int64_t>(result[0][0].as<std::int64_t>());
-  });
+  return FindFacilityId(database_, name);
 }
 
 std::optional<ExportContract> ExportIndex::CurrentContract(std::int64_t facility_id,

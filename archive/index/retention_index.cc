@@ -178,14 +178,7 @@ std::optional<T> Optional(const pqxx::field& field) {
 RetentionIndex::RetentionIndex(Database& database) : database_(database) {}
 
 std::optional<std::int64_t> RetentionIndex::FacilityId(const std::string& name) {
-  return WithConnection(database_, fmt::format("look up facility '{}'", name),
-                        [&](pqxx::connection& connection) -> std::optional<std::int64_t> {
-                          pqxx::read_transaction transaction(connection);
-                          const auto result = transaction.exec_params(
-                              "SELECT id FROM facilities WHERE name = $1", name);
-                          if (result.empty()) return std::nullopt;
-                          return result[0][0].as<std::int64_t>();
-                        });
+  return FindFacilityId(database_, name);
 }
 
 std::vector<ExpiryCandidate> RetentionIndex::SelectDue(const ExpirySelection& selection) {

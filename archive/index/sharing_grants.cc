@@ -8,11 +8,7 @@ namespace hokan::archive {
 namespace {
 
 std::int64_t FacilityId(pqxx::transaction_base& transaction, const std::string& name) {
-  const auto result = transaction.exec_params("SELECT id FROM facilities WHERE name = $1", name);
-  if (result.empty()) {
-    throw Error(ErrorCode::kInvalidInput, fmt::format("unknown facility '{}'", name));
-  }
-  return result[0][0].as<std::int64_t>();
+  return RequireFacilityId(transaction, name);
 }
 
 std::optional<std::string> OptionalText(const pqxx::field& field) {

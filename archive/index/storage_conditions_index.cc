@@ -93,13 +93,7 @@ std::optional<std::string> StorageConditionsIndex::PatientChoice(std::int64_t fa
 }
 
 std::optional<std::int64_t> StorageConditionsIndex::FacilityId(const std::string& name) {
-  return WithConnection(database_, "find a facility", [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
-    const pqxx::result result =
-        transaction.exec_params("SELECT id FROM facilities WHERE name = $1", name);
-    if (result.empty()) return std::optional<std::int64_t>();
-    return std::optional<std::int64_t>(result[0][0].as<std::int64_t>());
-  });
+  return FindFacilityId(database_, name);
 }
 
 std::int64_t StorageConditionsIndex::UsedBytes(std::int64_t facility_id) {

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 
+#include "scp/accepted_transfer_syntaxes.h"
 #include "archive/common/error.h"
 #include "archive/common/log.h"
 
@@ -30,30 +31,6 @@ constexpr std::uint16_t kStatusCannotUnderstand = 0xC000;
 constexpr std::uint16_t kStatusNotAuthorized = 0x0124;
 constexpr std::uint16_t kStatusProcessingFailure = 0x0110;
 constexpr std::uint16_t kStatusNoSuchSopClass = 0x0118;
-
-// Accepted for storage, compressed first so a sender's file arrives as it is
-// (the same order as the archive's SCP).
-const char* kStorageTransferSyntaxes[] = {
-    UID_JPEG2000LosslessOnlyTransferSyntax,
-    UID_JPEG2000TransferSyntax,
-    UID_JPEGLSLosslessTransferSyntax,
-    UID_JPEGLSLossyTransferSyntax,
-    UID_JPEGProcess14SV1TransferSyntax,
-    UID_JPEGProcess14TransferSyntax,
-    UID_JPEGProcess1TransferSyntax,
-    UID_JPEGProcess2_4TransferSyntax,
-    UID_RLELosslessTransferSyntax,
-    UID_DeflatedExplicitVRLittleEndianTransferSyntax,
-    UID_LittleEndianExplicitTransferSyntax,
-    UID_BigEndianExplicitTransferSyntax,
-    UID_LittleEndianImplicitTransferSyntax,
-};
-
-const char* kPlainTransferSyntaxes[] = {
-    UID_LittleEndianExplicitTransferSyntax,
-    UID_BigEndianExplicitTransferSyntax,
-    UID_LittleEndianImplicitTransferSyntax,
-};
 
 template <typename T, std::size_t N>
 constexpr int CountOf(T (&)[N]) {
@@ -121,17 +98,17 @@ class RelayScp : public DcmThreadSCP {
     const char* commitment[] = {UID_StorageCommitmentPushModelSOPClass};
     T_ASC_Parameters* params = association_->params;
     OFCondition result = ASC_acceptContextsWithPreferredTransferSyntaxes(
-        params, verification, CountOf(verification), kPlainTransferSyntaxes,
-        CountOf(kPlainTransferSyntaxes));
+        params, verification, CountOf(verification), scp::kUncompressedTransferSyntaxes,
+        scp::kUncompressedTransferSyntaxCount);
     if (result.good()) {
       result = ASC_acceptContextsWithPreferredTransferSyntaxes(
           params, dcmAllStorageSOPClassUIDs, numberOfDcmAllStorageSOPClassUIDs,
-          kStorageTransferSyntaxes, CountOf(kStorageTransferSyntaxes));
+          scp::kStorageTransferSyntaxes, scp::kStorageTransferSyntaxCount);
     }
     if (result.good()) {
       result = ASC_acceptContextsWithPreferredTransferSyntaxes(
-          params, commitment, CountOf(commitment), kPlainTransferSyntaxes,
-          CountOf(kPlainTransferSyntaxes));
+          params, commitment, CountOf(commitment), scp::kUncompressedTransferSyntaxes,
+          scp::kUncompressedTransferSyntaxCount);
     }
     if (result.good()) result = AcceptProposedCommitmentRoles();
     if (result.bad()) {
