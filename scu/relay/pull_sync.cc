@@ -1,7 +1,5 @@
 #include "scu/relay/pull_sync.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <cstdint>
@@ -12,6 +10,7 @@
 
 #include "archive/common/error.h"
 #include "archive/common/log.h"
+#include "scu/relay/sqlite_database.h"
 #include "dcmtk/config/osconfig.h"  // must come first
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcuid.h"
@@ -26,127 +25,71 @@ constexpr std::uint16_t kSuccess = 0x0000;
 bool IsPending(std::uint16_t status) { return status == 0xFF00 || status == 0xFF01; }
 
 // The pulled-studies record and the schedule/watermark, in the spool
-// queue's SQLite file (its own connection; WAL lets it share the file with
-// the queue). Not thread-safe: the caller serialises.
+// queue's SQLite file (its own connection). Not thread-safe: the caller
+// serialises.
+const std::vector<const char*> kPullMigrations = {
+    R"sql(
+CREATE TABLE IF NOT EXISTS pull_studies (
+  study_instance_uid TEXT PRIMARY KEY,
+  number_of_instances INTEGER NOT NULL,
+  pulled_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pull_state (
+  name TEXT PRIMARY KEY CHECK (name IN ('last_sync_started_at', 'last_complete_sync_at')),
+  value TEXT NOT NULL
+);
+)sql",
+};
+
 class PullHistory {
  public:
-  explicit PullHistory(const std::filesystem::path& file) : file_(file) {
-    if (sqlite3_open_v2(file.c_str(), &database_,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        nullptr) != SQLITE_OK) {
-      const std::string reason = database_ ? sqlite3_errmsg(database_) : "out of memory";
-      sqlite3_close(database_);
-      throw Error(ErrorCode::kStorage,
-                  fmt::format("pull history {}: cannot open: {}", file.string(), reason));
-    }
-    sqlite3_busy_timeout(database_, 10000);
-    Execute("PRAGMA journal_mode = WAL");
-    Execute("PRAGMA synchronous = FULL");
-    Execute(
-        "CREATE TABLE IF NOT EXISTS pull_studies ("
-        " study_instance_uid TEXT PRIMARY KEY,"
-        " number_of_instances INTEGER NOT NULL,"
-        " pulled_at TEXT NOT NULL)");
-    Execute(
-        "CREATE TABLE IF NOT EXISTS pull_state ("
-        " name TEXT PRIMARY KEY CHECK (name IN ('last_sync_started_at',"
-        " 'last_complete_sync_at')),"
-        " value TEXT NOT NULL)");
-  }
-  ~PullHistory() { sqlite3_close(database_); }
-  PullHistory(const PullHistory&) = delete;
-  PullHistory& operator=(const PullHistory&) = delete;
+  explicit PullHistory(const std::filesystem::path& file)
+      : database_(file, "pull history", kPullMigrations) {}
 
   // Instances recorded for a pulled study; nullopt when never pulled.
   std::optional<std::int64_t> PulledInstances(const std::string& study_uid) {
-    Statement statement(*this,
-                        "SELECT number_of_instances FROM pull_studies "
-                        "WHERE study_instance_uid = ?1");
+    SqliteStatement statement(database_,
+                              "SELECT number_of_instances FROM pull_studies "
+                              "WHERE study_instance_uid = ?1");
     statement.Bind(1, study_uid);
     if (!statement.Step()) return std::nullopt;
-    return sqlite3_column_int64(statement.handle, 0);
+    return statement.Int(0);
   }
 
   void RecordPulled(const std::string& study_uid, std::int64_t instances, TimePoint at) {
-    Statement statement(*this,
-                        "INSERT INTO pull_studies (study_instance_uid, number_of_instances, "
-                        "pulled_at) VALUES (?1, ?2, ?3) ON CONFLICT (study_instance_uid) DO "
-                        "UPDATE SET number_of_instances = excluded.number_of_instances, "
-                        "pulled_at = excluded.pulled_at");
-    statement.Bind(1, study_uid);
-    statement.Bind(2, instances);
-    statement.Bind(3, FormatUtc(at));
+    SqliteStatement statement(database_,
+                              "INSERT INTO pull_studies (study_instance_uid, "
+                              "number_of_instances, pulled_at) VALUES (?1, ?2, ?3) "
+                              "ON CONFLICT (study_instance_uid) DO UPDATE SET "
+                              "number_of_instances = excluded.number_of_instances, "
+                              "pulled_at = excluded.pulled_at");
+    statement.Bind(1, study_uid).Bind(2, instances).Bind(3, FormatUtc(at));
     statement.Step();
   }
 
   std::optional<TimePoint> State(const std::string& name) {
-    Statement statement(*this, "SELECT value FROM pull_state WHERE name = ?1");
+    SqliteStatement statement(database_, "SELECT value FROM pull_state WHERE name = ?1");
     statement.Bind(1, name);
     if (!statement.Step()) return std::nullopt;
-    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement.handle, 0));
-    auto parsed = ParseUtc(text ? text : "");
+    const std::string text = statement.Text(0);
+    auto parsed = ParseUtc(text);
     if (!parsed) {
-      throw Error(ErrorCode::kStorage, fmt::format("pull history {}: {} holds a bad time '{}'",
-                                                   file_.string(), name, text ? text : ""));
+      throw Error(ErrorCode::kStorage,
+                  fmt::format("{}: {} holds a bad time '{}'", database_.Name(), name, text));
     }
     return parsed;
   }
 
   void SetState(const std::string& name, TimePoint value) {
-    Statement statement(*this,
-                        "INSERT INTO pull_state (name, value) VALUES (?1, ?2) ON CONFLICT "
-                        "(name) DO UPDATE SET value = excluded.value");
-    statement.Bind(1, name);
-    statement.Bind(2, FormatUtc(value));
+    SqliteStatement statement(database_,
+                              "INSERT INTO pull_state (name, value) VALUES (?1, ?2) "
+                              "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+    statement.Bind(1, name).Bind(2, FormatUtc(value));
     statement.Step();
   }
 
  private:
-  struct Statement {
-    Statement(PullHistory& history, const char* sql) : owner(history) {
-      if (sqlite3_prepare_v2(owner.database_, sql, -1, &handle, nullptr) != SQLITE_OK) {
-        owner.Fail("prepare");
-      }
-    }
-    ~Statement() { sqlite3_finalize(handle); }
-    void Bind(int index, const std::string& value) {
-      if (sqlite3_bind_text(handle, index, value.c_str(), static_cast<int>(value.size()),
-                            SQLITE_TRANSIENT) != SQLITE_OK) {
-        owner.Fail("bind");
-      }
-    }
-    void Bind(int index, std::int64_t value) {
-      if (sqlite3_bind_int64(handle, index, value) != SQLITE_OK) owner.Fail("bind");
-    }
-    // True for a row, false when done.
-    bool Step() {
-      const int result = sqlite3_step(handle);
-      if (result == SQLITE_ROW) return true;
-      if (result == SQLITE_DONE) return false;
-      owner.Fail("step");
-      return false;
-    }
-    PullHistory& owner;
-    sqlite3_stmt* handle = nullptr;
-  };
-
-  void Execute(const char* sql) {
-    char* message = nullptr;
-    if (sqlite3_exec(database_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-      const std::string reason = message ? message : sqlite3_errmsg(database_);
-      sqlite3_free(message);
-      throw Error(ErrorCode::kStorage,
-                  fmt::format("pull history {}: '{}' failed: {}", file_.string(), sql, reason));
-    }
-  }
-
-  [[noreturn]] void Fail(const char* what) {
-    throw Error(ErrorCode::kStorage, fmt::format("pull history {}: {} failed: {}", file_.string(),
-                                                 what, sqlite3_errmsg(database_)));
-  }
-
-  std::filesystem::path file_;
-  sqlite3* database_ = nullptr;
+  SqliteDatabase database_;
 };
 
 constexpr const char* kLastSyncStarted = "last_sync_started_at";

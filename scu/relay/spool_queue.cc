@@ -1,19 +1,18 @@
 #include "scu/relay/spool_queue.h"
 
-#include <sqlite3.h>
-
 #include <fmt/format.h>
 
 #include <mutex>
 #include <system_error>
 
 #include "archive/common/error.h"
+#include "scu/relay/sqlite_database.h"
 
 namespace hokan::relay {
 namespace {
 
 // Schema versions; each step runs once, in order, inside one transaction.
-const char* const kMigrations[] = {
+const std::vector<const char*> kMigrations = {
     R"sql(
 CREATE TABLE items (
   id INTEGER PRIMARY KEY,
@@ -49,30 +48,12 @@ constexpr const char* kColumns =
     "modality, source, file, size_bytes, sha256_hex, state, received_at, attempts, "
     "next_attempt_at, last_error, commitment_transaction_uid, committed_at";
 
-std::int64_t ToMicros(TimePoint time) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count();
-}
-
-TimePoint FromMicros(std::int64_t micros) {
-  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(
-      std::chrono::microseconds(micros)));
-}
-
 ItemState StateFromName(const std::string& name) {
   for (ItemState state : {ItemState::kSpooled, ItemState::kSending, ItemState::kSent,
                           ItemState::kCommitted, ItemState::kParked, ItemState::kPurged}) {
     if (name == ItemStateName(state)) return state;
   }
   throw Error(ErrorCode::kStorage, fmt::format("spool queue: unknown item state '{}'", name));
-}
-
-void ExecuteSql(sqlite3* db, const std::filesystem::path& file, const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    const std::string text = message ? message : "unknown error";
-    sqlite3_free(message);
-    throw Error(ErrorCode::kStorage, fmt::format("spool queue {}: {}", file.string(), text));
-  }
 }
 
 }  // namespace
@@ -90,109 +71,13 @@ const char* ItemStateName(ItemState state) {
 }
 
 struct SpoolQueue::Impl {
-  sqlite3* db = nullptr;
-  std::filesystem::path file;
-  std::mutex mutex;
-
-  [[noreturn]] void Fail(const std::string& what) const {
-    throw Error(ErrorCode::kStorage, fmt::format("spool queue {}: {}: {}", file.string(), what,
-                                                 db ? sqlite3_errmsg(db) : "not open"));
-  }
-
-  void Execute(const char* sql) { ExecuteSql(db, file, sql); }
+  explicit Impl(const std::filesystem::path& file) : database(file, "spool queue", kMigrations) {}
+  SqliteDatabase database;
 };
 
 namespace {
 
-// One prepared statement; finalized when it goes out of scope.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql, const std::filesystem::path& file) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement_, nullptr) != SQLITE_OK) {
-      throw Error(ErrorCode::kStorage, fmt::format("spool queue {}: cannot prepare: {}",
-                                                   file.string(), sqlite3_errmsg(db)));
-    }
-  }
-  ~Statement() { sqlite3_finalize(statement_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  Statement& Bind(int index, const std::string& value) {
-    Check(sqlite3_bind_text(statement_, index, value.data(), static_cast<int>(value.size()),
-                            SQLITE_TRANSIENT));
-    return *this;
-  }
-  Statement& Bind(int index, std::int64_t value) {
-    Check(sqlite3_bind_int64(statement_, index, value));
-    return *this;
-  }
-  Statement& BindNull(int index) {
-    Check(sqlite3_bind_null(statement_, index));
-    return *this;
-  }
-  Statement& Bind(int index, const std::optional<TimePoint>& value) {
-    return value ? Bind(index, ToMicros(*value)) : BindNull(index);
-  }
-
-  // True while a row is available.
-  bool Step() {
-    const int result = sqlite3_step(statement_);
-    if (result == SQLITE_ROW) return true;
-    if (result == SQLITE_DONE) return false;
-    throw Error(ErrorCode::kStorage,
-                fmt::format("spool queue: statement failed: {}", sqlite3_errmsg(db_)));
-  }
-  void Reset() {
-    sqlite3_reset(statement_);
-    sqlite3_clear_bindings(statement_);
-  }
-
-  std::int64_t Int(int column) { return sqlite3_column_int64(statement_, column); }
-  bool IsNull(int column) { return sqlite3_column_type(statement_, column) == SQLITE_NULL; }
-  std::string Text(int column) {
-    const auto* text = sqlite3_column_text(statement_, column);
-    return text ? std::string(reinterpret_cast<const char*>(text),
-                              static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)))
-                : std::string();
-  }
-  std::optional<TimePoint> Time(int column) {
-    if (IsNull(column)) return std::nullopt;
-    return FromMicros(Int(column));
-  }
-
- private:
-  void Check(int result) {
-    if (result != SQLITE_OK) {
-      throw Error(ErrorCode::kStorage,
-                  fmt::format("spool queue: cannot bind a value: {}", sqlite3_errmsg(db_)));
-    }
-  }
-
-  sqlite3* db_;
-  sqlite3_stmt* statement_ = nullptr;
-};
-
-// BEGIN IMMEDIATE … COMMIT; rolled back when not committed.
-class Transaction {
- public:
-  Transaction(sqlite3* db, const std::filesystem::path& file) : db_(db), file_(file) {
-    ExecuteSql(db_, file_, "BEGIN IMMEDIATE");
-  }
-  ~Transaction() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  void Commit() {
-    ExecuteSql(db_, file_, "COMMIT");
-    done_ = true;
-  }
-
- private:
-  sqlite3* db_;
-  const std::filesystem::path& file_;
-  bool done_ = false;
-};
-
-SpoolItem ReadItem(Statement& row) {
+SpoolItem ReadItem(const SqliteStatement& row) {
   SpoolItem item;
   item.id = row.Int(0);
   item.sop_instance_uid = row.Text(1);
@@ -217,61 +102,16 @@ SpoolItem ReadItem(Statement& row) {
 
 }  // namespace
 
-SpoolQueue::SpoolQueue(const std::filesystem::path& database_file) : impl_(new Impl) {
-  impl_->file = database_file;
-  try {
-    std::error_code error;
-    std::filesystem::create_directories(database_file.parent_path(), error);
-    if (error) {
-      throw Error(ErrorCode::kStorage, fmt::format("spool queue {}: cannot create its folder: {}",
-                                                   database_file.string(), error.message()));
-    }
-    if (sqlite3_open_v2(database_file.c_str(), &impl_->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        nullptr) != SQLITE_OK) {
-      impl_->Fail("cannot open");
-    }
-    sqlite3_busy_timeout(impl_->db, 10000);
-    impl_->Execute("PRAGMA journal_mode=WAL");
-    impl_->Execute("PRAGMA synchronous=FULL");
-    impl_->Execute("PRAGMA foreign_keys=ON");
+SpoolQueue::SpoolQueue(const std::filesystem::path& database_file)
+    : impl_(std::make_unique<Impl>(database_file)) {}
 
-    Transaction transaction(impl_->db, impl_->file);
-    Statement version_query(impl_->db, "PRAGMA user_version", database_file);
-    version_query.Step();
-    const std::int64_t version = version_query.Int(0);
-    const auto known = static_cast<std::int64_t>(std::size(kMigrations));
-    if (version > known) {
-      throw Error(ErrorCode::kStorage,
-                  fmt::format("spool queue {}: schema version {} is newer than this hokan-forward "
-                              "knows ({})",
-                              database_file.string(), version, known));
-    }
-    for (std::int64_t step = version; step < known; ++step) impl_->Execute(kMigrations[step]);
-    if (version < known) {
-      // PRAGMA takes no parameters; the value is our own constant.
-      impl_->Execute(fmt::format("PRAGMA user_version={}", known).c_str());
-    }
-    transaction.Commit();
-  } catch (...) {
-    if (impl_->db) sqlite3_close_v2(impl_->db);
-    delete impl_;
-    throw;
-  }
-}
-
-SpoolQueue::~SpoolQueue() {
-  sqlite3_close_v2(impl_->db);
-  delete impl_;
-}
+SpoolQueue::~SpoolQueue() = default;
 
 std::int64_t SpoolQueue::Add(const SpoolItem& item) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  Transaction transaction(impl_->db, impl_->file);
-  Statement existing(impl_->db,
-                     "SELECT id, sha256_hex, state, file FROM items WHERE sop_instance_uid = ?1 "
-                     "AND state <> 'purged' ORDER BY id DESC",
-                     impl_->file);
+  std::lock_guard<std::mutex> lock(impl_->database.mutex());
+  SqliteTransaction transaction(impl_->database);
+  SqliteStatement existing(impl_->database, "SELECT id, sha256_hex, state, file FROM items WHERE sop_instance_uid = ?1 "
+                     "AND state <> 'purged' ORDER BY id DESC");
   existing.Bind(1, item.sop_instance_uid);
   std::optional<std::int64_t> replaceable;
   std::filesystem::path replaced_file;
@@ -289,13 +129,11 @@ std::int64_t SpoolQueue::Add(const SpoolItem& item) {
   }
   std::int64_t id = 0;
   if (replaceable) {
-    Statement update(impl_->db,
-                     "UPDATE items SET sop_class_uid = ?2, transfer_syntax_uid = ?3, "
+    SqliteStatement update(impl_->database, "UPDATE items SET sop_class_uid = ?2, transfer_syntax_uid = ?3, "
                      "study_instance_uid = ?4, patient_id = ?5, modality = ?6, source = ?7, "
                      "file = ?8, size_bytes = ?9, sha256_hex = ?10, state = 'spooled', "
                      "received_at = ?11, attempts = 0, next_attempt_at = NULL, last_error = '' "
-                     "WHERE id = ?1",
-                     impl_->file);
+                     "WHERE id = ?1");
     update.Bind(1, *replaceable).Bind(2, item.sop_class_uid).Bind(3, item.transfer_syntax_uid);
     update.Bind(4, item.study_instance_uid).Bind(5, item.patient_id).Bind(6, item.modality);
     update.Bind(7, item.source).Bind(8, item.file.string()).Bind(9, item.size_bytes);
@@ -303,19 +141,17 @@ std::int64_t SpoolQueue::Add(const SpoolItem& item) {
     update.Step();
     id = *replaceable;
   } else {
-    Statement insert(impl_->db,
-                     "INSERT INTO items (sop_instance_uid, sop_class_uid, transfer_syntax_uid, "
+    SqliteStatement insert(impl_->database, "INSERT INTO items (sop_instance_uid, sop_class_uid, transfer_syntax_uid, "
                      "study_instance_uid, patient_id, modality, source, file, size_bytes, "
                      "sha256_hex, state, received_at) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'spooled', ?11)",
-                     impl_->file);
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'spooled', ?11)");
     insert.Bind(1, item.sop_instance_uid).Bind(2, item.sop_class_uid);
     insert.Bind(3, item.transfer_syntax_uid).Bind(4, item.study_instance_uid);
     insert.Bind(5, item.patient_id).Bind(6, item.modality).Bind(7, item.source);
     insert.Bind(8, item.file.string()).Bind(9, item.size_bytes).Bind(10, item.sha256_hex);
     insert.Bind(11, ToMicros(item.received_at));
     insert.Step();
-    id = sqlite3_last_insert_rowid(impl_->db);
+    id = sqlite3_last_insert_rowid(impl_->database.handle());
   }
   transaction.Commit();
   // The replaced version is no longer referenced by the queue.
@@ -327,13 +163,11 @@ std::int64_t SpoolQueue::Add(const SpoolItem& item) {
 }
 
 std::vector<SpoolItem> SpoolQueue::Due(TimePoint now, int limit) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  Statement query(impl_->db,
-                  fmt::format("SELECT {} FROM items WHERE state = 'spooled' AND "
+  std::lock_guard<std::mutex> lock(impl_->database.mutex());
+  SqliteStatement query(impl_->database, fmt::format("SELECT {} FROM items WHERE state = 'spooled' AND "
                               "(next_attempt_at IS NULL OR next_attempt_at <= ?1) "
                               "ORDER BY received_at, id LIMIT ?2",
-                              kColumns),
-                  impl_->file);
+                              kColumns));
   query.Bind(1, ToMicros(now)).Bind(2, static_cast<std::int64_t>(limit));
   std::vector<SpoolItem> items;
   while (query.Step()) items.push_back(ReadItem(query));
@@ -341,13 +175,11 @@ std::vector<SpoolItem> SpoolQueue::Due(TimePoint now, int limit) {
 }
 
 std::vector<std::string> SpoolQueue::QuietStudies(TimePoint quiet_since) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  Statement query(impl_->db,
-                  "SELECT study_instance_uid FROM items WHERE state <> 'purged' "
+  std::lock_guard<std::mutex> lock(impl_->database.mutex());
+  SqliteStatement query(impl_->database, "SELECT study_instance_uid FROM items WHERE state <> 'purged' "
                   "GROUP BY study_instance_uid "
                   "HAVING SUM(state = 'spooled') > 0 AND MAX(received_at) < ?1 "
-                  "ORDER BY MIN(received_at)",
-                  impl_->file);
+                  "ORDER BY MIN(received_at)");
   query.Bind(1, ToMicros(quiet_since));
   std::vector<std::string> studies;
   while (query.Step()) studies.push_back(query.Text(0));
@@ -355,12 +187,10 @@ std::vector<std::string> SpoolQueue::QuietStudies(TimePoint quiet_since) {
 }
 
 void SpoolQueue::MarkSending(const std::vector<std::int64_t>& ids) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  Transaction transaction(impl_->db, impl_->file);
-  Statement update(impl_->db,
-                   "UPDATE items SET state = 'sending', attempts = attempts + 1 "
-                   "WHERE id = ?1 AND state = 'spooled'",
-                   impl_->file);
+  std::lock_guard<std::mutex> lock(impl_->database.mutex());
+  SqliteTransaction transaction(impl_->database);
+  SqliteStatement update(impl_->database, "UPDATE items SET state = 'sending', attempts = attempts + 1 "
+                   "WHERE id = ?1 AND state = 'spooled'");
   for (std::int64_t id : ids) {
     update.Bind(1, id);
     update.Step();
@@ -370,11 +200,9 @@ void SpoolQueue::MarkSending(const std::vector<std::int64_t>& ids) {
 }
 
 void SpoolQueue::MarkSent(std::int64_t id, const std::string& transaction_uid) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  Statement update(impl_->db,
-                   "UPDATE items SET state = 'sent', commitment_transaction_uid = ?2, "
-                   "sent_at = ?3, last_error = '', next_attempt_at = NULL WHERE id = ?1",
-                   impl_->file);
+  std::lock_guard<std::mutex> lock(impl_->database.mutex());
+  SqliteStatement update(impl_->database, "UPDATE items SET state = 'sent', commitment_transaction_uid = ?2, "
+                   "sent_at = ?3, last_error = '', next_attempt_at = NULL WHERE id = ?1");
   update.Bind(1, id).Bind(2, transaction_uid).Bind(3, ToMicros(Now()));
   update.Step();
 }
@@ -382,12 +210,10 @@ void SpoolQueue::MarkSent(std::int64_t id, const std::string& transaction_uid) {
 void SpoolQueue::MarkSent(const std::vector<std::int64_t>& ids,
                           const std::string& transaction_uid) {
   if (ids.empty()) return;
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  Transaction transaction(impl_->db, impl_->file);
-  Statement update(impl_->db,
-                   "UPDATE items SET state = 'sent', commitment_transaction_uid = ?2, "
-                   "sent_at = ?3, last_error = '', next_attempt_at = NULL WHERE id = ?1",
-                   impl_->file);
+  std::lock_guard<std::mutex> lock(impl_->database.mutex());
+  SqliteTransaction transaction(impl_->database);
+  SqliteStatement update(impl_->database, "UPDATE items SET state = 'sent', commitment_transaction_uid = ?2, "
+                   "sent_at = ?3, last_error = '', next_attempt_at = NULL WHERE id = ?1");
   const auto now = ToMicros(Now());
   for (std::int64_t id : ids) {
     update.Bind(1, id).Bind(2, transaction_uid).Bind(3, now);
@@ -398,34 +224,28 @@ void SpoolQueue::MarkSent(const std::vector<std::int64_t>& ids,
 }
 
 void SpoolQueue::Retry(std::int64_t id, TimePoint next_attempt_at, const std::string& error) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  Statement update(impl_->db,
-                   "UPDATE items SET state = 'spooled', next_attempt_at = ?2, last_error = ?3 "
-                   "WHERE id = ?1",
-                   impl_->file);
+  std::lock_guard<std::mutex> lock(impl_->database.mutex());
+  SqliteStatement update(impl_->database, "UPDATE items SET state = 'spooled', next_attempt_at = ?2, last_error = ?3 "
+                   "WHERE id = ?1");
   update.Bind(1, id).Bind(2, ToMicros(next_attempt_at)).Bind(3, error);
   update.Step();
 }
 
 void SpoolQueue::Park(std::int64_t id, const std::string& reason) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  Statement update(impl_->db,
-                   "UPDATE items SET state = 'parked', last_error = ?2, next_attempt_at = NULL "
-                   "WHERE id = ?1",
-                   impl_->file);
+  std::lock_guard<std::mutex> lock(impl_->database.mutex());
+  SqliteStatement update(impl_->database, "UPDATE items SET state = 'parked', last_error = ?2, next_attempt_at = NULL "
+                   "WHERE id = ?1");
   update.Bind(1, id).Bind(2, reason);
   update.Step();
 }
 
 void SpoolQueue::MarkCommitted(const std::string& transaction_uid,
                                const std::vector<std::string>& sop_instance_uids, TimePoint at) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  Transaction transaction(impl_->db, impl_->file);
-  Statement update(impl_->db,
-                   "UPDATE items SET state = 'committed', committed_at = ?3 "
+  std::lock_guard<std::mutex> lock(impl_->database.mutex());
+  SqliteTransaction transaction(impl_->database);
+  SqliteStatement update(impl_->database, "UPDATE items SET state = 'committed', committed_at = ?3 "
                    "WHERE commitment_transaction_uid = ?1 AND sop_instance_uid = ?2 "
-                   "AND state = 'sent'",
-                   impl_->file);
+                   "AND state = 'sent'");
   for (const std::string& uid : sop_instance_uids) {
     update.Bind(1, transaction_uid).Bind(2, uid).Bind(3, ToMicros(at));
     update.Step();
@@ -435,41 +255,51 @@ void SpoolQueue::MarkCommitted(const std::string& transaction_uid,
 }
 
 void SpoolQueue::MarkPurged(std::int64_t id) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  Statement update(impl_->db, "UPDATE items SET state = 'purged' WHERE id = ?1", impl_->file);
+  std::lock_guard<std::mutex> lock(impl_->database.mutex());
+  SqliteStatement update(impl_->database, "UPDATE items SET state = 'purged' WHERE id = ?1");
   update.Bind(1, id);
   update.Step();
 }
 
 int SpoolQueue::RecoverInterrupted() {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  Statement update(impl_->db, "UPDATE items SET state = 'spooled' WHERE state = 'sending'",
-                   impl_->file);
+  std::lock_guard<std::mutex> lock(impl_->database.mutex());
+  SqliteStatement update(impl_->database, "UPDATE items SET state = 'spooled' WHERE state = 'sending'");
   update.Step();
-  return sqlite3_changes(impl_->db);
+  return sqlite3_changes(impl_->database.handle());
 }
 
 std::vector<SpoolItem> SpoolQueue::InState(ItemState state, int limit) {
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  Statement query(impl_->db,
-                  fmt::format("SELECT {} FROM items WHERE state = ?1 ORDER BY received_at, id "
+  std::lock_guard<std::mutex> lock(impl_->database.mutex());
+  SqliteStatement query(impl_->database, fmt::format("SELECT {} FROM items WHERE state = ?1 ORDER BY received_at, id "
                               "LIMIT ?2",
-                              kColumns),
-                  impl_->file);
+                              kColumns));
   query.Bind(1, std::string(ItemStateName(state))).Bind(2, static_cast<std::int64_t>(limit));
   std::vector<SpoolItem> items;
   while (query.Step()) items.push_back(ReadItem(query));
   return items;
 }
 
+std::map<std::string, ItemState> SpoolQueue::StatesOf(
+    const std::vector<std::string>& sop_instance_uids) {
+  std::lock_guard<std::mutex> lock(impl_->database.mutex());
+  SqliteStatement query(impl_->database,
+                        "SELECT state FROM items WHERE sop_instance_uid = ?1 "
+                        "ORDER BY id DESC LIMIT 1");
+  std::map<std::string, ItemState> states;
+  for (const std::string& uid : sop_instance_uids) {
+    query.Bind(1, uid);
+    if (query.Step()) states[uid] = StateFromName(query.Text(0));
+    query.Reset();
+  }
+  return states;
+}
+
 QueueStatus SpoolQueue::Status() {
   constexpr int kParkedListed = 100;
   QueueStatus status;
   {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    Statement counts(impl_->db,
-                     "SELECT state, COUNT(*), SUM(size_bytes) FROM items GROUP BY state",
-                     impl_->file);
+    std::lock_guard<std::mutex> lock(impl_->database.mutex());
+    SqliteStatement counts(impl_->database, "SELECT state, COUNT(*), SUM(size_bytes) FROM items GROUP BY state");
     while (counts.Step()) {
       const ItemState state = StateFromName(counts.Text(0));
       const std::int64_t count = counts.Int(1);
@@ -487,10 +317,8 @@ QueueStatus SpoolQueue::Status() {
       }
       if (state != ItemState::kPurged) status.spool_bytes += bytes;
     }
-    Statement times(impl_->db,
-                    "SELECT (SELECT MIN(received_at) FROM items WHERE state IN ('spooled', "
-                    "'sending')), (SELECT MAX(sent_at) FROM items)",
-                    impl_->file);
+    SqliteStatement times(impl_->database, "SELECT (SELECT MIN(received_at) FROM items WHERE state IN ('spooled', "
+                    "'sending')), (SELECT MAX(sent_at) FROM items)");
     times.Step();
     status.oldest_unsent = times.Time(0);
     status.last_success = times.Time(1);

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,11 +89,14 @@ class SpoolQueue {
   int RecoverInterrupted();
 
   std::vector<SpoolItem> InState(ItemState state, int limit);
+  // The state of each of `sop_instance_uids` the queue knows (its newest
+  // entry); a UID never queued is absent from the answer.
+  std::map<std::string, ItemState> StatesOf(const std::vector<std::string>& sop_instance_uids);
   QueueStatus Status();
 
  private:
   struct Impl;
-  Impl* impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace hokan::relay
