@@ -5,24 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "scu/relay/modality_commitments.h"
 #include "scu/relay/relay_config.h"
 #include "scu/relay/spool_queue.h"
 
 class DcmDataset;
 
 namespace hokan::relay {
-
-// A peer that receives our N-EVENT-REPORTs: a modality that asked the relay
-// for Storage Commitment. Parsed from "AE@host:port".
-struct PeerAddress {
-  std::string ae_title;
-  std::string host;
-  int port = 0;
-};
-
-// Parses "AE@host:port,AE2@host2:port2" (spaces ignored; empty text: none).
-// Throws hokan::Error(kConfiguration) naming the bad entry.
-std::vector<PeerAddress> ParsePeerAddresses(const std::string& text);
 
 // Forwards the spool to the archive: decides what is due (timing mode,
 // selection, low-space watermark), sends it over parallel_associations
@@ -58,25 +47,14 @@ class Forwarder {
   // on-receipt forwarding does not wait for poll_interval.
   void Notify();
 
-  // Hook for the relay SCP: an N-EVENT-REPORT (Storage Commitment Push
-  // Model, 1.2.840.10008.1.20.1) that arrived on a new association from
-  // `calling_ae`. `event_type_id` is 1 (all committed) or 2 (some failed);
-  // `event_information` carries the Transaction UID, Referenced SOP
-  // Sequence and Failed SOP Sequence. Returns the DIMSE status to answer:
-  // 0x0000 when recorded (an unknown Transaction UID is logged and still
-  // answered 0x0000, so the archive does not retry forever), 0x0110 when
-  // the report cannot be parsed or recorded.
+  // Hook for the relay SCP: the archive's N-EVENT-REPORT on a new
+  // association (ArchiveCommitments::HandleReport).
   std::uint16_t HandleCommitmentReport(const std::string& calling_ae,
                                        std::uint16_t event_type_id,
                                        DcmDataset& event_information);
 
-  // Hook for the relay SCP: an N-ACTION (Storage Commitment request, action
-  // type 1) from a modality. Returns the DIMSE status to answer: 0x0000
-  // when remembered (the report follows on a new association to the
-  // modality's address once the archive has decided on every instance),
-  // 0x0124 when `calling_ae` is not in commitment_ae_titles, 0x0115
-  // (invalid argument) when the request has no Transaction UID or no
-  // references.
+  // Hook for the relay SCP: a modality's N-ACTION (Storage Commitment
+  // request; ModalityCommitments::HandleRequest).
   std::uint16_t HandleCommitmentRequest(const std::string& calling_ae,
                                         DcmDataset& action_information);
 

@@ -143,6 +143,10 @@ const std::map<std::string, Section>& Sections() {
             [](RelayConfig& c, const KeyParser& p) {
               c.dimse_timeout_seconds = p.Int(1, 86400);
             }},
+           {"commitment_report_wait_seconds",
+            [](RelayConfig& c, const KeyParser& p) {
+              c.commitment_report_wait_seconds = p.Int(0, 3600);
+            }},
        }},
       {"timing",
        {
@@ -295,6 +299,10 @@ RelayConfig LoadRelayConfig(const std::filesystem::path& file) {
   std::stringstream text;
   text << stream.rdbuf();
   return ParseRelayConfig(text.str(), file.string());
+}
+
+std::filesystem::path QueueDatabaseFile(const RelayConfig& config) {
+  return std::filesystem::absolute(config.spool_dir) / "queue.sqlite";
 }
 
 }  // namespace hokan::relay

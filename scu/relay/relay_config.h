@@ -36,6 +36,10 @@ struct RelayConfig {
   int parallel_associations = 4;
   int acse_timeout_seconds = 30;
   int dimse_timeout_seconds = 60;
+  // How long the relay keeps the commitment association open for the
+  // archive's report (0: release at once; the report then comes on a new
+  // association to the relay).
+  int commitment_report_wait_seconds = 30;
   // [timing]
   BackupTiming timing = BackupTiming::kOnReceipt;
   std::optional<std::chrono::minutes> nightly_at;  // minutes after 00:00 UTC (kNightly)
@@ -58,6 +62,10 @@ struct RelayConfig {
   std::chrono::seconds poll_interval{1};  // scheduler and folder polling
   std::string log_level = "info";
 };
+
+// The relay's SQLite file (<spool_dir>/queue.sqlite): the queue, the pull
+// history and the modalities' commitment requests.
+std::filesystem::path QueueDatabaseFile(const RelayConfig& config);
 
 // Reads hokan-forward's INI file. Throws hokan::Error(kConfiguration) naming
 // the file and the offending section or key: an unknown section or key, a

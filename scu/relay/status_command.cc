@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "archive/common/clock.h"
+#include "scu/relay/modality_commitments.h"
 #include "scu/relay/spool_queue.h"
 #include "scu/relay/spool_store.h"
 
@@ -19,10 +20,6 @@ std::string Age(TimePoint since, TimePoint now) {
 }
 
 }  // namespace
-
-std::filesystem::path QueueDatabaseFile(const RelayConfig& config) {
-  return std::filesystem::absolute(config.spool_dir) / "queue.sqlite";
-}
 
 int RunStatus(const RelayConfig& config, bool list_items, std::ostream& out) {
   SpoolQueue queue(QueueDatabaseFile(config));
@@ -61,6 +58,16 @@ int RunStatus(const RelayConfig& config, bool list_items, std::ostream& out) {
     out << fmt::format("  parked {} study={} since {}: {}\n", item.sop_instance_uid,
                        item.study_instance_uid, FormatUtc(item.received_at), item.last_error);
   }
+  ModalityRequestStore modality_requests(QueueDatabaseFile(config));
+  const ModalityRequestsWaiting waiting = modality_requests.Waiting();
+  out << fmt::format("modality commitment requests waiting: {}", waiting.count);
+  if (waiting.oldest) {
+    out << fmt::format(" (oldest {}, age {}{})", FormatUtc(*waiting.oldest),
+                       Age(*waiting.oldest, now),
+                       waiting.last_error.empty() ? std::string()
+                                                  : "; last delivery: " + waiting.last_error);
+  }
+  out << "\n";
   if (list_items) {
     constexpr int kAll = 1 << 30;
     for (ItemState state : {ItemState::kSpooled, ItemState::kSending, ItemState::kSent,

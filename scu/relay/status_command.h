@@ -17,7 +17,4 @@ namespace hokan::relay {
 // cannot be read.
 int RunStatus(const RelayConfig& config, bool list_items, std::ostream& out);
 
-// Where the queue database lives.
-std::filesystem::path QueueDatabaseFile(const RelayConfig& config);
-
 }  // namespace hokan::relay

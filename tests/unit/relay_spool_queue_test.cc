@@ -1,5 +1,6 @@
 // SpoolQueue (scu/relay/spool_queue.h) on a real SQLite file in a temporary
-// folder: transitions, Due ordering, dedupe, crash recovery, Status.
+// folder: transitions, Due ordering, dedupe, crash recovery, Status; and
+// the modalities' commitment requests kept in the same file.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <random>
 
 #include "archive/common/error.h"
+#include "scu/relay/modality_commitments.h"
 #include "scu/relay/spool_queue.h"
 
 namespace hokan::relay {
@@ -201,6 +203,63 @@ TEST_CASE("spool queue: an unusable database file is a kStorage error", "[relay]
     CHECK(error.code() == ErrorCode::kStorage);
     CHECK(std::string(error.what()).find("queue.sqlite") != std::string::npos);
   }
+}
+
+TEST_CASE("spool queue: StatesOf answers the newest entry of each known UID",
+          "[relay][spool-queue]") {
+  TempFolder folder;
+  SpoolQueue queue(folder.path() / "queue.sqlite");
+  const std::int64_t first = queue.Add(Item("1.1", "9.1", kT0));
+  queue.Add(Item("1.2", "9.1", kT0));
+  queue.MarkSending({first});
+  queue.MarkSent(first, "7.1");
+  queue.MarkCommitted("7.1", {"1.1"}, kT0 + 1s);
+  const auto states = queue.StatesOf({"1.1", "1.2", "1.3"});
+  REQUIRE(states.size() == 2);
+  CHECK(states.at("1.1") == ItemState::kCommitted);
+  CHECK(states.at("1.2") == ItemState::kSpooled);
+  CHECK(states.count("1.3") == 0);
+}
+
+TEST_CASE("modality commitment requests survive reopening; a repeated UID replaces",
+          "[relay][spool-queue]") {
+  TempFolder folder;
+  const fs::path file = folder.path() / "queue.sqlite";
+  SpoolQueue queue(file);  // the queue and the requests share the file
+  {
+    ModalityRequestStore store(file);
+    ModalityRequest request;
+    request.transaction_uid = "5.1";
+    request.calling_ae = "CT1";
+    request.items = {{"1.2.840.10008.5.1.4.1.1.2", "1.1"}, {"1.2.840.10008.5.1.4.1.1.2", "1.2"}};
+    request.received_at = kT0;
+    store.Add(request);
+    request.items.pop_back();  // the modality asks again for one instance
+    store.Add(request);
+    ModalityRequest later = request;
+    later.transaction_uid = "5.2";
+    later.received_at = kT0 + 1s;
+    store.Add(later);
+  }
+  ModalityRequestStore store(file);
+  auto due = store.Due(kT0 + 1s);
+  REQUIRE(due.size() == 2);
+  CHECK(due[0].transaction_uid == "5.1");
+  CHECK(due[0].calling_ae == "CT1");
+  REQUIRE(due[0].items.size() == 1);
+  CHECK(due[0].items[0].sop_instance_uid == "1.1");
+  CHECK(due[1].transaction_uid == "5.2");
+
+  store.RetryAt("5.1", kT0 + 60s, "connection refused");
+  store.MarkReported("5.2", kT0 + 2s);
+  CHECK(store.Due(kT0 + 59s).empty());
+  const ModalityRequestsWaiting waiting = store.Waiting();
+  CHECK(waiting.count == 1);
+  CHECK(waiting.oldest == kT0);
+  CHECK(waiting.last_error == "connection refused");
+  due = store.Due(kT0 + 60s);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].attempts == 1);
 }
 
 }  // namespace hokan::relay
