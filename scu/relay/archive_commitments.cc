@@ -31,18 +31,12 @@ struct ArchiveCommitments::Impl {
   };
 
   Impl(const RelayConfig& config_in, SpoolQueue& queue_in, std::function<void()> on_report_in)
-      : config(config_in), queue(queue_in), on_report(std::move(on_report_in)) {
-    archive.calling_ae = config.ae_title;
-    archive.called_ae = config.archive_ae_title;
-    archive.host = config.archive_host;
-    archive.port = config.archive_port;
-    archive.acse_timeout_seconds = config.acse_timeout_seconds;
-    archive.dimse_timeout_seconds = config.dimse_timeout_seconds;
-  }
+      : config(config_in),
+        queue(queue_in),
+        on_report(std::move(on_report_in)),
+        archive(ArchiveTarget(config)) {}
 
-  std::string ArchiveName() const {
-    return fmt::format("{}@{}:{}", archive.called_ae, archive.host, archive.port);
-  }
+  std::string ArchiveName() const { return relay::ArchiveName(config); }
 
   void Queue(const std::string& transaction_uid, std::vector<SpoolItem> items) {
     {

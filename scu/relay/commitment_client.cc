@@ -16,6 +16,22 @@
 
 namespace hokan::relay {
 
+scu::SendTarget ArchiveTarget(const RelayConfig& config) {
+  scu::SendTarget archive;
+  archive.calling_ae = config.ae_title;
+  archive.called_ae = config.archive_ae_title;
+  archive.host = config.archive_host;
+  archive.port = config.archive_port;
+  archive.acse_timeout_seconds = config.acse_timeout_seconds;
+  archive.dimse_timeout_seconds = config.dimse_timeout_seconds;
+  return archive;
+}
+
+std::string ArchiveName(const RelayConfig& config) {
+  return fmt::format("{}@{}:{}", config.archive_ae_title, config.archive_host,
+                     config.archive_port);
+}
+
 ArchiveReport ParseArchiveReport(DcmDataset& event_information) {
   ArchiveReport report;
   OFString value;

@@ -11,10 +11,17 @@
 #include <vector>
 
 #include "scu/dicom_sender.h"
+#include "scu/relay/relay_config.h"
 
 class DcmDataset;
 
 namespace hokan::relay {
+
+// The archive as the relay's configuration names it ([relay] ae_title
+// calling, [archive] address and timeouts).
+scu::SendTarget ArchiveTarget(const RelayConfig& config);
+// "AE@host:port" of the archive, for log lines.
+std::string ArchiveName(const RelayConfig& config);
 
 // One N-EVENT-REPORT of the archive, as the relay needs it.
 struct ArchiveReport {

@@ -51,19 +51,11 @@ struct Forwarder::Impl {
   Impl(const RelayConfig& config_in, SpoolQueue& queue_in, std::vector<PeerAddress> addresses)
       : config(config_in),
         queue(queue_in),
+        archive(ArchiveTarget(config)),
         archive_commitments(config, queue, [this] { WakeScheduler(); }),
-        modality_commitments(config, queue, std::move(addresses)) {
-    archive.calling_ae = config.ae_title;
-    archive.called_ae = config.archive_ae_title;
-    archive.host = config.archive_host;
-    archive.port = config.archive_port;
-    archive.acse_timeout_seconds = config.acse_timeout_seconds;
-    archive.dimse_timeout_seconds = config.dimse_timeout_seconds;
-  }
+        modality_commitments(config, queue, std::move(addresses)) {}
 
-  std::string ArchiveName() const {
-    return fmt::format("{}@{}:{}", archive.called_ae, archive.host, archive.port);
-  }
+  std::string ArchiveName() const { return relay::ArchiveName(config); }
 
   void WakeScheduler() {
     {

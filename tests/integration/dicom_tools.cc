@@ -86,4 +86,10 @@ int CountStoreSuccesses(const std::string& output) {
   return CountOccurrences(output, "Received Store Response (Success)");
 }
 
+std::vector<std::string> PathsOf(const std::vector<GeneratedInstance>& instances) {
+  std::vector<std::string> paths;
+  for (const auto& instance : instances) paths.push_back(instance.path.string());
+  return paths;
+}
+
 }  // namespace hokan::integration

@@ -23,6 +23,9 @@ struct GeneratedInstance {
 // script's output when it fails.
 std::vector<GeneratedInstance> MakeStudy(const fs::path& out, const std::vector<std::string>& args);
 
+// The files' paths, in order (e.g. for storescu).
+std::vector<std::string> PathsOf(const std::vector<GeneratedInstance>& instances);
+
 struct DicomDescription {
   fs::path path;
   std::string sop_class_uid;        // "-" when unknown

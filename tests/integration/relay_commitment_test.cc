@@ -53,12 +53,6 @@ RelayOptions RelayFor(const ArchiveProcess& archive, std::vector<std::string> ti
   return options;
 }
 
-std::vector<std::string> Paths(const std::vector<GeneratedInstance>& instances) {
-  std::vector<std::string> paths;
-  for (const auto& instance : instances) paths.push_back(instance.path.string());
-  return paths;
-}
-
 std::vector<std::string> SortedUids(const std::vector<GeneratedInstance>& instances) {
   std::vector<std::string> uids;
   for (const auto& instance : instances) uids.push_back(instance.sop_instance_uid);
@@ -69,15 +63,6 @@ std::vector<std::string> SortedUids(const std::vector<GeneratedInstance>& instan
 std::vector<std::string> Sorted(std::vector<std::string> values) {
   std::sort(values.begin(), values.end());
   return values;
-}
-
-std::size_t InState(const RelayProcess& relay, const std::string& state) {
-  const ToolResult status = relay.Status();
-  if (status.exit_code != 0) return 0;
-  const std::string key = "\n  " + state + " ";
-  const std::size_t at = status.output.find(key);
-  if (at == std::string::npos) return 0;
-  return static_cast<std::size_t>(std::stoll(status.output.substr(at + key.size())));
 }
 
 ActionAnswer AskRelay(const RelayProcess& relay, const std::string& calling_ae,
@@ -107,11 +92,11 @@ TEST_CASE("the archive's commitment report on a new association makes the relay'
   relay.UsePort(relay_port);
   relay.Start();
 
-  const ToolResult stored = relay.StoreScu(kModalityAe, {}, Paths(study));
+  const ToolResult stored = relay.StoreScu(kModalityAe, {}, PathsOf(study));
   INFO(stored.Describe());
   REQUIRE(stored.exit_code == 0);
   INFO(relay.Log());
-  REQUIRE(WaitUntil([&] { return InState(relay, "purged") == 2; }, kDeadline, 100ms));
+  REQUIRE(WaitUntil([&] { return relay.CountInState("purged") == 2; }, kDeadline, 100ms));
   CHECK_THAT(relay.Log(), Catch::Contains("on a new association from " + archive.ae_title()));
   CHECK(archive.sql().Count("SELECT count(*) FROM commitment_requests WHERE state = 'reported' "
                             "AND report_association = 'new' AND requester_ae = $1",
@@ -135,7 +120,7 @@ TEST_CASE("the relay answers a modality's Storage Commitment once the archive co
       RelayFor(archive, {"mode = per_exam", "exam_quiet_minutes = 10080"}, relay_lines));
   relay.UsePort(relay_port);
   relay.Start();
-  const ToolResult stored = relay.StoreScu(kModalityAe, {}, Paths(study));
+  const ToolResult stored = relay.StoreScu(kModalityAe, {}, PathsOf(study));
   INFO(stored.Describe());
   REQUIRE(stored.exit_code == 0);
   INFO(relay.Log());

@@ -47,28 +47,12 @@ RelayOptions RelayFor(const ArchiveProcess& archive, std::vector<std::string> ti
   return options;
 }
 
-std::vector<std::string> Paths(const std::vector<GeneratedInstance>& instances) {
-  std::vector<std::string> paths;
-  for (const auto& instance : instances) paths.push_back(instance.path.string());
-  return paths;
-}
-
 std::int64_t ArchivedInstances(ArchiveProcess& archive) {
   return archive.sql().Count("SELECT count(*) FROM instances");
 }
 
-// The count `hokan-forward status` shows for `state` (line "  <state> N").
-std::size_t InState(const RelayProcess& relay, const std::string& state) {
-  const ToolResult status = relay.Status();
-  if (status.exit_code != 0) return 0;
-  const std::string key = "\n  " + state + " ";
-  const std::size_t at = status.output.find(key);
-  if (at == std::string::npos) return 0;
-  return static_cast<std::size_t>(std::stoll(status.output.substr(at + key.size())));
-}
-
 void StoreToRelay(const RelayProcess& relay, const std::vector<GeneratedInstance>& instances) {
-  const ToolResult stored = relay.StoreScu(kModalityAe, {}, Paths(instances));
+  const ToolResult stored = relay.StoreScu(kModalityAe, {}, PathsOf(instances));
   INFO(stored.Describe());
   REQUIRE(stored.exit_code == 0);
 }
@@ -88,7 +72,7 @@ TEST_CASE("on receipt: forwarded, committed by the archive, then purged (keep_da
   StoreToRelay(relay, study);
   REQUIRE(WaitUntil([&] { return ArchivedInstances(archive) == 3; }, kDeadline, 100ms));
   INFO(relay.Log());
-  REQUIRE(WaitUntil([&] { return InState(relay, "purged") == 3; }, kDeadline, 100ms));
+  REQUIRE(WaitUntil([&] { return relay.CountInState("purged") == 3; }, kDeadline, 100ms));
   for (const RelayItem& item : relay.Items()) CHECK_FALSE(fs::exists(item.file));
   CHECK(archive.sql().Count("SELECT count(*) FROM commitment_requests") >= 1);
   const std::string log = relay.Log();
@@ -113,7 +97,7 @@ TEST_CASE("commitment before purge: sent but not committed stays on disk",
   INFO(relay.Log());
   REQUIRE(WaitUntil(
       [&] {
-        return InState(relay, "sent") == 2 &&
+        return relay.CountInState("sent") == 2 &&
                relay.Log().find("not requested from HOKAN_IT@localhost:" +
                                 std::to_string(archive.port()) + ": N-ACTION answered 0x0110") !=
                    std::string::npos;
@@ -150,11 +134,11 @@ TEST_CASE("nightly: nothing before nightly_at, everything of the day after it",
       },
       kDeadline, 100ms));
   CHECK(ArchivedInstances(archive) == 0);
-  CHECK(InState(relay, "spooled") == 2);
+  CHECK(relay.CountInState("spooled") == 2);
 
   relay.SetClock("2026-11-23T02:00:01Z");
   REQUIRE(WaitUntil([&] { return ArchivedInstances(archive) == 2; }, kDeadline, 100ms));
-  REQUIRE(WaitUntil([&] { return InState(relay, "committed") == 2; }, kDeadline, 100ms));
+  REQUIRE(WaitUntil([&] { return relay.CountInState("committed") == 2; }, kDeadline, 100ms));
   // keep_days 7: committed copies stay for now.
   for (const RelayItem& item : relay.Items()) CHECK(fs::exists(item.file));
   CHECK(relay.Log().find("(nightly)") != std::string::npos);
@@ -194,7 +178,7 @@ TEST_CASE("per exam: a study goes once it has been quiet for exam_quiet", "[rela
       },
       kDeadline, 100ms));
   CHECK(ArchivedInstances(archive) == 2);
-  CHECK(InState(relay, "spooled") == 1);
+  CHECK(relay.CountInState("spooled") == 1);
 
   relay.SetClock("2026-11-22T10:51:00Z");
   REQUIRE(WaitUntil([&] { return ArchivedInstances(archive) == 3; }, kDeadline, 100ms));
@@ -220,7 +204,7 @@ TEST_CASE("archive down, then up: retries deliver everything exactly once",
   CHECK(status.exit_code == 0);
 
   archive.Start();
-  REQUIRE(WaitUntil([&] { return InState(relay, "purged") == 4; }, kDeadline, 100ms));
+  REQUIRE(WaitUntil([&] { return relay.CountInState("purged") == 4; }, kDeadline, 100ms));
   CHECK(ArchivedInstances(archive) == 4);
   CHECK(archive.sql().Count("SELECT count(DISTINCT sop_instance_uid) FROM instances") == 4);
 }
@@ -244,7 +228,7 @@ TEST_CASE("kill -9 of the relay while forwarding: each instance once in the arch
   relay.Kill();
   const std::int64_t at_kill = ArchivedInstances(archive);
   relay.Start();
-  REQUIRE(WaitUntil([&] { return InState(relay, "purged") == 60; }, kDeadline, 100ms));
+  REQUIRE(WaitUntil([&] { return relay.CountInState("purged") == 60; }, kDeadline, 100ms));
   CHECK(ArchivedInstances(archive) == 60);
   CHECK(archive.sql().Count("SELECT count(DISTINCT sop_instance_uid) FROM instances") == 60);
   UNSCOPED_INFO("instances in the archive when the relay was killed: " << at_kill);
@@ -267,8 +251,8 @@ TEST_CASE("a study the archive refuses by rule is parked and listed", "[relay][f
   StoreToRelay(relay, mr);
   StoreToRelay(relay, ct);
   INFO(relay.Log());
-  REQUIRE(WaitUntil([&] { return InState(relay, "parked") == 2; }, kDeadline, 100ms));
-  REQUIRE(WaitUntil([&] { return InState(relay, "purged") == 1; }, kDeadline, 100ms));
+  REQUIRE(WaitUntil([&] { return relay.CountInState("parked") == 2; }, kDeadline, 100ms));
+  REQUIRE(WaitUntil([&] { return relay.CountInState("purged") == 1; }, kDeadline, 100ms));
   CHECK(ArchivedInstances(archive) == 1);
   const ToolResult status = relay.Status();
   INFO(status.Describe());

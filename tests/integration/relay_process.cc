@@ -139,6 +139,15 @@ ToolResult RelayProcess::Status(bool items) const {
   return RunTool(argv, Environment());
 }
 
+std::size_t RelayProcess::CountInState(const std::string& state) const {
+  const ToolResult status = Status();
+  if (status.exit_code != 0) return 0;
+  const std::string key = "\n  " + state + " ";
+  const std::size_t at = status.output.find(key);
+  if (at == std::string::npos) return 0;
+  return static_cast<std::size_t>(std::stoll(status.output.substr(at + key.size())));
+}
+
 std::vector<RelayItem> RelayProcess::Items() const {
   const ToolResult status = Status(true);
   if (status.exit_code != 0) throw std::runtime_error(status.Describe());

@@ -77,6 +77,9 @@ class RelayProcess {
 
   // `hokan-forward status --config relay.ini [--items]`.
   ToolResult Status(bool items = false) const;
+  // The count `hokan-forward status` shows for `state` (its line
+  // "  <state> N"); 0 when status fails or has no such line.
+  std::size_t CountInState(const std::string& state) const;
   // The items on disk, parsed from Status(true). Throws when status fails.
   std::vector<RelayItem> Items() const;
   // storescu to the relay as `calling_ae` (options before the address).

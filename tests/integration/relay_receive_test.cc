@@ -17,12 +17,6 @@
 namespace hokan::integration {
 namespace {
 
-std::vector<std::string> Paths(const std::vector<GeneratedInstance>& instances) {
-  std::vector<std::string> paths;
-  for (const auto& instance : instances) paths.push_back(instance.path.string());
-  return paths;
-}
-
 // Every instance is queued once, its data set byte-identical to the original.
 void CheckSpooledIdentical(const RelayProcess& relay,
                            const std::vector<GeneratedInstance>& instances) {
@@ -60,7 +54,7 @@ TEST_CASE("the relay spools a study from storescu, byte-identical, and shows it 
   RelayProcess relay;
   relay.Start();
 
-  const ToolResult store = relay.StoreScu("MODALITY", {"-v"}, Paths(instances));
+  const ToolResult store = relay.StoreScu("MODALITY", {"-v"}, PathsOf(instances));
   INFO(store.Describe());
   REQUIRE(store.exit_code == 0);
   CHECK(CountStoreSuccesses(store.output) == 5);
@@ -77,7 +71,7 @@ TEST_CASE("the relay spools a study from storescu, byte-identical, and shows it 
   CHECK(FilesIn(relay.spool_dir() / "incoming") == 0);
 
   SECTION("the same files again are acknowledged and not queued twice") {
-    const ToolResult again = relay.StoreScu("MODALITY", {"-v"}, Paths(instances));
+    const ToolResult again = relay.StoreScu("MODALITY", {"-v"}, PathsOf(instances));
     INFO(again.Describe());
     CHECK(again.exit_code == 0);
     CHECK(relay.Items().size() == 5);
@@ -91,7 +85,7 @@ TEST_CASE("the relay rejects a calling AE title it does not know at association"
   RelayProcess relay;
   relay.Start();
 
-  const ToolResult store = relay.StoreScu("STRANGER", {"-v"}, Paths(instances));
+  const ToolResult store = relay.StoreScu("STRANGER", {"-v"}, PathsOf(instances));
   INFO(store.Describe());
   CHECK(store.exit_code != 0);
   CHECK(store.output.find("Calling AE Title Not Recognized") != std::string::npos);
@@ -126,7 +120,7 @@ TEST_CASE("the relay answers 0xC000 to a broken data set and queues nothing",
   CHECK(FilesIn(relay.spool_dir() / "incoming") == 0);
   CHECK(ContainsIgnoreCase(relay.Log(), "refused with 0xC000"));
   // Still serving.
-  const ToolResult store = relay.StoreScu("MODALITY", {"-v"}, Paths(instances));
+  const ToolResult store = relay.StoreScu("MODALITY", {"-v"}, PathsOf(instances));
   INFO(store.Describe());
   CHECK(store.exit_code == 0);
   CHECK(relay.Items().size() == 1);
@@ -138,7 +132,7 @@ TEST_CASE("kill -9 right after storescu finished loses no acknowledged instance"
   const auto instances = MakeStudy(data.path() / "study", {"--count", "20"});
   RelayProcess relay;
   relay.Start();
-  const ToolResult store = relay.StoreScu("MODALITY", {"-v"}, Paths(instances));
+  const ToolResult store = relay.StoreScu("MODALITY", {"-v"}, PathsOf(instances));
   INFO(store.Describe());
   REQUIRE(store.exit_code == 0);
   relay.Kill();
@@ -189,7 +183,7 @@ TEST_CASE("a spool under its free-space floor answers 0xA700 and keeps serving",
   RelayProcess relay(options);
   relay.Start();
 
-  const ToolResult refused = relay.StoreScu("MODALITY", {"-d"}, Paths(instances));
+  const ToolResult refused = relay.StoreScu("MODALITY", {"-d"}, PathsOf(instances));
   INFO(refused.Describe());
   // storescu stops at the first refusal.
   CHECK(DimseStatusesFromDebugOutput(refused.output) == std::vector<std::uint16_t>{0xA700});
@@ -204,7 +198,7 @@ TEST_CASE("a spool under its free-space floor answers 0xA700 and keeps serving",
   relay.Stop();
   relay.options().settings["relay"] = {};
   relay.Start();
-  const ToolResult accepted = relay.StoreScu("MODALITY", {"-v"}, Paths(instances));
+  const ToolResult accepted = relay.StoreScu("MODALITY", {"-v"}, PathsOf(instances));
   INFO(accepted.Describe());
   CHECK(accepted.exit_code == 0);
   CheckSpooledIdentical(relay, instances);

@@ -18,12 +18,6 @@ std::vector<std::uint16_t> Store(const ArchiveProcess& archive, const std::strin
   return DimseStatusesFromDebugOutput(result.output);
 }
 
-std::vector<std::string> Paths(const std::vector<GeneratedInstance>& instances) {
-  std::vector<std::string> paths;
-  for (const auto& instance : instances) paths.push_back(instance.path.string());
-  return paths;
-}
-
 }  // namespace
 
 TEST_CASE("a facility without a current contract cannot store", "[conditions]") {
@@ -33,7 +27,7 @@ TEST_CASE("a facility without a current contract cannot store", "[conditions]") 
   options.facilities[0].provision_contract = false;
   ArchiveProcess archive(options);
 
-  CHECK(Store(archive, "NOCONTRACT_CT", Paths(study)) == std::vector<std::uint16_t>{0x0124});
+  CHECK(Store(archive, "NOCONTRACT_CT", PathsOf(study)) == std::vector<std::uint16_t>{0x0124});
   CHECK(archive.sql().Count("SELECT count(*) FROM instances") == 0);
   CHECK(archive.sql().Count("SELECT count(*) FROM contracts") == 0);
   CHECK_THAT(archive.Log(), Catch::Contains("refused with 0x0124: the facility has no current "
@@ -48,10 +42,10 @@ TEST_CASE("a facility without a current contract cannot store", "[conditions]") 
       "data_kept, quota_bytes, service_class, default_storage_period, created_by) "
       "SELECT id, 'monthly', current_date - 40, current_date - 1, 'on_receipt', 'all', "
       "1073741824, 'economy', '5y', 'test' FROM facilities");
-  CHECK(Store(archive, "NOCONTRACT_CT", Paths(study)) == std::vector<std::uint16_t>{0x0124});
+  CHECK(Store(archive, "NOCONTRACT_CT", PathsOf(study)) == std::vector<std::uint16_t>{0x0124});
   // A current one lets the next association store.
   archive.sql().Execute("UPDATE contracts SET ends_on = current_date + 30");
-  CHECK(Store(archive, "NOCONTRACT_CT", Paths(study)) == std::vector<std::uint16_t>{0x0000});
+  CHECK(Store(archive, "NOCONTRACT_CT", PathsOf(study)) == std::vector<std::uint16_t>{0x0000});
   CHECK(archive.sql().Count("SELECT count(*) FROM instances") == 1);
 }
 
@@ -68,15 +62,15 @@ TEST_CASE("what the contract keeps: opted-out patients and modalities are refuse
   archive.sql().Execute("INSERT INTO patient_choices (facility_id, patient_id, choice, "
                         "recorded_by) SELECT id, 'OUT-1', 'opt_out', 'test' FROM facilities");
 
-  CHECK(Store(archive, "KEEP_CT", Paths(kept)) == std::vector<std::uint16_t>{0x0000});
-  CHECK(Store(archive, "KEEP_CT", Paths(opted_out)) ==
+  CHECK(Store(archive, "KEEP_CT", PathsOf(kept)) == std::vector<std::uint16_t>{0x0000});
+  CHECK(Store(archive, "KEEP_CT", PathsOf(opted_out)) ==
         std::vector<std::uint16_t>{0x0124, 0x0124});
   CHECK_THAT(archive.Log(), Catch::Contains("opted out"));
   CHECK(archive.sql().Count("SELECT count(*) FROM patients WHERE patient_id = 'OUT-1'") == 0);
 
   archive.sql().Execute("UPDATE contracts SET data_kept = 'per_modality', "
                         "kept_modalities = '{CT}'");
-  CHECK(Store(archive, "KEEP_CT", Paths(mr)) == std::vector<std::uint16_t>{0x0124});
+  CHECK(Store(archive, "KEEP_CT", PathsOf(mr)) == std::vector<std::uint16_t>{0x0124});
   CHECK(archive.sql().Count("SELECT count(*) FROM instances") == 1);
   CHECK(archive.sql().Count("SELECT count(*) FROM audit_log WHERE action = 'ingest.refuse'") ==
         3);
@@ -104,9 +98,9 @@ TEST_CASE("storage rules decide the storage period, the tier and refusals", "[co
               "storage_period, created_by) VALUES (NULL, 1, 'CT 5 years', 'C?', 'accept', "
               "'5y', 'test')");
 
-  CHECK(Store(archive, "RULES_CT", Paths(ct)) == std::vector<std::uint16_t>{0x0000, 0x0000});
-  CHECK(Store(archive, "RULES_CT", Paths(mr)) == std::vector<std::uint16_t>{0x0000});
-  CHECK(Store(archive, "RULES_BAD", Paths(other)) == std::vector<std::uint16_t>{0xA900});
+  CHECK(Store(archive, "RULES_CT", PathsOf(ct)) == std::vector<std::uint16_t>{0x0000, 0x0000});
+  CHECK(Store(archive, "RULES_CT", PathsOf(mr)) == std::vector<std::uint16_t>{0x0000});
+  CHECK(Store(archive, "RULES_BAD", PathsOf(other)) == std::vector<std::uint16_t>{0xA900});
 
   // Each instance carries the period from its study date, the rule and the tier.
   auto expiry_matches = [&](const std::string& patient_id, const std::string& period) {
@@ -131,12 +125,12 @@ TEST_CASE("storage rules decide the storage period, the tier and refusals", "[co
   sql.Execute("UPDATE storage_rules SET deleted_at = now()");
   sql.Execute("UPDATE contracts SET default_storage_period = '10y'");
   const auto late = MakeStudy(data.path() / "late", {"--count", "1", "--patient-id", "R-4"});
-  CHECK(Store(archive, "RULES_BAD", Paths(late)) == std::vector<std::uint16_t>{0x0000});
+  CHECK(Store(archive, "RULES_BAD", PathsOf(late)) == std::vector<std::uint16_t>{0x0000});
   CHECK(expiry_matches("R-4", "10 years") == "t");
   // The provisional contract's own default keeps data forever.
   sql.Execute("UPDATE contracts SET default_storage_period = 'forever'");
   const auto kept = MakeStudy(data.path() / "kept", {"--count", "1", "--patient-id", "R-5"});
-  CHECK(Store(archive, "RULES_BAD", Paths(kept)) == std::vector<std::uint16_t>{0x0000});
+  CHECK(Store(archive, "RULES_BAD", PathsOf(kept)) == std::vector<std::uint16_t>{0x0000});
   CHECK(sql.Value("SELECT bool_and(i.expires_at IS NULL AND s.expires_at IS NULL) "
                   "FROM instances i JOIN series e ON e.id = i.series_fk JOIN studies s ON "
                   "s.id = e.study_fk JOIN patients p ON p.id = s.patient_fk "
@@ -173,8 +167,8 @@ TEST_CASE("over quota and under the free-space floor, C-STOREs get 0xA700", "[co
   // Room for one file and a half.
   const auto size = static_cast<std::int64_t>(fs::file_size(first[0].path));
   archive.sql().Execute("UPDATE contracts SET quota_bytes = $1", {std::to_string(size * 3 / 2)});
-  CHECK(Store(archive, "QUOTA_CT", Paths(first)) == std::vector<std::uint16_t>{0x0000});
-  CHECK(Store(archive, "QUOTA_CT", Paths(second)) == std::vector<std::uint16_t>{0xA700});
+  CHECK(Store(archive, "QUOTA_CT", PathsOf(first)) == std::vector<std::uint16_t>{0x0000});
+  CHECK(Store(archive, "QUOTA_CT", PathsOf(second)) == std::vector<std::uint16_t>{0xA700});
   CHECK_THAT(archive.Log(), Catch::Contains("quota"));
   CHECK(archive.sql().Count("SELECT count(*) FROM instances") == 1);
   CHECK(archive.sql().Count("SELECT count(*) FROM audit_log WHERE action = 'ingest.refuse' "
@@ -183,7 +177,7 @@ TEST_CASE("over quota and under the free-space floor, C-STOREs get 0xA700", "[co
   ArchiveOptions floor_options = SingleFacilityOptions("FLOOR_CT");
   floor_options.extra_archive_settings = {"free_space_floor_bytes = 1000000T"};
   ArchiveProcess floored(floor_options);
-  CHECK(Store(floored, "FLOOR_CT", Paths(second)) == std::vector<std::uint16_t>{0xA700});
+  CHECK(Store(floored, "FLOOR_CT", PathsOf(second)) == std::vector<std::uint16_t>{0xA700});
   CHECK_THAT(floored.Log(), Catch::Contains("under the floor"));
   CHECK(floored.sql().Count("SELECT count(*) FROM instances") == 0);
 }
@@ -192,7 +186,7 @@ TEST_CASE("a study sent again after it expired is stored again in full", "[condi
   TempDir data("hokan-it-conditions");
   const auto study = MakeStudy(data.path(), {"--count", "3"});
   ArchiveProcess archive(SingleFacilityOptions("AGAIN_CT"));
-  CHECK(Store(archive, "AGAIN_CT", Paths(study)) ==
+  CHECK(Store(archive, "AGAIN_CT", PathsOf(study)) ==
         std::vector<std::uint16_t>{0x0000, 0x0000, 0x0000});
   archive.sql().Execute("UPDATE studies SET expires_at = now() - interval '1 day'");
   const ToolResult expired =
@@ -203,7 +197,7 @@ TEST_CASE("a study sent again after it expired is stored again in full", "[condi
   REQUIRE(archive.sql().Count("SELECT count(*) FROM series") == 0);
   // The archive still remembers the series it wrote; each store must succeed
   // on its first attempt and recreate patient, study and series.
-  CHECK(Store(archive, "AGAIN_CT", Paths(study)) ==
+  CHECK(Store(archive, "AGAIN_CT", PathsOf(study)) ==
         std::vector<std::uint16_t>{0x0000, 0x0000, 0x0000});
   CHECK(archive.sql().Value("SELECT number_of_series || '/' || number_of_instances FROM "
                             "studies") == "1/3");
