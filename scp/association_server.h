@@ -2,13 +2,6 @@
 
 #include "dcmtk/config/osconfig.h"  // must come first
 
-#include <atomic>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
-#include <vector>
-
 #include "dcmtk/dcmnet/assoc.h"
 #include "dcmtk/dcmnet/scpcfg.h"
 
@@ -18,6 +11,7 @@
 #include "archive/ingest/ingest_service.h"
 #include "archive/storage/file_store.h"
 #include "scp/archive_scp.h"
+#include "scp/association_pool.h"
 
 namespace hokan::scp {
 
@@ -49,7 +43,6 @@ class AssociationServer {
   void Stop();
 
  private:
-  void WorkerLoop();
   void ServeAssociation(T_ASC_Association* association);
 
   const archive::ArchiveConfig& config_;
@@ -59,14 +52,7 @@ class AssociationServer {
   archive::IngestService& ingest_;
   ArchiveServices services_;
   DcmSharedSCPConfig scp_config_;
-  T_ASC_Network* network_ = nullptr;
-
-  std::atomic<bool> stopping_{false};
-  std::mutex mutex_;
-  std::condition_variable work_available_;
-  std::deque<T_ASC_Association*> waiting_;
-  int idle_workers_ = 0;
-  std::vector<std::thread> workers_;
+  AssociationPool pool_;  // last: its workers use the members above until it is destroyed
 };
 
 }  // namespace hokan::scp

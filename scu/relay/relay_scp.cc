@@ -16,7 +16,6 @@
 #include <memory>
 
 #include "scp/accepted_transfer_syntaxes.h"
-#include "archive/common/error.h"
 #include "archive/common/log.h"
 
 namespace hokan::relay {
@@ -35,29 +34,6 @@ constexpr std::uint16_t kStatusNoSuchSopClass = 0x0118;
 template <typename T, std::size_t N>
 constexpr int CountOf(T (&)[N]) {
   return static_cast<int>(N);
-}
-
-std::string Trimmed(const char* text) {
-  std::string value(text ? text : "");
-  const auto last = value.find_last_not_of(' ');
-  value.erase(last == std::string::npos ? 0 : last + 1);
-  const auto first = value.find_first_not_of(' ');
-  return first == std::string::npos ? std::string() : value.substr(first);
-}
-
-void Reject(T_ASC_Association* association, T_ASC_RejectParametersResult result,
-            T_ASC_RejectParametersSource source, T_ASC_RejectParametersReason reason) {
-  T_ASC_RejectParameters parameters;
-  parameters.result = result;
-  parameters.source = source;
-  parameters.reason = reason;
-  ASC_rejectAssociation(association, &parameters);
-}
-
-void DropAndDestroy(T_ASC_Association* association) {
-  if (!association) return;
-  ASC_dropAssociation(association);
-  ASC_destroyAssociation(&association);
 }
 
 bool Contains(const std::vector<std::string>& list, const std::string& value) {
@@ -325,103 +301,20 @@ DcmSCPConfig MakeScpConfig(const RelayConfig& config) {
 
 RelayServer::RelayServer(const RelayConfig& config, SpoolStore& store, RelayScpHooks hooks)
     : config_(config), store_(store), hooks_(std::move(hooks)),
-      scp_config_(MakeScpConfig(config)) {}
+      scp_config_(MakeScpConfig(config)),
+      pool_({config.port, kMaxAssociations, kMaxPduBytes, config.acse_timeout_seconds},
+            [this](T_ASC_Association* association) { ServeAssociation(association); }) {}
 
-RelayServer::~RelayServer() {
-  Stop();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (T_ASC_Association* association : waiting_) DropAndDestroy(association);
-    waiting_.clear();
-  }
-  work_available_.notify_all();
-  for (auto& worker : workers_) {
-    if (worker.joinable()) worker.join();
-  }
-  if (network_) ASC_dropNetwork(&network_);
-}
+RelayServer::~RelayServer() = default;
 
-void RelayServer::Open() {
-  ::setenv("TCP_NODELAY", "1", 1);
-  dcmDisableGethostbyaddr.set(OFTrue);
-  dcmEnableAutomaticInputDataCorrection.set(OFFalse);
-  constexpr int kRequestReadLimitSeconds = 10;
-  const OFCondition opened = ASC_initializeNetwork(
-      NET_ACCEPTOR, config_.port, std::min(config_.acse_timeout_seconds, kRequestReadLimitSeconds),
-      &network_);
-  if (opened.bad()) {
-    network_ = nullptr;
-    throw Error(ErrorCode::kConfiguration,
-                fmt::format("cannot listen on port {}: {}", config_.port, opened.text()));
-  }
-  idle_workers_ = kMaxAssociations;
-  for (int i = 0; i < kMaxAssociations; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-}
+void RelayServer::Open() { pool_.Open(); }
 
-void RelayServer::Serve() {
-  while (!stopping_) {
-    T_ASC_Association* association = nullptr;
-    const OFCondition received = ASC_receiveAssociation(
-        network_, &association, kMaxPduBytes, nullptr, nullptr, OFFalse, DUL_NOBLOCK, 1);
-    if (received == DUL_NOASSOCIATIONREQUEST) {
-      ASC_destroyAssociation(&association);
-      continue;
-    }
-    if (received.bad()) {
-      Log(LogLevel::kWarn, "connection dropped: not a valid association request: {}",
-          received.text());
-      DropAndDestroy(association);
-      continue;
-    }
-    bool queued = false;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (idle_workers_ > 0) {
-        --idle_workers_;
-        waiting_.push_back(association);
-        queued = true;
-      }
-    }
-    if (queued) {
-      work_available_.notify_one();
-    } else {
-      Log(LogLevel::kWarn, "association from {} rejected: all {} association slots are busy",
-          Trimmed(association->params->DULparams.callingAPTitle), kMaxAssociations);
-      Reject(association, ASC_RESULT_REJECTEDTRANSIENT,
-             ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
-             ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED);
-      DropAndDestroy(association);
-    }
-  }
-  Log(LogLevel::kInfo, "stopped accepting associations; waiting for running ones to end");
-}
+void RelayServer::Serve() { pool_.Serve(); }
 
-void RelayServer::Stop() {
-  stopping_ = true;
-  work_available_.notify_all();
-}
-
-void RelayServer::WorkerLoop() {
-  for (;;) {
-    T_ASC_Association* association = nullptr;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      work_available_.wait(lock, [this] { return stopping_ || !waiting_.empty(); });
-      if (waiting_.empty()) return;
-      association = waiting_.front();
-      waiting_.pop_front();
-    }
-    ServeAssociation(association);
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++idle_workers_;
-  }
-}
+void RelayServer::Stop() { pool_.Stop(); }
 
 void RelayServer::ServeAssociation(T_ASC_Association* association) {
-  const T_ASC_Parameters& parameters = *association->params;
-  const std::string calling_ae = Trimmed(parameters.DULparams.callingAPTitle);
-  const std::string called_ae = Trimmed(parameters.DULparams.calledAPTitle);
-  const std::string peer = Trimmed(parameters.DULparams.callingPresentationAddress);
+  const auto [calling_ae, called_ae, peer] = scp::PartiesOf(*association);
 
   const bool is_modality = Contains(config_.modality_ae_titles, calling_ae);
   const bool is_pull_pacs = config_.pull_ae_title && *config_.pull_ae_title == calling_ae;
@@ -429,18 +322,18 @@ void RelayServer::ServeAssociation(T_ASC_Association* association) {
   std::string refusal;
   if (called_ae != config_.ae_title) {
     refusal = fmt::format("called AE title '{}' is not ours ('{}')", called_ae, config_.ae_title);
-    Reject(association, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
-           ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED);
+    scp::RejectAssociation(association, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
+                           ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED);
   } else if (!is_modality && !is_pull_pacs && !is_archive) {
     refusal = fmt::format("calling AE title '{}' is not a configured modality, the archive or "
                           "the pull PACS", calling_ae);
-    Reject(association, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
-           ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED);
+    scp::RejectAssociation(association, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
+                           ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED);
   }
   if (!refusal.empty()) {
     Log(LogLevel::kWarn, "association from {}@{} to {} rejected: {}", calling_ae, peer,
         called_ae, refusal);
-    DropAndDestroy(association);
+    scp::DropAndDestroyAssociation(association);
     return;
   }
   const std::string source = is_modality ? "store:" + calling_ae : std::string("pull");

@@ -2,19 +2,14 @@
 
 #include "dcmtk/config/osconfig.h"  // must come first
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "dcmtk/dcmnet/assoc.h"
 #include "dcmtk/dcmnet/scpcfg.h"
 
+#include "scp/association_pool.h"
 #include "scu/relay/relay_config.h"
 #include "scu/relay/spool_store.h"
 
@@ -69,21 +64,13 @@ class RelayServer {
   void Stop();
 
  private:
-  void WorkerLoop();
   void ServeAssociation(T_ASC_Association* association);
 
   const RelayConfig& config_;
   SpoolStore& store_;
   RelayScpHooks hooks_;
   DcmSharedSCPConfig scp_config_;
-  T_ASC_Network* network_ = nullptr;
-
-  std::atomic<bool> stopping_{false};
-  std::mutex mutex_;
-  std::condition_variable work_available_;
-  std::deque<T_ASC_Association*> waiting_;
-  int idle_workers_ = 0;
-  std::vector<std::thread> workers_;
+  scp::AssociationPool pool_;  // last: its workers use the members above until it is destroyed
 };
 
 }  // namespace hokan::relay
