@@ -14,9 +14,14 @@
 #      10:00, so nothing forwards while it receives; then `sync`, the clock
 #      moves past 02:00 the next day, and the time is taken from that moment
 #      until archive #2 (fresh database and storage) has all N instances in
-#      its index. The relay uses A parallel associations.
-# Prints seconds, instances/s and MB/s of each, and the ratio relay/direct
-# (instances/s). Builds hokan-archive and hokan-forward in HOKAN_BUILD_DIR
+#      its index. The relay uses A parallel associations and asks for
+#      Storage Commitment after each batch; the archive reports to the
+#      relay's port (report_destinations), as in production.
+# Prints seconds, instances/s and MB/s of each and the ratio relay/direct
+# (instances/s) by the wall clock; then the span from the first to the last
+# instance indexed by each archive (its received_at), which leaves out the
+# relay noticing the clock move (up to poll_interval, 1 s) and storescu's
+# start-up, and the ratio of those spans. Builds hokan-archive and hokan-forward in HOKAN_BUILD_DIR
 # (default build/). Everything is removed on exit unless --keep.
 #
 # This is a measurement, never part of the test verdict. See bench/README.md.
@@ -37,7 +42,7 @@ while (( $# > 0 )); do
         --columns)      COLUMNS="$2"; shift 2 ;;
         --associations) ASSOCIATIONS="$2"; shift 2 ;;
         --keep)         KEEP=1; shift ;;
-        -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "relay_bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -134,8 +139,8 @@ start_archive() {
     local name="$1" dir="$WORK/$1"
     mkdir -p "$dir/storage"
     cp config/hokan.example.ini "$dir/hokan.ini"
-    printf "\n[facility.bench]\nstore_ae_titles = %s, %s\nallowed_peers =\nprovision_contract = true\nprovision_quota_bytes = 1T\n" \
-        "$CALLING_AE" "$RELAY_AE" >>"$dir/hokan.ini"
+    printf "\n[facility.bench]\nstore_ae_titles = %s, %s\nallowed_peers =\nprovision_contract = true\nprovision_quota_bytes = 1T\nreport_destinations = %s@127.0.0.1:%s\n" \
+        "$CALLING_AE" "$RELAY_AE" "$RELAY_AE" "$RELAY_PORT" >>"$dir/hokan.ini"
     create_database "hokan_relay_bench_$$_$name"
     ARCHIVE_URL="$DB_URL"
     ARCHIVE_PORT="$(free_port)"
@@ -146,6 +151,14 @@ start_archive() {
 }
 
 indexed() { psql -X -qtA "$1" -c 'SELECT count(*) FROM instances'; }
+# Seconds from the first to the last instance indexed (the archive's clock).
+indexed_span() {
+    psql -X -qtA "$1" -c 'SELECT extract(epoch FROM max(received_at) - min(received_at)) FROM instances'
+}
+
+# The archive sends its Storage Commitment reports to the relay's port
+# (report_destinations), as a facility's archive configuration would.
+RELAY_PORT="$(free_port)"
 
 # --- direct ----------------------------------------------------------------------
 start_archive direct
@@ -155,13 +168,13 @@ send HOKAN "$ARCHIVE_PORT" "$WORK/direct"
 DIRECT_SECONDS="$ELAPSED"
 stored="$(indexed "$ARCHIVE_URL")"
 (( stored == COUNT )) || die "the direct archive indexed $stored of $COUNT instances"
+DIRECT_SPAN="$(indexed_span "$ARCHIVE_URL")"
 stop_server "$ARCHIVE_PID"
 
 # --- relay -----------------------------------------------------------------------
 start_archive relayed
 RELAYED_URL="$ARCHIVE_URL"
 RELAY_DIR="$WORK/relay"
-RELAY_PORT="$(free_port)"
 CLOCK="$WORK/relay.clock"
 mkdir -p "$RELAY_DIR/spool"
 echo "2026-11-22T10:00:00Z" >"$CLOCK"
@@ -207,6 +220,8 @@ until [[ "$(indexed "$RELAYED_URL")" == "$COUNT" ]]; do
 done
 end="$(date +%s.%N)"
 RELAY_SECONDS="$(seconds_between "$start" "$end")"
+RELAY_SPAN="$(indexed_span "$RELAYED_URL")"
+committed="$(psql -X -qtA "$RELAYED_URL" -c "SELECT coalesce(sum(committed_count), 0) FROM commitment_requests WHERE state = 'reported'")"
 stop_server "$RELAY_PID"
 stop_server "$ARCHIVE_PID"
 
@@ -226,4 +241,10 @@ printf '%s\n' "direct $DIRECT_SECONDS" "spool $SPOOL_SECONDS" "relay $RELAY_SECO
         printf "%-28s %10.2f %12.1f %10.1f\n", name, $2, ips, mbs
         rate[$1] = ips
     }
-    END { printf "\nratio relay/direct (instances/s): %.2f\n", rate["relay"] / rate["direct"] }'
+    END { printf "\nratio relay/direct, wall clock (instances/s): %.2f\n", rate["relay"] / rate["direct"] }'
+awk -v direct="$DIRECT_SPAN" -v relay="$RELAY_SPAN" -v count="$COUNT" 'BEGIN {
+    printf "first to last instance indexed by the archive: direct %.2f s (%.1f/s), relay %.2f s (%.1f/s)\n",
+        direct, (count - 1) / direct, relay, (count - 1) / relay
+    printf "ratio relay/direct, transfer (archive-side span): %.2f\n", direct / relay
+}'
+echo "instances committed to the relay by the archive's reports by the end: $committed"

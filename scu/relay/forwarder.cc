@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -90,7 +91,8 @@ struct Forwarder::Impl {
   int batches_in_flight = 0;
   std::vector<std::thread> threads;
   std::string last_wait_note;
-  bool last_low_space = false;
+  TimePoint last_wait_note_at;
+  std::atomic<bool> last_low_space{false};  // read by InstanceSpooled on SCP threads
 };
 
 void Forwarder::Impl::Scheduler() {
@@ -178,9 +180,13 @@ void Forwarder::Impl::ScheduleSending(TimePoint now, bool low_space) {
                               waiting, config.exam_quiet.count());
     }
   }
-  if (wait_note != last_wait_note) {
+  // Said when waiting starts, then at most once a minute while the count changes.
+  if (wait_note != last_wait_note &&
+      (last_wait_note.empty() || wait_note.empty() ||
+       now - last_wait_note_at >= std::chrono::minutes(1))) {
     if (!wait_note.empty()) Log(LogLevel::kInfo, "{}", wait_note);
     last_wait_note = wait_note;
+    last_wait_note_at = now;
   }
   if (due.empty()) return;
 
@@ -374,6 +380,12 @@ void Forwarder::Stop() {
 }
 
 void Forwarder::Notify() { impl_->WakeScheduler(); }
+
+void Forwarder::InstanceSpooled() {
+  if (impl_->config.timing == BackupTiming::kOnReceipt || impl_->last_low_space) {
+    impl_->WakeScheduler();
+  }
+}
 
 std::uint16_t Forwarder::HandleCommitmentReport(const std::string& calling_ae,
                                                 std::uint16_t event_type_id,

@@ -43,9 +43,12 @@ class Forwarder {
   // current C-STORE), joins the threads. Idempotent.
   void Stop();
 
-  // Wakes the scheduler at once (e.g. after an instance was spooled), so
-  // on-receipt forwarding does not wait for poll_interval.
+  // Wakes the scheduler at once.
   void Notify();
+  // An instance was spooled: on-receipt forwarding (and forwarding under
+  // the watermark) starts at once; the other timings see it at their next
+  // poll, so a busy modality does not cost a scheduling round per instance.
+  void InstanceSpooled();
 
   // Hook for the relay SCP: the archive's N-EVENT-REPORT on a new
   // association (ArchiveCommitments::HandleReport).

@@ -89,7 +89,7 @@ int Run(const RelayConfig& config) {
 
   Forwarder forwarder(config, queue, ParsePeerAddresses(config.modality_addresses));
   RelayScpHooks hooks;
-  hooks.spooled = [&forwarder] { forwarder.Notify(); };
+  hooks.spooled = [&forwarder] { forwarder.InstanceSpooled(); };
   hooks.commitment_report = [&forwarder](const std::string& calling_ae,
                                          std::uint16_t event_type_id, DcmDataset& information) {
     return forwarder.HandleCommitmentReport(calling_ae, event_type_id, information);
@@ -110,7 +110,7 @@ int Run(const RelayConfig& config) {
   std::unique_ptr<FolderImport> import;
   if (config.import_dir) {
     import = std::make_unique<FolderImport>(*config.import_dir, store,
-                                            [&forwarder] { forwarder.Notify(); });
+                                            [&forwarder] { forwarder.InstanceSpooled(); });
     import->Start(config.poll_interval);
   }
 

@@ -126,6 +126,9 @@ TEST_CASE("nightly: nothing before nightly_at, everything of the day after it",
   relay.Start();
 
   StoreToRelay(relay, study);
+  // The relay says how many wait at most once a minute: a minute later it
+  // has seen both.
+  relay.SetClock("2026-11-22T10:02:00Z");
   INFO(relay.Log());
   REQUIRE(WaitUntil(
       [&] {
@@ -159,6 +162,7 @@ TEST_CASE("per exam: a study goes once it has been quiet for exam_quiet", "[rela
   StoreToRelay(relay, first);
   relay.SetClock("2026-11-22T10:20:00Z");
   StoreToRelay(relay, second);
+  relay.SetClock("2026-11-22T10:22:00Z");  // a minute later: the wait note counts all three
   INFO(relay.Log());
   REQUIRE(WaitUntil(
       [&] {
