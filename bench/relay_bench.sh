@@ -3,7 +3,7 @@
 # sending the same files straight to a second, fresh hokan-archive.
 #
 #   bash bench/relay_bench.sh [--count N] [--rows R] [--columns C]
-#                             [--associations A] [--keep]
+#                             [--associations A] [--relay-associations R] [--keep]
 #
 # Generates N (default 2000) CT instances of R x C (default 512 x 512) 16-bit
 # pixels, about 0.5 MB each (tests/data/make_study.py, 20 studies), then:
@@ -14,7 +14,7 @@
 #      10:00, so nothing forwards while it receives; then `sync`, the clock
 #      moves past 02:00 the next day, and the time is taken from that moment
 #      until archive #2 (fresh database and storage) has all N instances in
-#      its index. The relay uses A parallel associations and asks for
+#      its index. The relay uses R parallel associations (default A) and asks for
 #      Storage Commitment after each batch; the archive reports to the
 #      relay's port (report_destinations), as in production.
 # Prints seconds, instances/s and MB/s of each and the ratio relay/direct
@@ -34,6 +34,7 @@ COUNT=2000
 ROWS=512
 COLUMNS=512
 ASSOCIATIONS=4
+RELAY_ASSOCIATIONS=""
 KEEP=0
 while (( $# > 0 )); do
     case "$1" in
@@ -41,6 +42,7 @@ while (( $# > 0 )); do
         --rows)         ROWS="$2"; shift 2 ;;
         --columns)      COLUMNS="$2"; shift 2 ;;
         --associations) ASSOCIATIONS="$2"; shift 2 ;;
+        --relay-associations) RELAY_ASSOCIATIONS="$2"; shift 2 ;;
         --keep)         KEEP=1; shift ;;
         -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "relay_bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
@@ -50,10 +52,13 @@ if ! [[ "$COUNT" =~ ^[0-9]+$ ]] || (( COUNT < 20 )); then
     echo "relay_bench: --count must be a number >= 20" >&2
     exit 2
 fi
-if ! [[ "$ASSOCIATIONS" =~ ^[0-9]+$ ]] || (( ASSOCIATIONS < 1 || ASSOCIATIONS > 16 )); then
-    echo "relay_bench: --associations must be 1-16" >&2
-    exit 2
-fi
+RELAY_ASSOCIATIONS="${RELAY_ASSOCIATIONS:-$ASSOCIATIONS}"
+for value in "$ASSOCIATIONS" "$RELAY_ASSOCIATIONS"; do
+    if ! [[ "$value" =~ ^[0-9]+$ ]] || (( value < 1 || value > 16 )); then
+        echo "relay_bench: --associations and --relay-associations must be 1-16" >&2
+        exit 2
+    fi
+done
 
 CALLING_AE=BENCH          # the "modality"
 RELAY_AE=BENCH_FWD
@@ -189,7 +194,7 @@ log_level = info
 ae_title = HOKAN
 host = 127.0.0.1
 port = $ARCHIVE_PORT
-parallel_associations = $ASSOCIATIONS
+parallel_associations = $RELAY_ASSOCIATIONS
 [timing]
 mode = nightly
 nightly_at = 02:00
@@ -208,7 +213,7 @@ SPOOL_SECONDS="$ELAPSED"
 stored="$(indexed "$RELAYED_URL")"
 (( stored == 0 )) || die "the relay forwarded $stored instances before the nightly time"
 sync
-log "forwarding: clock past 02:00, relay → archive over $ASSOCIATIONS associations"
+log "forwarding: clock past 02:00, relay → archive over $RELAY_ASSOCIATIONS associations"
 start="$(date +%s.%N)"
 echo "2026-11-23T02:00:01Z" >"$CLOCK"
 deadline=$((SECONDS + FORWARD_TIMEOUT))
@@ -230,7 +235,7 @@ echo
 echo "relay benchmark: $COUNT instances in $STUDIES studies, ${ROWS}x${COLUMNS} 16-bit CT," \
      "$((TOTAL_BYTES / COUNT)) bytes each, $(awk -v b="$TOTAL_BYTES" 'BEGIN { printf "%.1f", b / 1e6 }') MB in all"
 fstype="$(findmnt -no FSTYPE -T "$WORK" 2>/dev/null || stat -f -c %T "$WORK")"
-echo "machine: $(nproc) CPUs, $fstype at $WORK; build: ${BUILD_TYPE:-?}; $ASSOCIATIONS associations"
+echo "machine: $(nproc) CPUs, $fstype at $WORK; build: ${BUILD_TYPE:-?}; storescu $ASSOCIATIONS associations, relay $RELAY_ASSOCIATIONS"
 printf '%s\n' "direct $DIRECT_SECONDS" "spool $SPOOL_SECONDS" "relay $RELAY_SECONDS" |
     awk -v count="$COUNT" -v bytes="$TOTAL_BYTES" '
     BEGIN { printf "%-28s %10s %12s %10s\n", "run", "seconds", "instances/s", "MB/s" }
