@@ -29,5 +29,9 @@ int RunAuditCommand(CommandContext& context);     // audit [--facility F] [--act
 int RunRulesCommand(CommandContext& context);     // rules add|list|delete|test
 int RunExpireCommand(CommandContext& context);    // expire --dry-run|--now [--facility F] ...
 int RunExportCommand(CommandContext& context);    // export --facility F --now | export list
+int RunPurposeCommand(CommandContext& context);   // purpose add|change|list|grant|revoke
+int RunFeeCommand(CommandContext& context);       // fee add|list
+int RunPriceCommand(CommandContext& context);     // price set|list
+int RunBillingCommand(CommandContext& context);   // billing invoice --facility F --month M
 
 }  // namespace hokan::cli

@@ -46,6 +46,17 @@ constexpr const char* kUsage =
     "      delete expired, contract-ended and recycled unheld studies (or list them)\n"
     "  export --facility F --now [--export-root PATH] [--storage-root PATH] | export list\n"
     "      deluxe offline media export (DICOMDIR file set) now, or the recorded exports\n"
+    "  purpose add|change NAME [--called-ae AE] [--modalities CT,MR|*] [--sop-classes UIDS]\n"
+    "      [--max-rows N] [--max-columns N] [--pixel-rights original|lossy_only]\n"
+    "      [--reports retrieve|store|both|none] [--description TEXT]\n"
+    "  purpose list [--format table|csv] | purpose grant|revoke NAME --ae AE\n"
+    "      purposes of retrieval, their available ranges and the AE titles that may use them\n"
+    "  fee add --purpose NAME [--modality CT] --amount N --currency JPY --effective YYYY-MM-DD\n"
+    "  fee list [--purpose NAME]               fees per examination retrieved (minor units)\n"
+    "  price set ITEM --amount N --currency JPY --effective YYYY-MM-DD [--allow-past]\n"
+    "  price list      ITEM: accounting_point, storage_gb_month, quota_overage_gb_month,\n"
+    "                  offline_export\n"
+    "  billing invoice --facility F --month YYYY-MM [--format table|csv]\n"
     "a command run with missing or wrong options says what it needs; README.md has examples\n";
 
 [[noreturn]] void UsageError(const std::string& message) {
@@ -177,6 +188,8 @@ int main(int argc, char** argv) {
         {"audit", cli::RunAuditCommand},       {"rules", cli::RunRulesCommand},
         {"expire", cli::RunExpireCommand},
         {"export", cli::RunExportCommand},
+        {"purpose", cli::RunPurposeCommand},   {"fee", cli::RunFeeCommand},
+        {"price", cli::RunPriceCommand},       {"billing", cli::RunBillingCommand},
     };
     for (const auto& entry : commands) {
       if (command == entry.name) {

@@ -1,0 +1,87 @@
+#include "billing/usage_sampling.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <pqxx/pqxx>
+#include <regex>
+#include <string>
+
+#include "archive/common/clock.h"
+#include "archive/common/error.h"
+#include "archive/common/log.h"
+#include "archive/index/contract_admin_terms.h"
+#include "archive/index/database.h"
+#include "archive/jobs/job_queue.h"
+#include "archive/jobs/job_runner.h"
+
+namespace hokan::billing {
+namespace {
+
+// The day of a payload {"day": "YYYY-MM-DD"}; nullopt when it has none.
+std::optional<archive::CivilDate> PayloadDay(const std::string& payload) {
+  static const std::regex kDay(R"re("day"\s*:\s*"([0-9]{4}-[0-9]{2}-[0-9]{2})")re");
+  std::smatch match;
+  if (!std::regex_search(payload, match, kDay)) return std::nullopt;
+  return archive::ParseIsoDate(match[1].str());
+}
+
+}  // namespace
+
+int TakeUsageSamples(archive::Database& database, const archive::CivilDate& day) {
+  const std::string day_text = archive::FormatIsoDate(day);
+  return archive::WithConnection(
+      database, fmt::format("take the usage samples of {}", day_text),
+      [&](pqxx::connection& connection) {
+        pqxx::work transaction(connection);
+        const auto written = transaction.exec_params(
+            "INSERT INTO usage_samples (facility_id, sample_day, used_bytes, quota_bytes) "
+            "SELECT f.id, $1::date, coalesce(u.used_bytes, 0), "
+            "       (SELECT c.quota_bytes FROM contracts c "
+            "         WHERE c.facility_id = f.id AND c.superseded_at IS NULL "
+            "           AND $1::date BETWEEN c.starts_on AND c.ends_on) "
+            "  FROM facilities f LEFT JOIN facility_usage u ON u.facility_id = f.id "
+            "ON CONFLICT (facility_id, sample_day) DO NOTHING "
+            "RETURNING facility_id",
+            day_text);
+        transaction.commit();
+        return static_cast<int>(written.size());
+      });
+}
+
+void RegisterUsageSampleJobs(archive::JobRunner& runner, archive::JobQueue& queue,
+                             archive::Database& database) {
+  // The last day this node enqueued: saves an INSERT per poll.
+  auto last_day = std::make_shared<std::string>();
+  runner.Schedule(kUsageSampleJobKind, [&queue, last_day] {
+    const TimePoint now = Now();
+    const std::string day = archive::FormatIsoDate(archive::DateOf(now));
+    if (*last_day == day) return;
+    if (queue.Enqueue(kUsageSampleJobKind, fmt::format(R"({{"day": "{}"}})", day), now,
+                      fmt::format("{}:{}", kUsageSampleJobKind, day))) {
+      Log(LogLevel::kDebug, "usage samples of {} scheduled", day);
+    }
+    *last_day = day;
+  });
+  runner.Handle(kUsageSampleJobKind, [&database](const archive::Job& job) {
+    archive::JobResult result;
+    result.retry_after = std::chrono::seconds(300);
+    const auto day = PayloadDay(job.payload);
+    if (!day) {
+      Log(LogLevel::kError, "usage sample job {}: payload {} has no day; dropped", job.id,
+          job.payload);
+      return result;
+    }
+    if (!(*day == archive::DateOf(Now()))) {
+      Log(LogLevel::kWarn, "usage sample job {}: {} is over; not sampled", job.id,
+          archive::FormatIsoDate(*day));
+      return result;
+    }
+    const int written = TakeUsageSamples(database, *day);
+    Log(LogLevel::kInfo, "usage sample job {}: {} facilities sampled for {}", job.id, written,
+        archive::FormatIsoDate(*day));
+    return result;
+  });
+}
+
+}  // namespace hokan::billing
