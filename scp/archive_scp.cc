@@ -42,6 +42,20 @@ constexpr std::uint16_t kStatusNotAuthorized = 0x0124;
 
 }  // namespace
 
+archive::RangeFilter RangeFilterOf(const billing::AvailableRange& range) {
+  archive::RangeFilter filter;
+  for (const auto& modality : range.modalities) {
+    if (modality == "*") {
+      filter.every_modality = true;
+    } else {
+      filter.modalities.push_back(modality);
+    }
+  }
+  filter.sop_class_uids = range.sop_class_uids;
+  filter.include_reports = range.may_retrieve_reports;
+  return filter;
+}
+
 std::unique_ptr<DcmDataset> ErrorDetail(const std::string& error_comment) {
   std::string comment = error_comment.substr(0, 64);
   for (char& c : comment) {
@@ -66,7 +80,8 @@ ArchiveScp::ArchiveScp(T_ASC_Association* association, const ArchiveServices& se
     : association_(association), services_(services), files_(services.files),
       ingest_(services.ingest), query_(services.query),
       facility_id_(caller.facility_id), may_store_(caller.may_store),
-      calling_ae_(std::move(caller.calling_ae)) {}
+      calling_ae_(std::move(caller.calling_ae)), purpose_(std::move(caller.purpose)),
+      may_retrieve_(caller.may_retrieve) {}
 
 OFCondition ArchiveScp::negotiateAssociation() {
   OFCondition result = ASC_acceptContextsWithPreferredTransferSyntaxes(
@@ -149,6 +164,20 @@ OFCondition ArchiveScp::HandleStore(T_DIMSE_C_StoreRQ& request,
         calling_ae_);
     return Respond(context_id, request, kStatusNotAuthorized,
                    "this AE title may query and retrieve, not store");
+  }
+  if (purpose_ && may_retrieve_ && !purpose_->range.may_store_reports &&
+      billing::IsReportSopClass(request.AffectedSOPClassUID)) {
+    try {
+      files_.RemoveIncoming(incoming);
+    } catch (const Error& error) {
+      Log(LogLevel::kError, "{}", error.what());
+    }
+    ++counts_.failed;
+    Log(LogLevel::kWarn,
+        "C-STORE of report {} from {} refused with 0x0124: purpose '{}' may not store reports",
+        request.AffectedSOPInstanceUID, calling_ae_, purpose_->name);
+    return Respond(context_id, request, kStatusNotAuthorized,
+                   "purpose " + purpose_->name + " may not store reports");
   }
   const HeaderReadResult header = ReadInstanceHeader(incoming);
   if (!header.ok) {
@@ -244,11 +273,16 @@ OFCondition ArchiveScp::HandleFind(T_DIMSE_C_FindRQ& request,
                             detail.get());
   };
 
+  if (!may_retrieve_) {
+    return finish(kStatusNotAuthorized,
+                  "not granted purpose " + (purpose_ ? purpose_->name : std::string()), 0, "?");
+  }
   const auto model = InformationModelOf(sop_class);
   if (!model) return finish(kFindSopClassNotSupported, "SOP class not supported", 0, "?");
   FindIdentifierResult parsed = ParseFindIdentifier(*identifier, *model, {facility_id_});
   if (!parsed.ok) return finish(kFindIdentifierDoesNotMatch, parsed.error, 0, "?");
   parsed.identifier.request.include_shared_patients = true;
+  if (purpose_) parsed.identifier.request.range = RangeFilterOf(purpose_->range);
   const char* level = LevelName(parsed.identifier.request.level);
 
   std::vector<archive::FindMatch> matches;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@
 #include "archive/index/query_index.h"
 #include "archive/ingest/ingest_service.h"
 #include "archive/storage/file_store.h"
+#include "billing/fee_recorder.h"
+#include "billing/purposes.h"
 #include "scu/dicom_sender.h"
 
 namespace hokan::scp {
@@ -34,9 +37,14 @@ struct AssociationCounts {
 
 // Serves one admitted association: C-ECHO; C-STORE for every standard
 // storage SOP class in the transfer syntaxes hokan stores as received (only
-// for AEs that may store; others get 0x0124); C-FIND, C-MOVE and C-GET in the
-// Patient Root and Study Root models, scoped to the caller's facility and
-// the patients shared with it. C-STORE data sets
+// for AEs that may store; others get 0x0124; under a purpose without
+// may_store_reports, report classes get 0x0124 too); C-FIND, C-MOVE and
+// C-GET in the Patient Root and Study Root models, scoped to the caller's
+// facility and the patients shared with it, and, under a purpose, to its
+// available range: C-FIND lists only what is in range; C-MOVE and C-GET
+// send only instances in range (the others are not sub-operations), larger
+// images downscaled and lossy-only copies compressed (scu/derived_image.h),
+// and record one fee event per study delivered (billing::FeeRecorder). C-STORE data sets
 // are received bit-preserving into the file store's incoming folder and
 // handed to the ingest service; the response carries the ingest status and,
 // on failure, an Error Comment. Construct one per association.
@@ -49,6 +57,8 @@ struct ArchiveServices {
   archive::InstanceIndex& index;
   // Storage Commitment Push Model; nullptr: the SOP class is not offered.
   archive::CommitmentService* commitment = nullptr;
+  // Records fee events of retrievals under a purpose; nullptr: none.
+  billing::FeeRecorder* fees = nullptr;
 };
 
 class ArchiveScp : public DcmThreadSCP {
@@ -60,6 +70,12 @@ class ArchiveScp : public DcmThreadSCP {
     std::int64_t facility_id = 0;
     bool may_store = false;
     std::string calling_ae;
+    // The purpose the association retrieves under; nullopt: none (no
+    // range, no fees).
+    std::optional<billing::Purpose> purpose;
+    // False: C-FIND, C-MOVE and C-GET are refused with 0x0124 (a purpose is
+    // bound to the called AE title and the caller is not granted it).
+    bool may_retrieve = true;
   };
 
   ArchiveScp(T_ASC_Association* association, const ArchiveServices& services,
@@ -98,6 +114,11 @@ class ArchiveScp : public DcmThreadSCP {
   // requestor) are accepted in that role, so sub-operations can flow back.
   OFCondition AcceptProposedStorageRoles();
 
+  // Records one fee event per study of which at least one instance was
+  // delivered under the association's purpose; failures are logged.
+  void RecordFees(const std::vector<archive::StoredInstance>& instances,
+                  const std::vector<bool>& delivered, const std::vector<bool>& failed);
+
   // Sub-operation counts of one C-MOVE or C-GET.
   struct RetrieveProgress {
     int completed = 0;
@@ -106,11 +127,13 @@ class ArchiveScp : public DcmThreadSCP {
     std::size_t remaining = 0;
     std::vector<std::string> failed_uids;
   };
-  // What C-MOVE and C-GET share: parse the identifier, find the instances
-  // in scope, send each with `send_one` (after `open`, which returns an
+  // What C-MOVE and C-GET share: refuse with 0x0124 when the caller may not
+  // retrieve, parse the identifier, find the instances in scope (and, under
+  // a purpose, in its range: the others are no sub-operations), send each with `send_one` (after `open`, which returns an
   // error text or ""), honour C-CANCEL, and answer through `respond`
   // (pending after each instance, then the final status with the Failed
-  // SOP Instance UID List). `operation` names it in the log.
+  // SOP Instance UID List), and record the fee events (RecordFees).
+  // `operation` names it in the log.
   OFCondition RunRetrieve(
       const char* operation, T_ASC_PresentationContextID context_id, Uint16 message_id,
       DcmDataset& identifier, archive::InformationModel model,
@@ -127,11 +150,16 @@ class ArchiveScp : public DcmThreadSCP {
   std::int64_t facility_id_;
   bool may_store_;
   std::string calling_ae_;
+  std::optional<billing::Purpose> purpose_;
+  bool may_retrieve_;
   // The facility's storage conditions, read at the first C-STORE.
   std::unique_ptr<archive::StorageGate> storage_gate_;
   AssociationCounts counts_;
   Uint16 next_event_message_id_ = 1;  // N-EVENT-REPORTs this SCP sends
 };
+
+// A purpose's available range as the query index applies it in C-FIND.
+archive::RangeFilter RangeFilterOf(const billing::AvailableRange& range);
 
 // A status detail carrying an Error Comment (LO: at most 64 characters; no
 // backslash or control characters).

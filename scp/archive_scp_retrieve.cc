@@ -6,16 +6,21 @@
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmdata/dcxfer.h"
 #include "dcmtk/dcmnet/dimse.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 
+#include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/common/log.h"
 #include "scp/find_identifier.h"
+#include "scu/derived_image.h"
 
 namespace hokan::scp {
 namespace {
@@ -29,6 +34,7 @@ constexpr std::uint16_t kSopClassNotSupported = 0x0122;
 constexpr std::uint16_t kMoveDestinationUnknown = 0xA801;
 constexpr std::uint16_t kUnableToPerformSuboperations = 0xA702;
 constexpr std::uint16_t kCompleteWithFailures = 0xB000;
+constexpr std::uint16_t kNotAuthorized = 0x0124;
 
 // Splits a value list ("1.2\1.3") into its values.
 std::vector<std::string> SplitValues(const std::string& value) {
@@ -43,6 +49,42 @@ std::vector<std::string> SplitValues(const std::string& value) {
 }
 
 Uint16 Count(std::size_t value) { return static_cast<Uint16>(std::min<std::size_t>(value, 65535)); }
+
+scu::PixelLimits LimitsOf(const billing::Purpose& purpose) {
+  return {purpose.id, purpose.range.max_rows, purpose.range.max_columns,
+          purpose.range.lossy_only};
+}
+
+// An instance as it goes out under a purpose: nullptr `format` when it goes
+// as stored; otherwise its derived image in `transfer_syntax_uid`.
+struct Outgoing {
+  std::unique_ptr<DcmFileFormat> format;
+  std::string transfer_syntax_uid;
+  std::string error;
+};
+
+Outgoing PrepareOutgoing(const std::optional<billing::Purpose>& purpose,
+                         const archive::StoredInstance& instance,
+                         const std::filesystem::path& file) {
+  Outgoing outgoing;
+  if (!purpose) return outgoing;
+  const scu::PixelLimits limits = LimitsOf(*purpose);
+  if (!scu::NeedsDerivedImage(instance.rows, instance.columns, limits)) return outgoing;
+  outgoing.format = std::make_unique<DcmFileFormat>();
+  const OFCondition loaded = outgoing.format->loadFile(file.c_str());
+  if (loaded.bad()) {
+    outgoing.error = fmt::format("cannot read {}: {}", file.string(), loaded.text());
+    return outgoing;
+  }
+  const std::string error = scu::MakeDerivedImage(*outgoing.format->getDataset(), limits);
+  if (!error.empty()) {
+    outgoing.error = fmt::format("derived image for purpose {}: {}", purpose->name, error);
+    return outgoing;
+  }
+  outgoing.transfer_syntax_uid =
+      limits.lossy_only ? scu::kLossyTransferSyntax : UID_LittleEndianExplicitTransferSyntax;
+  return outgoing;
+}
 
 }  // namespace
 
@@ -100,6 +142,10 @@ OFCondition ArchiveScp::RunRetrieve(
     return respond(status, response.get(), detail.get(), progress);
   };
 
+  if (!may_retrieve_) {
+    return finish(kNotAuthorized,
+                  "not granted purpose " + (purpose_ ? purpose_->name : std::string()));
+  }
   const FindIdentifierResult parsed = ParseFindIdentifier(identifier, model, {facility_id_});
   if (!parsed.ok) return finish(kIdentifierDoesNotMatch, parsed.error);
   level = LevelName(parsed.identifier.request.level);
@@ -136,8 +182,24 @@ OFCondition ArchiveScp::RunRetrieve(
     return finish(bad_query ? kIdentifierDoesNotMatch : kOutOfResources,
                   bad_query ? error.what() : "the index is unavailable; retry later");
   }
+  if (purpose_) {
+    // Out of the purpose's range: not sent, not a sub-operation.
+    const std::size_t found = instances.size();
+    instances.erase(std::remove_if(instances.begin(), instances.end(),
+                                   [&](const archive::StoredInstance& instance) {
+                                     return !purpose_->range.Includes(instance.modality,
+                                                                      instance.sop_class_uid);
+                                   }),
+                    instances.end());
+    if (instances.size() != found) {
+      Log(LogLevel::kInfo, "{} from {}: {} of {} instance(s) outside purpose '{}' left out",
+          operation, calling_ae_, found - instances.size(), found, purpose_->name);
+    }
+  }
   matches = instances.size();
   if (instances.empty()) return finish(kSuccess, {});
+  std::vector<bool> delivered(instances.size(), false);
+  std::vector<bool> failed(instances.size(), false);
 
   const std::string open_error = open(instances);
   if (!open_error.empty()) {
@@ -148,14 +210,17 @@ OFCondition ArchiveScp::RunRetrieve(
   for (std::size_t i = 0; i < instances.size(); ++i) {
     if (checkForCANCEL(context_id, message_id) == EC_Normal) {
       progress.remaining = instances.size() - i;
+      RecordFees(instances, delivered, failed);
       return finish(kCancelled, "cancelled");
     }
     const auto& instance = instances[i];
     const scu::SendResult sent = send_one(instance);
     if (sent.ok) {
+      delivered[i] = true;
       ++progress.completed;
       if (sent.warning) ++progress.warnings;
     } else {
+      failed[i] = true;
       ++progress.failed;
       progress.failed_uids.push_back(instance.sop_instance_uid);
       Log(LogLevel::kWarn, "{} of {} failed: {}", operation, instance.sop_instance_uid,
@@ -167,9 +232,45 @@ OFCondition ArchiveScp::RunRetrieve(
       if (pending.bad()) return pending;
     }
   }
+  RecordFees(instances, delivered, failed);
   if (progress.failed == 0) return finish(kSuccess, {});
   return finish(progress.completed > 0 ? kCompleteWithFailures : kUnableToPerformSuboperations,
                 fmt::format("{} of {} sub-operations failed", progress.failed, instances.size()));
+}
+
+void ArchiveScp::RecordFees(const std::vector<archive::StoredInstance>& instances,
+                            const std::vector<bool>& delivered,
+                            const std::vector<bool>& failed) {
+  if (!purpose_ || services_.fees == nullptr) return;
+  std::map<std::pair<std::int64_t, std::string>, billing::StudyDelivery> studies;
+  std::vector<std::pair<std::int64_t, std::string>> order;
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    const auto& instance = instances[i];
+    const auto key = std::make_pair(instance.facility_id, instance.study_instance_uid);
+    auto [entry, inserted] = studies.try_emplace(key);
+    billing::StudyDelivery& study = entry->second;
+    if (inserted) {
+      order.push_back(key);
+      study.facility_id = instance.facility_id;
+      study.study_instance_uid = instance.study_instance_uid;
+    }
+    if (delivered[i]) {
+      if (study.delivered == 0) study.modality = instance.modality;
+      ++study.delivered;
+    }
+    if (failed[i]) ++study.failed;
+  }
+  const TimePoint now = Now();
+  for (const auto& key : order) {
+    const billing::StudyDelivery& study = studies.at(key);
+    if (study.delivered == 0) continue;
+    try {
+      services_.fees->RecordDelivery(purpose_->id, calling_ae_, study, now);
+    } catch (const std::exception& error) {
+      Log(LogLevel::kError, "fee event of study {} under purpose '{}' for {} not recorded: {}",
+          study.study_instance_uid, purpose_->name, calling_ae_, error.what());
+    }
+  }
 }
 
 OFCondition ArchiveScp::HandleMove(T_DIMSE_C_MoveRQ& request,
@@ -216,6 +317,9 @@ OFCondition ArchiveScp::HandleMove(T_DIMSE_C_MoveRQ& request,
     std::vector<std::pair<std::string, std::string>> kinds;
     for (const auto& instance : instances) {
       kinds.emplace_back(instance.sop_class_uid, instance.transfer_syntax_uid);
+      if (purpose_ && purpose_->range.lossy_only) {
+        kinds.emplace_back(instance.sop_class_uid, scu::kLossyTransferSyntax);
+      }
     }
     return sender.Open({config.ae_title, target->ae_title, target->host, target->port,
                         config.acse_timeout_seconds, config.dimse_timeout_seconds,
@@ -223,8 +327,19 @@ OFCondition ArchiveScp::HandleMove(T_DIMSE_C_MoveRQ& request,
                        kinds);
   };
   auto send_one = [&](const archive::StoredInstance& instance) {
-    return sender.Send(files_.PathOf(instance.relative_path), instance.sop_class_uid,
-                       instance.transfer_syntax_uid, calling_ae_, request.MessageID);
+    const std::filesystem::path file = files_.PathOf(instance.relative_path);
+    Outgoing outgoing = PrepareOutgoing(purpose_, instance, file);
+    if (!outgoing.error.empty()) {
+      scu::SendResult result;
+      result.reason = outgoing.error;
+      return result;
+    }
+    if (outgoing.format) {
+      return sender.SendDataSet(*outgoing.format->getDataset(), instance.sop_class_uid,
+                                outgoing.transfer_syntax_uid, calling_ae_, request.MessageID);
+    }
+    return sender.Send(file, instance.sop_class_uid, instance.transfer_syntax_uid, calling_ae_,
+                       request.MessageID);
   };
   return RunRetrieve(operation.c_str(), context_id, request.MessageID, *identifier, *model,
                      open, send_one, respond);
@@ -270,8 +385,27 @@ OFCondition ArchiveScp::HandleGet(T_DIMSE_C_GetRQ& request,
   auto open = [](const std::vector<archive::StoredInstance>&) { return std::string(); };
   auto send_one = [&](const archive::StoredInstance& instance) {
     scu::SendResult result;
-    const T_ASC_PresentationContextID store_context = ASC_findAcceptedPresentationContextID(
-        association_, instance.sop_class_uid.c_str(), instance.transfer_syntax_uid.c_str());
+    const std::filesystem::path file = files_.PathOf(instance.relative_path);
+    Outgoing outgoing = PrepareOutgoing(purpose_, instance, file);
+    if (!outgoing.error.empty()) {
+      result.reason = outgoing.error;
+      return result;
+    }
+    const std::string& syntax =
+        outgoing.format ? outgoing.transfer_syntax_uid : instance.transfer_syntax_uid;
+    T_ASC_PresentationContextID store_context = ASC_findAcceptedPresentationContextID(
+        association_, instance.sop_class_uid.c_str(), syntax.c_str());
+    if (store_context == 0 && outgoing.format &&
+        syntax == UID_LittleEndianExplicitTransferSyntax) {
+      store_context = ASC_findAcceptedPresentationContextID(
+          association_, instance.sop_class_uid.c_str(), UID_LittleEndianImplicitTransferSyntax);
+    }
+    if (store_context == 0 && outgoing.format) {
+      result.reason = fmt::format("the requestor accepted no storage context for SOP class {} "
+                                  "in {}", instance.sop_class_uid,
+                                  DcmXfer(syntax.c_str()).getXferName());
+      return result;
+    }
     if (store_context == 0) {
       result.reason = fmt::format("the requestor accepted no storage context for SOP class {}",
                                   instance.sop_class_uid);
@@ -279,10 +413,14 @@ OFCondition ArchiveScp::HandleGet(T_DIMSE_C_GetRQ& request,
     }
     T_ASC_PresentationContext context;
     ASC_findAcceptedPresentationContext(association_->params, store_context, &context);
-    const std::filesystem::path file = files_.PathOf(instance.relative_path);
     DcmFileFormat format;
-    DcmDataset* data_set = nullptr;
-    if (instance.transfer_syntax_uid != context.acceptedTransferSyntax) {
+    DcmDataset* data_set = outgoing.format ? outgoing.format->getDataset() : nullptr;
+    std::string sop_instance_uid = instance.sop_instance_uid;
+    if (data_set != nullptr) {
+      OFString derived_uid;
+      data_set->findAndGetOFString(DCM_SOPInstanceUID, derived_uid);
+      sop_instance_uid = derived_uid.c_str();
+    } else if (instance.transfer_syntax_uid != context.acceptedTransferSyntax) {
       const OFCondition loaded = format.loadFile(file.c_str());
       if (loaded.bad()) {
         result.reason = fmt::format("cannot read {}: {}", file.string(), loaded.text());
@@ -297,7 +435,7 @@ OFCondition ArchiveScp::HandleGet(T_DIMSE_C_GetRQ& request,
     store.MessageID = association_->nextMsgID++;
     OFStandard::strlcpy(store.AffectedSOPClassUID, instance.sop_class_uid.c_str(),
                         sizeof store.AffectedSOPClassUID);
-    OFStandard::strlcpy(store.AffectedSOPInstanceUID, instance.sop_instance_uid.c_str(),
+    OFStandard::strlcpy(store.AffectedSOPInstanceUID, sop_instance_uid.c_str(),
                         sizeof store.AffectedSOPInstanceUID);
     store.DataSetType = DIMSE_DATASET_PRESENT;
     store.Priority = DIMSE_PRIORITY_MEDIUM;

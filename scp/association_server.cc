@@ -31,9 +31,12 @@ DcmSCPConfig MakeScpConfig(const archive::ArchiveConfig& config) {
 AssociationServer::AssociationServer(const archive::ArchiveConfig& config,
                                      archive::InstanceIndex& index, archive::QueryIndex& query,
                                      archive::FileStore& files, archive::IngestService& ingest,
-                                     archive::CommitmentService* commitment)
+                                     archive::CommitmentService* commitment,
+                                     billing::PurposeDirectory* purposes,
+                                     billing::FeeRecorder* fees)
     : config_(config), index_(index), query_(query), files_(files), ingest_(ingest),
-      services_{config, files, ingest, query, index, commitment},
+      purposes_(purposes),
+      services_{config, files, ingest, query, index, commitment, fees},
       scp_config_(MakeScpConfig(config)),
       pool_({config.port, config.max_associations, config.max_pdu_bytes,
              config.acse_timeout_seconds},
@@ -51,7 +54,7 @@ void AssociationServer::ServeAssociation(T_ASC_Association* association) {
   const auto started = std::chrono::steady_clock::now();
   const auto [calling_ae, called_ae, peer] = PartiesOf(*association);
 
-  const Admission admission = DecideAdmission(index_, config_.ae_title, called_ae, calling_ae, peer);
+  const Admission admission = DecideAdmission(index_, purposes_, config_.ae_title, called_ae, calling_ae, peer);
   switch (admission.verdict) {
     case AdmissionVerdict::kAccept:
       break;
@@ -61,6 +64,7 @@ void AssociationServer::ServeAssociation(T_ASC_Association* association) {
       break;
     case AdmissionVerdict::kCallingAeNotRecognized:
     case AdmissionVerdict::kPeerNotAllowed:
+    case AdmissionVerdict::kPurposeNotGranted:
       RejectAssociation(association, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
                         ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED);
       break;
@@ -79,8 +83,14 @@ void AssociationServer::ServeAssociation(T_ASC_Association* association) {
     return;
   }
 
+  if (admission.purpose) {
+    Log(LogLevel::kInfo, "association from {}@{} to {}: purpose '{}'{}", calling_ae, peer,
+        called_ae, admission.purpose->name,
+        admission.may_retrieve ? "" : " (" + admission.reason + ": may store only)");
+  }
   ArchiveScp scp(association, services_,
-                 {admission.facility_id, admission.may_store, calling_ae});
+                 {admission.facility_id, admission.may_store, calling_ae, admission.purpose,
+                  admission.may_retrieve});
   scp.setSharedConfig(scp_config_);
   const OFCondition served = scp.run(association);  // the SCP now owns the association
   const AssociationCounts& counts = scp.counts();

@@ -10,6 +10,8 @@
 #include "archive/index/query_index.h"
 #include "archive/ingest/ingest_service.h"
 #include "archive/storage/file_store.h"
+#include "billing/fee_recorder.h"
+#include "billing/purposes.h"
 #include "scp/archive_scp.h"
 #include "scp/association_pool.h"
 
@@ -19,14 +21,17 @@ namespace hokan::scp {
 // the configured port and hands each to one of `max_associations` worker
 // threads; when all are busy the request is rejected (transient, local
 // limit exceeded). Each worker admits or rejects the association (called
-// AE, calling AE, peer address) and then serves it with an ArchiveScp.
+// AE, calling AE, peer address, and the purpose the called AE title stands
+// for: see DecideAdmission) and then serves it with an ArchiveScp.
 // Nagle's algorithm is off on every association socket.
 class AssociationServer {
  public:
   AssociationServer(const archive::ArchiveConfig& config, archive::InstanceIndex& index,
                     archive::QueryIndex& query, archive::FileStore& files,
                     archive::IngestService& ingest,
-                    archive::CommitmentService* commitment = nullptr);
+                    archive::CommitmentService* commitment = nullptr,
+                    billing::PurposeDirectory* purposes = nullptr,
+                    billing::FeeRecorder* fees = nullptr);
   ~AssociationServer();  // stops and joins every thread
   AssociationServer(const AssociationServer&) = delete;
   AssociationServer& operator=(const AssociationServer&) = delete;
@@ -50,6 +55,7 @@ class AssociationServer {
   archive::QueryIndex& query_;
   archive::FileStore& files_;
   archive::IngestService& ingest_;
+  billing::PurposeDirectory* purposes_;
   ArchiveServices services_;
   DcmSharedSCPConfig scp_config_;
   AssociationPool pool_;  // last: its workers use the members above until it is destroyed

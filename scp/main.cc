@@ -28,11 +28,14 @@
 #include "archive/retention/expiry_job.h"
 #include "archive/retention/expiry_service.h"
 #include "archive/ingest/ingest_service.h"
+#include "billing/fee_recorder.h"
+#include "billing/purposes.h"
 #include "archive/storage/file_store.h"
 #include "scp/association_server.h"
 #include "scp/storage_commitment.h"
 #include "scp/offline_export.h"
 #include "archive/export/offline_export_job.h"
+#include "billing/usage_sampling.h"
 #include "archive/export/offline_export_service.h"
 #include "archive/index/export_index.h"
 #include "scu/dicom_sender.h"
@@ -197,8 +200,15 @@ int Run(const CommandLine& command_line) {
   // DICOMDIR file set of what the facility received since its last export.
   archive::RegisterOfflineExportJobs(job_runner, jobs, export_index, offline_export,
                                      config.node_name);
+  // Daily usage samples for storage billing (billing/usage_sampling.h).
+  billing::RegisterUsageSampleJobs(job_runner, jobs, database);
 
-  scp::AssociationServer server(config, index, query, files, ingest, &commitment);
+  // Purposes of retrieval: the archive also answers on each purpose's
+  // called AE title; retrievals under a purpose record fee events.
+  billing::PurposeDirectory purposes(database);
+  billing::FeeRecorder fees(database);
+  scp::AssociationServer server(config, index, query, files, ingest, &commitment, &purposes,
+                                &fees);
   server.Open();
   job_runner.Start();
   std::thread signal_waiter([&server, signals] {

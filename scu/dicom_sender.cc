@@ -94,6 +94,24 @@ std::string DicomSender::Open(const SendTarget& target,
   return {};
 }
 
+namespace {
+
+// What a sendSTORERequest that returned `sent` with `status` did.
+SendResult Answered(const OFCondition& sent, Uint16 status) {
+  SendResult result;
+  if (sent.bad()) {
+    result.reason = fmt::format("C-STORE failed: {}", sent.text());
+    return result;
+  }
+  result.status = status;
+  result.ok = status == 0x0000 || (status & 0xF000) == 0xB000;
+  result.warning = (status & 0xF000) == 0xB000;
+  if (!result.ok) result.reason = fmt::format("the destination answered 0x{:04X}", status);
+  return result;
+}
+
+}  // namespace
+
 SendResult DicomSender::Send(const std::filesystem::path& file, const std::string& sop_class_uid,
                              const std::string& transfer_syntax_uid,
                              const std::string& move_originator_ae, std::uint16_t message_id) {
@@ -139,15 +157,34 @@ SendResult DicomSender::Send(const std::filesystem::path& file, const std::strin
     sent = scu_->sendSTORERequest(context, "", data_set, status, move_originator_ae.c_str(),
                                   message_id);
   }
-  if (sent.bad()) {
-    result.reason = fmt::format("C-STORE failed: {}", sent.text());
+  return Answered(sent, status);
+}
+
+SendResult DicomSender::SendDataSet(DcmDataset& data_set, const std::string& sop_class_uid,
+                                    const std::string& transfer_syntax_uid,
+                                    const std::string& move_originator_ae,
+                                    std::uint16_t message_id) {
+  SendResult result;
+  if (!scu_ || !scu_->isConnected()) {
+    result.reason = "the association to the destination is not open";
     return result;
   }
-  result.status = status;
-  result.ok = status == 0x0000 || (status & 0xF000) == 0xB000;
-  result.warning = (status & 0xF000) == 0xB000;
-  if (!result.ok) result.reason = fmt::format("the destination answered 0x{:04X}", status);
-  return result;
+  T_ASC_PresentationContextID context =
+      scu_->findPresentationContextID(sop_class_uid.c_str(), transfer_syntax_uid.c_str());
+  if (context == 0 && transfer_syntax_uid == UID_LittleEndianExplicitTransferSyntax) {
+    context = scu_->findPresentationContextID(sop_class_uid.c_str(),
+                                              UID_LittleEndianImplicitTransferSyntax);
+  }
+  if (context == 0) {
+    result.reason = fmt::format("the destination did not accept {} for SOP class {}",
+                                DcmXfer(transfer_syntax_uid.c_str()).getXferName(),
+                                sop_class_uid);
+    return result;
+  }
+  Uint16 status = 0;
+  const OFCondition sent = scu_->sendSTORERequest(context, "", &data_set, status,
+                                                  move_originator_ae.c_str(), message_id);
+  return Answered(sent, status);
 }
 
 void DicomSender::Close() {

@@ -65,6 +65,15 @@ class DicomSender {
                   const std::string& transfer_syntax_uid, const std::string& move_originator_ae,
                   std::uint16_t message_id);
 
+  // Sends a data set built in memory (e.g. a derived image), whose pixel
+  // data is in `transfer_syntax_uid`: on a context accepted for that
+  // syntax, or, for Explicit VR Little Endian, for either uncompressed one.
+  // A destination that accepted neither fails the send with the reason.
+  // REQUIRES: Open() succeeded.
+  SendResult SendDataSet(DcmDataset& data_set, const std::string& sop_class_uid,
+                         const std::string& transfer_syntax_uid,
+                         const std::string& move_originator_ae, std::uint16_t message_id);
+
   // Releases the association (no-op when not open).
   void Close();
 

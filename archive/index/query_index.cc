@@ -352,6 +352,49 @@ SequenceItems SequenceItemsOf(const pqxx::field& field) {
   return items;
 }
 
+// A purpose's available range (RangeFilter) as conditions on the level's
+// rows. Report classes are the ones billing::IsReportSopClass names.
+void AddRangeConditions(StatementBuilder& builder, QueryLevel level, const RangeFilter& range,
+                        std::vector<std::string>& conditions) {
+  const bool any_modality = range.every_modality || !range.sop_class_uids.empty();
+  switch (level) {
+    case QueryLevel::kPatient:
+      if (!any_modality) {
+        conditions.push_back(fmt::format(
+            "EXISTS (SELECT 1 FROM studies r WHERE r.patient_fk = p.id"
+            " AND r.modalities_in_study && {})",
+            builder.Param(TextArrayLiteral(range.modalities), "text[]")));
+      }
+      return;
+    case QueryLevel::kStudy:
+      if (!any_modality) {
+        conditions.push_back(fmt::format(
+            "s.modalities_in_study && {}",
+            builder.Param(TextArrayLiteral(range.modalities), "text[]")));
+      }
+      return;
+    case QueryLevel::kSeries:
+      if (!any_modality) {
+        conditions.push_back(fmt::format(
+            "e.modality = ANY ({})", builder.Param(TextArrayLiteral(range.modalities), "text[]")));
+      }
+      return;
+    case QueryLevel::kImage: {
+      if (!range.include_reports) {
+        conditions.push_back(
+            "NOT (i.sop_class_uid LIKE '1.2.840.10008.5.1.4.1.1.88.%' OR i.sop_class_uid IN "
+            "('1.2.840.10008.5.1.4.1.1.104.1', '1.2.840.10008.5.1.4.1.1.104.2'))");
+      }
+      if (range.every_modality) return;
+      conditions.push_back(fmt::format(
+          "(i.sop_class_uid = ANY ({}) OR e.modality = ANY ({}))",
+          builder.Param(TextArrayLiteral(range.sop_class_uids), "text[]"),
+          builder.Param(TextArrayLiteral(range.modalities), "text[]")));
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 BuiltQuery BuildFindQuery(const FindRequest& request) {
@@ -415,6 +458,7 @@ BuiltQuery BuildFindQuery(const FindRequest& request) {
         own_facilities, active_grants));
   }
   conditions.insert(conditions.end(), builder.conditions().begin(), builder.conditions().end());
+  if (request.range) AddRangeConditions(builder, plan.level, *request.range, conditions);
 
   query.sql = select + "\nFROM " + tables.from + "\nWHERE ";
   for (std::size_t i = 0; i < conditions.size(); ++i) {
@@ -453,7 +497,9 @@ std::vector<StoredInstance> QueryIndex::FindInstancesToRetrieve(const RetrieveRe
   // Same scope as C-FIND: own facilities, plus patients shared by an active
   // grant when asked for. Empty lists do not restrict.
   const std::string sql = R"sql(
-SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.relative_path
+SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.relative_path,
+       s.study_instance_uid, COALESCE(e.modality, ''), p.facility_id,
+       COALESCE(i.rows, 0), COALESCE(i.columns, 0)
   FROM instances i
   JOIN series e ON e.id = i.series_fk
   JOIN studies s ON s.id = e.study_fk
@@ -479,8 +525,17 @@ SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.relative_pa
         std::vector<StoredInstance> instances;
         instances.reserve(result.size());
         for (const auto& row : result) {
-          instances.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
-                               row[2].as<std::string>(), row[3].as<std::string>()});
+          StoredInstance instance;
+          instance.sop_instance_uid = row[0].as<std::string>();
+          instance.sop_class_uid = row[1].as<std::string>();
+          instance.transfer_syntax_uid = row[2].as<std::string>();
+          instance.relative_path = row[3].as<std::string>();
+          instance.study_instance_uid = row[4].as<std::string>();
+          instance.modality = row[5].as<std::string>();
+          instance.facility_id = row[6].as<std::int64_t>();
+          instance.rows = row[7].as<int>();
+          instance.columns = row[8].as<int>();
+          instances.push_back(std::move(instance));
         }
         return instances;
       });

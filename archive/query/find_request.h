@@ -31,6 +31,23 @@ struct QueryKey {
   std::vector<QueryKey> item;
 };
 
+// An available range as C-FIND applies it (plain values; the SCP builds it
+// from billing::AvailableRange and keeps the same meaning):
+//  - PATIENT, STUDY and SERIES level: an entity matches when it may hold
+//    something in range: every_modality, or any sop_class_uids, or (for
+//    studies and patients) one of its studies' Modalities in Study, (for
+//    series) its Modality, is in `modalities`.
+//  - IMAGE level: an instance matches when its SOP class is in
+//    sop_class_uids, or every_modality, or its series' Modality is in
+//    `modalities`; report classes (Structured Report, Encapsulated PDF and
+//    CDA) only when include_reports.
+struct RangeFilter {
+  std::vector<std::string> modalities;
+  std::vector<std::string> sop_class_uids;
+  bool every_modality = false;
+  bool include_reports = false;
+};
+
 // Matching rules (PS3.4 C.2.2.2), as QueryIndex applies them:
 //  - Empty value, or "*" alone: universal; the stored value is returned.
 //    Trailing spaces and NULs are not significant, nor are leading spaces
@@ -93,6 +110,9 @@ struct FindRequest {
   // facility_ids by an active sharing grant (owner facility + Patient ID),
   // with everything below them.
   bool include_shared_patients = false;
+  // When set, only what the range includes matches (a purpose's C-FIND;
+  // see RangeFilter below).
+  std::optional<RangeFilter> range;
 };
 
 // The stored items of a sequence key: per item, one value per sub-key of

@@ -33,6 +33,12 @@ struct StoredInstance {
   std::string sop_class_uid;
   std::string transfer_syntax_uid;  // as stored
   std::string relative_path;        // below the storage root
+  // Where it belongs, for available ranges and fee events.
+  std::string study_instance_uid;
+  std::string modality;             // its series' Modality ("" if none)
+  std::int64_t facility_id = 0;     // the owner of its patient
+  int rows = 0;                     // 0 when the instance has no pixel matrix
+  int columns = 0;
 };
 
 }  // namespace hokan::archive

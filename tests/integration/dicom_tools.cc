@@ -5,6 +5,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <catch2/catch.hpp>
+
 #include "tests/integration/tool_runner.h"
 
 namespace hokan::integration {
@@ -90,6 +92,29 @@ std::vector<std::string> PathsOf(const std::vector<GeneratedInstance>& instances
   std::vector<std::string> paths;
   for (const auto& instance : instances) paths.push_back(instance.path.string());
   return paths;
+}
+
+StoreScpDestination::StoreScpDestination(const std::vector<std::string>& extra_options)
+    : folder_("hokan-it-destination"), port_(FreeTcpPort()) {
+  fs::create_directories(folder_.path() / "in");
+  std::vector<std::string> argv = {"storescp", "-od", (folder_.path() / "in").string()};
+  argv.insert(argv.end(), extra_options.begin(), extra_options.end());
+  argv.push_back(std::to_string(port_));
+  process_ = std::make_unique<BackgroundProcess>(argv, folder_.path() / "storescp.log",
+                                                 folder_.path());
+  REQUIRE(WaitUntil(
+      [&] {
+        return RunTool({"echoscu", "localhost", std::to_string(port_)}, {}, 5s).exit_code == 0;
+      },
+      30s, 50ms));
+}
+
+std::vector<fs::path> StoreScpDestination::Received() const {
+  return ListFilesRecursive(folder_.path() / "in");
+}
+
+void StoreScpDestination::Clear() const {
+  for (const auto& file : Received()) fs::remove(file);
 }
 
 }  // namespace hokan::integration

@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "tests/integration/test_support.h"
+#include "tests/integration/tool_runner.h"
 
 namespace hokan::integration {
 
@@ -57,5 +59,23 @@ int CountOccurrences(const std::string& haystack, const std::string& needle);
 // storescu's exit code for a final response status (DCMTK 3.6.7 exits with
 // the status's high byte when it halts on an unsuccessful store).
 constexpr int StorescuExitCodeFor(std::uint16_t status) { return (status >> 8) & 0xff; }
+
+// DCMTK's storescp on a free port, writing what it receives into its own
+// temporary folder: a C-MOVE destination. The constructor waits until it
+// answers echoscu (a Catch2 REQUIRE); destruction stops it.
+class StoreScpDestination {
+ public:
+  explicit StoreScpDestination(const std::vector<std::string>& extra_options = {});
+  std::uint16_t port() const { return port_; }
+  // Every file received so far.
+  std::vector<fs::path> Received() const;
+  // Removes the files received so far.
+  void Clear() const;
+
+ private:
+  TempDir folder_;
+  std::uint16_t port_;
+  std::unique_ptr<BackgroundProcess> process_;
+};
 
 }  // namespace hokan::integration

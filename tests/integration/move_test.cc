@@ -20,32 +20,7 @@
 namespace hokan::integration {
 namespace {
 
-// A storescp writing what it receives into its own folder.
-class Destination {
- public:
-  explicit Destination(const std::vector<std::string>& extra_options = {})
-      : folder_("hokan-it-destination"), port_(FreeTcpPort()) {
-    fs::create_directories(folder_.path() / "in");
-    std::vector<std::string> argv = {"storescp", "-od", (folder_.path() / "in").string()};
-    argv.insert(argv.end(), extra_options.begin(), extra_options.end());
-    argv.push_back(std::to_string(port_));
-    process_ = std::make_unique<BackgroundProcess>(argv, folder_.path() / "storescp.log",
-                                                   folder_.path());
-    REQUIRE(WaitUntil(
-        [&] {
-          return RunTool({"echoscu", "localhost", std::to_string(port_)}, {}, 5s).exit_code ==
-                 0;
-        },
-        30s, 50ms));
-  }
-  std::uint16_t port() const { return port_; }
-  std::vector<fs::path> Received() const { return ListFilesRecursive(folder_.path() / "in"); }
-
- private:
-  TempDir folder_;
-  std::uint16_t port_;
-  std::unique_ptr<BackgroundProcess> process_;
-};
+using Destination = StoreScpDestination;
 
 ArchiveOptions WithDestination(std::uint16_t port) {
   ArchiveOptions options;
