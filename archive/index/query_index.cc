@@ -395,6 +395,55 @@ void AddRangeConditions(StatementBuilder& builder, QueryLevel level, const Range
   }
 }
 
+// Under a purpose, what a count or ModalitiesInStudy returns covers only
+// what the purpose may retrieve (the stored counters count everything):
+// the replacement SELECT expression for `tag`, or nullptr to keep the
+// column's own.
+std::optional<std::string> RangeValueSql(StatementBuilder& builder, std::uint32_t tag,
+                                         const RangeFilter& range) {
+  switch (tag) {
+    case 0x00201200: case 0x00201202: case 0x00201204: case 0x00201206: case 0x00201208:
+    case 0x00201209: case 0x00080061:
+      break;
+    default:
+      return std::nullopt;  // (and no parameter: an unused one has no type)
+  }
+  // An in-range instance ri of series re.
+  std::string in_range = "true";
+  if (!range.include_reports) {
+    in_range =
+        "NOT (ri.sop_class_uid LIKE '1.2.840.10008.5.1.4.1.1.88.%' OR ri.sop_class_uid IN "
+        "('1.2.840.10008.5.1.4.1.1.104.1', '1.2.840.10008.5.1.4.1.1.104.2'))";
+  }
+  if (!range.every_modality) {
+    in_range += fmt::format(
+        " AND (ri.sop_class_uid = ANY ({}) OR re.modality = ANY ({}))",
+        builder.Param(TextArrayLiteral(range.sop_class_uids), "text[]"),
+        builder.Param(TextArrayLiteral(range.modalities), "text[]"));
+  }
+  const auto count = [&](const char* what, const char* scope) {
+    return fmt::format(
+        "(SELECT count({}) FROM instances ri JOIN series re ON re.id = ri.series_fk"
+        " JOIN studies rs ON rs.id = re.study_fk WHERE {} AND {})::text",
+        what, scope, in_range);
+  };
+  switch (tag) {
+    case 0x00201200: return count("DISTINCT rs.id", "rs.patient_fk = p.id");
+    case 0x00201202: return count("DISTINCT re.id", "rs.patient_fk = p.id");
+    case 0x00201204: return count("*", "rs.patient_fk = p.id");
+    case 0x00201206: return count("DISTINCT re.id", "rs.id = s.id");
+    case 0x00201208: return count("*", "rs.id = s.id");
+    case 0x00201209: return count("*", "re.id = e.id");
+    case 0x00080061:
+      return fmt::format(
+          "COALESCE((SELECT string_agg(DISTINCT re.modality, '\\' ORDER BY re.modality)"
+          " FROM instances ri JOIN series re ON re.id = ri.series_fk"
+          " WHERE re.study_fk = s.id AND {}), '')",
+          in_range);
+    default: return std::nullopt;
+  }
+}
+
 }  // namespace
 
 BuiltQuery BuildFindQuery(const FindRequest& request) {
@@ -427,8 +476,13 @@ BuiltQuery BuildFindQuery(const FindRequest& request) {
     }
     const ColumnSql& column = ColumnOf(key.attribute->tag);
     const bool sequence = key.attribute->match == MatchType::kSequence;
-    select += fmt::format(",\n       {}",
-                          sequence ? SequenceSql(builder, column, key) : column.value);
+    std::optional<std::string> value;
+    if (sequence) {
+      value = SequenceSql(builder, column, key);
+    } else if (request.range) {
+      value = RangeValueSql(builder, key.attribute->tag, *request.range);
+    }
+    select += fmt::format(",\n       {}", value ? *value : std::string(column.value));
     query.key_columns.push_back(next_column++);
     query.sequence_keys.push_back(sequence);
     if (!sequence) AddCondition(builder, *key.attribute, column, key.match);

@@ -375,6 +375,20 @@ TEST_CASE("a research purpose without report rights gets no SR and may not store
   CHECK(Find(archive, "IT_VIEWER", "HOKAN_RES", image_keys, DCM_SOPInstanceUID).values.empty());
   CHECK(Find(archive, "IT_VIEWER", "HOKAN_DX", image_keys, DCM_SOPInstanceUID).values.size() ==
         1);
+  // Counts and ModalitiesInStudy under a purpose cover only what it may
+  // retrieve: the SR study is listed (research takes every modality) but
+  // holds nothing research may get.
+  const std::vector<std::string> study_keys = {
+      "QueryRetrieveLevel=STUDY", "StudyInstanceUID=" + studies.sr,
+      "NumberOfStudyRelatedInstances", "ModalitiesInStudy"};
+  CHECK(Find(archive, "IT_VIEWER", "HOKAN_RES", study_keys, DCM_NumberOfStudyRelatedInstances)
+            .values == std::vector<std::string>{"0"});
+  CHECK(Find(archive, "IT_VIEWER", "HOKAN_RES", study_keys, DCM_ModalitiesInStudy).values ==
+        std::vector<std::string>{""});
+  CHECK(Find(archive, "IT_VIEWER", "HOKAN_DX", study_keys, DCM_NumberOfStudyRelatedInstances)
+            .values == std::vector<std::string>{"1"});
+  CHECK(Find(archive, "IT_VIEWER", "HOKAN_DX", study_keys, DCM_ModalitiesInStudy).values ==
+        std::vector<std::string>{"SR"});
 
   const ToolResult diagnosis = MoveStudy(archive, "HOKAN_DX", studies.sr);
   CHECK(Completed(diagnosis) == 1);
