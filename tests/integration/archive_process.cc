@@ -40,6 +40,9 @@ ArchiveProcess::ArchiveProcess(ArchiveOptions options)
   if (options_.facilities.empty() || options_.facilities.front().store_ae_titles.empty()) {
     throw std::invalid_argument("ArchiveProcess needs a facility with a store AE title");
   }
+  if (options_.controlled_clock && !options_.initial_clock.empty()) {
+    SetClock(options_.initial_clock);
+  }
   Start();
 }
 

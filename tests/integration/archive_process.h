@@ -41,6 +41,10 @@ struct ArchiveOptions {
   // Started with HOKAN_TEST_CLOCK_FILE=<work>/clock (see clock_file()):
   // the archive's "now" is what the test writes there (SetClock).
   bool controlled_clock = false;
+  // With controlled_clock: written to clock_file() before the first start,
+  // so the archive never sees the system clock (jobs it schedules at
+  // start-up are due on the test's day). "": the system clock until SetClock.
+  std::string initial_clock;
   // Extra environment variables for the archive (and for Environment()),
   // e.g. {"HOKAN_FAILPOINTS", "expiry-after-quarantine"}. See
   // ArchiveProcess::SetExtraEnvironment to change them for a restart.

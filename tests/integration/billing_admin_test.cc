@@ -513,9 +513,11 @@ TEST_CASE("the README's billing queries run in psql and return the documented co
 TEST_CASE("hokan-archive takes one usage sample per facility and UTC day", "[billing]") {
   ArchiveOptions options = SingleFacilityOptions();
   options.controlled_clock = true;
+  // From the start: a sample scheduled on the system clock's day would
+  // only be due at the system clock's time.
+  options.initial_clock = kNow;
   options.extra_archive_settings = {"job_poll_milliseconds = 100"};
   ArchiveProcess archive(options);
-  archive.SetClock(kNow);
   Sql& sql = archive.sql();
   const auto sampled = [&](const std::string& day) {
     return sql.Count("SELECT count(*) FROM usage_samples WHERE sample_day = $1::date", {day}) == 1;
