@@ -56,15 +56,6 @@ archive::RangeFilter RangeFilterOf(const billing::AvailableRange& range) {
   return filter;
 }
 
-std::unique_ptr<DcmDataset> ErrorDetail(const std::string& error_comment) {
-  std::string comment = error_comment.substr(0, 64);
-  for (char& c : comment) {
-    if (c == '\\' || static_cast<unsigned char>(c) < 0x20) c = ' ';
-  }
-  auto detail = std::make_unique<DcmDataset>();
-  detail->putAndInsertString(DCM_ErrorComment, comment.c_str());
-  return detail;
-}
 
 namespace {
 

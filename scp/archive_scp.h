@@ -19,6 +19,7 @@
 #include "archive/storage/file_store.h"
 #include "billing/fee_recorder.h"
 #include "billing/purposes.h"
+#include "scp/dimse_responses.h"
 #include "scu/dicom_sender.h"
 
 namespace hokan::scp {
@@ -160,9 +161,5 @@ class ArchiveScp : public DcmThreadSCP {
 
 // A purpose's available range as the query index applies it in C-FIND.
 archive::RangeFilter RangeFilterOf(const billing::AvailableRange& range);
-
-// A status detail carrying an Error Comment (LO: at most 64 characters; no
-// backslash or control characters).
-std::unique_ptr<DcmDataset> ErrorDetail(const std::string& error_comment);
 
 }  // namespace hokan::scp

@@ -23,18 +23,7 @@ constexpr std::uint16_t kNoSuchSopClass = 0x0118;
 OFCondition ArchiveScp::RespondAction(T_ASC_PresentationContextID context_id,
                                       const T_DIMSE_N_ActionRQ& request, std::uint16_t status,
                                       const std::string& error_comment) {
-  T_DIMSE_Message response;
-  std::memset(&response, 0, sizeof(response));
-  response.CommandField = DIMSE_N_ACTION_RSP;
-  T_DIMSE_N_ActionRSP& action = response.msg.NActionRSP;
-  action.MessageIDBeingRespondedTo = request.MessageID;
-  action.DimseStatus = status;
-  action.DataSetType = DIMSE_DATASET_NULL;
-  action.opts = O_NACTION_AFFECTEDSOPCLASSUID | O_NACTION_AFFECTEDSOPINSTANCEUID;
-  OFStandard::strlcpy(action.AffectedSOPClassUID, request.RequestedSOPClassUID,
-                      sizeof(action.AffectedSOPClassUID));
-  OFStandard::strlcpy(action.AffectedSOPInstanceUID, request.RequestedSOPInstanceUID,
-                      sizeof(action.AffectedSOPInstanceUID));
+  T_DIMSE_Message response = ActionResponse(request, status);
   if (status != kCommitmentSuccess) {
     Log(LogLevel::kWarn, "storage commitment N-ACTION from {} refused with 0x{:04X}: {}",
         calling_ae_, status, error_comment);

@@ -2,6 +2,8 @@
 
 #include "scu/relay/relay_scp.h"
 
+#include "scp/dimse_responses.h"
+
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmnet/diutil.h"
@@ -38,17 +40,6 @@ constexpr int CountOf(T (&)[N]) {
 
 bool Contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-// A status detail carrying an Error Comment (LO, at most 64 characters).
-std::unique_ptr<DcmDataset> ErrorDetail(const std::string& error_comment) {
-  std::string comment = error_comment.substr(0, 64);
-  for (char& c : comment) {
-    if (c == '\\' || static_cast<unsigned char>(c) < 0x20) c = ' ';
-  }
-  auto detail = std::make_unique<DcmDataset>();
-  detail->putAndInsertString(DCM_ErrorComment, comment.c_str());
-  return detail;
 }
 
 // What one association did, for its log line.
@@ -156,7 +147,7 @@ class RelayScp : public DcmThreadSCP {
           request.AffectedSOPInstanceUID, calling_ae_, status, comment);
     }
     const auto detail = status == kStatusSuccess || comment.empty() ? nullptr
-                                                                     : ErrorDetail(comment);
+                                                                     : scp::ErrorDetail(comment);
     return sendSTOREResponse(context_id, request.MessageID, request.AffectedSOPClassUID,
                              request.AffectedSOPInstanceUID, status, detail.get());
   }
@@ -260,19 +251,8 @@ class RelayScp : public DcmThreadSCP {
       Log(LogLevel::kWarn, "storage commitment N-ACTION from {} answered 0x{:04X}{}",
           calling_ae_, status, comment.empty() ? "" : ": " + comment);
     }
-    T_DIMSE_Message response;
-    std::memset(&response, 0, sizeof(response));
-    response.CommandField = DIMSE_N_ACTION_RSP;
-    T_DIMSE_N_ActionRSP& answer = response.msg.NActionRSP;
-    answer.MessageIDBeingRespondedTo = request.MessageID;
-    answer.DimseStatus = status;
-    answer.DataSetType = DIMSE_DATASET_NULL;
-    answer.opts = O_NACTION_AFFECTEDSOPCLASSUID | O_NACTION_AFFECTEDSOPINSTANCEUID;
-    OFStandard::strlcpy(answer.AffectedSOPClassUID, request.RequestedSOPClassUID,
-                        sizeof(answer.AffectedSOPClassUID));
-    OFStandard::strlcpy(answer.AffectedSOPInstanceUID, request.RequestedSOPInstanceUID,
-                        sizeof(answer.AffectedSOPInstanceUID));
-    const auto detail = comment.empty() ? nullptr : ErrorDetail(comment);
+    T_DIMSE_Message response = scp::ActionResponse(request, status);
+    const auto detail = comment.empty() ? nullptr : scp::ErrorDetail(comment);
     return sendDIMSEMessage(context_id, &response, nullptr, detail.get());
   }
 
