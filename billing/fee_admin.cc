@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/index/audit_log.h"
 #include "archive/index/contract_admin_terms.h"
@@ -71,8 +72,10 @@ std::int64_t FeeAdmin::AddFee(const FeeSetting& fee, const std::string& actor) {
           id = transaction
                    .exec_params(
                        "INSERT INTO fee_schedules (purpose_id, modality, amount_minor, currency, "
-                       "    effective_from) VALUES ($1, $2, $3, $4, $5::date) RETURNING id",
-                       purpose_id, fee.modality, fee.amount_minor, fee.currency, effective)[0][0]
+                       "    effective_from, created_at) "
+                       "VALUES ($1, $2, $3, $4, $5::date, $6::timestamptz) RETURNING id",
+                       purpose_id, fee.modality, fee.amount_minor, fee.currency, effective,
+                       FormatUtcMicroseconds(Now()))[0][0]
                    .as<std::int64_t>();
         } catch (const pqxx::sql_error& error) {
           if (error.sqlstate() == kUniqueViolation) {
@@ -149,8 +152,10 @@ std::int64_t FeeAdmin::SetPrice(const PriceSetting& price, const archive::CivilD
           id = transaction
                    .exec_params(
                        "INSERT INTO price_list (item, amount_minor, currency, "
-                       "    effective_from) VALUES ($1, $2, $3, $4::date) RETURNING id",
-                       price.item, price.amount_minor, price.currency, effective)[0][0]
+                       "    effective_from, created_at) "
+                       "VALUES ($1, $2, $3, $4::date, $5::timestamptz) RETURNING id",
+                       price.item, price.amount_minor, price.currency, effective,
+                       FormatUtcMicroseconds(Now()))[0][0]
                    .as<std::int64_t>();
         } catch (const pqxx::sql_error& error) {
           if (error.sqlstate() == kUniqueViolation) {

@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/index/audit_log.h"
 #include "archive/index/database.h"
@@ -79,27 +80,29 @@ std::int64_t WritePurpose(pqxx::transaction_base& transaction, const PurposeSett
                           std::optional<std::int64_t> id) {
   const std::string modalities = archive::TextArrayLiteral(settings.modalities);
   const std::string sop_class_uids = archive::TextArrayLiteral(settings.sop_class_uids);
+  const std::string now = FormatUtcMicroseconds(Now());
   try {
     if (!id) {
       return transaction
           .exec_params(
               "INSERT INTO purposes (name, called_ae_title, description, modalities, "
               "    sop_class_uids, max_rows, max_columns, pixel_rights, "
-              "    may_retrieve_reports, may_store_reports) "
-              "VALUES ($1, $2, $3, $4::text[], $5::text[], $6, $7, $8, $9, $10) RETURNING id",
+              "    may_retrieve_reports, may_store_reports, created_at, updated_at) "
+              "VALUES ($1, $2, $3, $4::text[], $5::text[], $6, $7, $8, $9, $10, "
+              "        $11::timestamptz, $11::timestamptz) RETURNING id",
               settings.name, settings.called_ae_title, settings.description, modalities,
               sop_class_uids, settings.max_rows, settings.max_columns, settings.pixel_rights,
-              settings.reports.may_retrieve, settings.reports.may_store)[0][0]
+              settings.reports.may_retrieve, settings.reports.may_store, now)[0][0]
           .as<std::int64_t>();
     }
     transaction.exec_params(
         "UPDATE purposes SET called_ae_title = $2, description = $3, modalities = $4::text[], "
         "    sop_class_uids = $5::text[], max_rows = $6, max_columns = $7, pixel_rights = $8, "
-        "    may_retrieve_reports = $9, may_store_reports = $10, updated_at = now() "
+        "    may_retrieve_reports = $9, may_store_reports = $10, updated_at = $11::timestamptz "
         " WHERE id = $1",
         *id, settings.called_ae_title, settings.description, modalities, sop_class_uids,
         settings.max_rows, settings.max_columns, settings.pixel_rights,
-        settings.reports.may_retrieve, settings.reports.may_store);
+        settings.reports.may_retrieve, settings.reports.may_store, now);
     return *id;
   } catch (const pqxx::sql_error& error) {
     // Another session took the name or the called AE title after our check.
@@ -231,9 +234,9 @@ void PurposeAdmin::Grant(const std::string& name, const std::string& ae_title,
                           ae_title));
         }
         const auto inserted = transaction.exec_params(
-            "INSERT INTO purpose_grants (purpose_id, ae_title) VALUES ($1, $2) "
-            "ON CONFLICT DO NOTHING RETURNING 1",
-            purpose.id, ae_title);
+            "INSERT INTO purpose_grants (purpose_id, ae_title, granted_at) "
+            "VALUES ($1, $2, $3::timestamptz) ON CONFLICT DO NOTHING RETURNING 1",
+            purpose.id, ae_title, FormatUtcMicroseconds(Now()));
         if (inserted.empty()) {
           Refuse(fmt::format("--ae '{}' may already use purpose '{}'", ae_title, name));
         }

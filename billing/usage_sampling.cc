@@ -35,15 +35,16 @@ int TakeUsageSamples(archive::Database& database, const archive::CivilDate& day)
       [&](pqxx::connection& connection) {
         pqxx::work transaction(connection);
         const auto written = transaction.exec_params(
-            "INSERT INTO usage_samples (facility_id, sample_day, used_bytes, quota_bytes) "
+            "INSERT INTO usage_samples (facility_id, sample_day, used_bytes, quota_bytes, "
+            "                           taken_at) "
             "SELECT f.id, $1::date, coalesce(u.used_bytes, 0), "
             "       (SELECT c.quota_bytes FROM contracts c "
             "         WHERE c.facility_id = f.id AND c.superseded_at IS NULL "
-            "           AND $1::date BETWEEN c.starts_on AND c.ends_on) "
+            "           AND $1::date BETWEEN c.starts_on AND c.ends_on), $2::timestamptz "
             "  FROM facilities f LEFT JOIN facility_usage u ON u.facility_id = f.id "
             "ON CONFLICT (facility_id, sample_day) DO NOTHING "
             "RETURNING facility_id",
-            day_text);
+            day_text, FormatUtcMicroseconds(Now()));
         transaction.commit();
         return static_cast<int>(written.size());
       });

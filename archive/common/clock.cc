@@ -43,6 +43,17 @@ std::string FormatUtc(TimePoint time) {
                      utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
 }
 
+std::string FormatUtcMicroseconds(TimePoint time) {
+  const auto since_epoch =
+      std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch());
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  if (seconds > since_epoch) seconds -= std::chrono::seconds(1);  // before 1970: round down
+  const auto micros = (since_epoch - seconds).count();
+  std::string whole = FormatUtc(TimePoint(seconds));
+  whole.pop_back();  // the 'Z'
+  return fmt::format("{}.{:06}Z", whole, micros);
+}
+
 std::optional<TimePoint> ParseUtc(const std::string& text) {
   std::string normalized = text;
   if (normalized.size() == 10) normalized += " 00:00:00";

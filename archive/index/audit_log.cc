@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/index/database.h"
 
@@ -9,9 +10,10 @@ namespace hokan::archive {
 
 void RecordAudit(pqxx::transaction_base& transaction, const AuditEntry& entry) {
   transaction.exec_params(
-      "INSERT INTO audit_log (actor, action, facility_id, subject, detail, reason) "
-      "VALUES ($1, $2, $3, $4, $5, $6)",
-      entry.actor, entry.action, entry.facility_id, entry.subject, entry.detail, entry.reason);
+      "INSERT INTO audit_log (actor, action, facility_id, subject, detail, reason, at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz)",
+      entry.actor, entry.action, entry.facility_id, entry.subject, entry.detail, entry.reason,
+      FormatUtcMicroseconds(Now()));
 }
 
 void RecordAudit(Database& database, const AuditEntry& entry) {

@@ -28,8 +28,8 @@ struct AuditRow {
   AuditEntry entry;
 };
 
-// Writes `entry` inside the caller's transaction (it exists iff the change
-// it records commits).
+// Writes `entry`, at hokan's Now(), inside the caller's transaction (it
+// exists iff the change it records commits).
 void RecordAudit(pqxx::transaction_base& transaction, const AuditEntry& entry);
 
 // Writes `entry` in its own transaction. Throws hokan::Error(kDatabase).

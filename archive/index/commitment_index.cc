@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
+#include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/index/database.h"
 #include "archive/jobs/job_queue.h"
@@ -23,9 +24,10 @@ AddedCommitmentRequest CommitmentIndex::AddRequest(const NewCommitmentRequest& r
             transaction
                 .exec_params1(
                     "INSERT INTO commitment_requests"
-                    "  (facility_id, transaction_uid, requester_ae, received_by)"
-                    " VALUES ($1, $2, $3, $4) RETURNING id",
-                    request.facility_id, request.transaction_uid, request.requester_ae, node)[0]
+                    "  (facility_id, transaction_uid, requester_ae, received_by, received_at)"
+                    " VALUES ($1, $2, $3, $4, $5::timestamptz) RETURNING id",
+                    request.facility_id, request.transaction_uid, request.requester_ae, node,
+                    FormatUtcMicroseconds(Now()))[0]
                 .as<std::int64_t>();
         std::vector<std::string> classes, instances;
         for (const auto& item : request.items) {
@@ -126,6 +128,7 @@ void CommitmentIndex::RecordReported(std::int64_t request_id,
     if (item.failure_reason) ++failed;
   }
   const int committed = static_cast<int>(items.size()) - failed;
+  const std::string reported_at = FormatUtcMicroseconds(Now());
   WithConnection(
       database_, fmt::format("recording the report of commitment request {}", request_id),
       [&](pqxx::connection& connection) {
@@ -139,17 +142,17 @@ void CommitmentIndex::RecordReported(std::int64_t request_id,
             request_id, TextArrayLiteral(positions), TextArrayLiteral(reasons));
         transaction.exec_params(
             "UPDATE commitment_requests"
-            "   SET state = 'reported', reported_at = now(), committed_count = $2,"
+            "   SET state = 'reported', reported_at = $6::timestamptz, committed_count = $2,"
             "       failed_count = $3, report_association = $4, report_address = $5,"
             "       attempts = attempts + 1, last_error = ''"
             " WHERE id = $1",
-            request_id, committed, failed, association, address);
+            request_id, committed, failed, association, address, reported_at);
         if (finished_job_id) {
           transaction.exec_params(
               "UPDATE jobs SET state = 'done', attempts = attempts + 1, done_by = $2,"
-              "       finished_at = now(), last_error = ''"
+              "       finished_at = $3::timestamptz, last_error = ''"
               " WHERE id = $1 AND state = 'pending'",
-              *finished_job_id, node);
+              *finished_job_id, node, reported_at);
         }
         transaction.commit();
       });

@@ -5,6 +5,7 @@
 #include <functional>
 #include <pqxx/pqxx>
 
+#include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/index/audit_log.h"
 #include "archive/index/database.h"
@@ -118,15 +119,16 @@ std::int64_t InsertVersion(pqxx::transaction_base& transaction, std::int64_t fac
         "INSERT INTO contracts (facility_id, service_period, starts_on, ends_on, "
         "    backup_timing, nightly_at, exam_quiet_minutes, data_kept, kept_modalities, "
         "    quota_bytes, over_quota, service_class, export_at, default_storage_period, "
-        "    expiry_grace_days, note, created_by) "
+        "    expiry_grace_days, note, created_by, created_at) "
         "VALUES ($1, $2, $3::date, $4::date, $5, $6::time, $7, $8, $9::text[], $10, $11, $12, "
-        "        $13::time, $14, $15, $16, $17) "
+        "        $13::time, $14, $15, $16, $17, $18::timestamptz) "
         "RETURNING id",
         facility_id, terms.service_period, FormatIsoDate(terms.starts_on),
         FormatIsoDate(terms.ends_on), terms.backup_timing, terms.nightly_at,
         terms.exam_quiet_minutes, terms.data_kept, TextArrayLiteral(terms.kept_modalities),
         terms.quota_bytes, terms.over_quota, terms.service_class, terms.export_at,
-        terms.default_storage_period, terms.expiry_grace_days, terms.note, actor);
+        terms.default_storage_period, terms.expiry_grace_days, terms.note, actor,
+        FormatUtcMicroseconds(Now()));
     return result[0][0].as<std::int64_t>();
   } catch (const pqxx::sql_error& error) {
     // The exclusion constraint: another session added an overlapping
@@ -193,7 +195,9 @@ ContractVersion Supersede(Database& database, std::int64_t id, const std::string
         // The exclusion constraint only looks at versions not superseded: mark
         // the old one first (pointing at itself until the new id exists).
         transaction.exec_params(
-            "UPDATE contracts SET superseded_at = now(), superseded_by = id WHERE id = $1", id);
+            "UPDATE contracts SET superseded_at = $2::timestamptz, superseded_by = id "
+            " WHERE id = $1",
+            id, FormatUtcMicroseconds(Now()));
         const std::int64_t new_id =
             InsertVersion(transaction, old.facility_id, old.facility, terms, author.actor);
         transaction.exec_params("UPDATE contracts SET superseded_by = $2 WHERE id = $1", id,

@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/index/audit_log.h"
 #include "archive/index/database.h"
@@ -50,9 +51,9 @@ void LegalHolds::Set(const std::string& facility, const std::string& study_insta
         const std::int64_t facility_id = FacilityIdOf(transaction, facility);
         const StudyHold before = LockStudy(transaction, facility_id, facility, study_instance_uid);
         transaction.exec_params(
-            "UPDATE studies SET legal_hold = true, hold_reason = $3, updated_at = now() "
+            "UPDATE studies SET legal_hold = true, hold_reason = $3, updated_at = $4::timestamptz "
             " WHERE facility_id = $1 AND study_instance_uid = $2",
-            facility_id, study_instance_uid, reason);
+            facility_id, study_instance_uid, reason, FormatUtcMicroseconds(Now()));
         RecordAudit(
             transaction,
             AuditEntry{
@@ -77,9 +78,10 @@ void LegalHolds::Release(const std::string& facility, const std::string& study_i
                                   study_instance_uid, facility));
         }
         transaction.exec_params(
-            "UPDATE studies SET legal_hold = false, hold_reason = '', updated_at = now() "
+            "UPDATE studies SET legal_hold = false, hold_reason = '', "
+            "       updated_at = $3::timestamptz "
             " WHERE facility_id = $1 AND study_instance_uid = $2",
-            facility_id, study_instance_uid);
+            facility_id, study_instance_uid, FormatUtcMicroseconds(Now()));
         RecordAudit(transaction, AuditEntry{actor, "hold.release", facility_id, study_instance_uid,
                                             fmt::format("was held: '{}'", before.reason), reason});
         transaction.commit();

@@ -4,6 +4,7 @@
 
 #include <pqxx/pqxx>
 
+#include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/index/audit_log.h"
 #include "archive/index/database.h"
@@ -47,12 +48,13 @@ std::string PatientChoices::Record(const std::string& facility, const std::strin
             facility_id, patient_id);
         const std::string before = earlier.empty() ? "" : earlier[0][0].as<std::string>();
         transaction.exec_params(
-            "INSERT INTO patient_choices (facility_id, patient_id, choice, recorded_by, reason) "
-            "VALUES ($1, $2, $3, $4, $5) "
+            "INSERT INTO patient_choices (facility_id, patient_id, choice, recorded_by, reason, "
+            "                             recorded_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6::timestamptz) "
             "ON CONFLICT (facility_id, patient_id) DO UPDATE "
-            "   SET choice = EXCLUDED.choice, recorded_at = now(), "
+            "   SET choice = EXCLUDED.choice, recorded_at = EXCLUDED.recorded_at, "
             "       recorded_by = EXCLUDED.recorded_by, reason = EXCLUDED.reason",
-            facility_id, patient_id, choice, actor, reason);
+            facility_id, patient_id, choice, actor, reason, FormatUtcMicroseconds(Now()));
         RecordAudit(transaction,
                     AuditEntry{actor, "patient." + choice, facility_id,
                                fmt::format("patient {}", patient_id),

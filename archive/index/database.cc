@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/common/log.h"
 
@@ -116,7 +117,7 @@ int ApplyMigrations(pqxx::connection& connection,
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version integer PRIMARY KEY,"
         " name text NOT NULL,"
-        " applied_at timestamptz NOT NULL DEFAULT now())");
+        " applied_at timestamptz NOT NULL)");
     setup.commit();
 
     for (const auto& migration : migrations) {
@@ -137,8 +138,10 @@ int ApplyMigrations(pqxx::connection& connection,
         throw Error(ErrorCode::kDatabase,
                     fmt::format("migration {} failed: {}", migration.name, error.what()));
       }
-      transaction.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                              migration.version, migration.name);
+      transaction.exec_params(
+          "INSERT INTO schema_migrations (version, name, applied_at) "
+          "VALUES ($1, $2, $3::timestamptz)",
+          migration.version, migration.name, FormatUtcMicroseconds(Now()));
       transaction.commit();
       Log(LogLevel::kInfo, "applied schema migration {}", migration.name);
       ++applied;

@@ -124,13 +124,14 @@ UPDATE facility_usage u SET used_bytes = u.used_bytes - r.size_bytes,
                             instances = u.instances - 1,
                             studies = u.studies - (SELECT count(*) FROM study_counted
                                                     WHERE number_of_instances = 0),
-                            updated_at = now()
+                            updated_at = $2::timestamptz
   FROM removed r WHERE u.facility_id = r.facility_id
 )sql");
   // Adds an instance with its patient, study and series in one statement.
   // Patient, study and series rows are written only when the instance is new
   // and only when a value differs (no dead tuples for the usual repeat); the
   // UNION ALL falls back to the existing row when nothing was written.
+  // $37 is hokan's "now" (created, updated and received times).
   // Returns (checksum of an existing instance, id of the inserted one).
   connection.prepare("hokan_insert_instance", R"sql(
 WITH existing AS (
@@ -138,8 +139,9 @@ WITH existing AS (
 ), patient_written AS (
   INSERT INTO patients AS p (facility_id, patient_id, issuer_of_patient_id, patient_name,
                              patient_birth_date, patient_sex, specific_character_set,
-                             other_patient_ids)
-  SELECT $1, $2, $3, $4, $5, $6, $7, $31::jsonb WHERE NOT EXISTS (SELECT 1 FROM existing)
+                             other_patient_ids, created_at, updated_at)
+  SELECT $1, $2, $3, $4, $5, $6, $7, $31::jsonb, $37::timestamptz, $37::timestamptz
+   WHERE NOT EXISTS (SELECT 1 FROM existing)
   ON CONFLICT (facility_id, patient_id) DO UPDATE SET
     issuer_of_patient_id = EXCLUDED.issuer_of_patient_id,
     patient_name = EXCLUDED.patient_name,
@@ -147,7 +149,7 @@ WITH existing AS (
     patient_sex = EXCLUDED.patient_sex,
     specific_character_set = EXCLUDED.specific_character_set,
     other_patient_ids = EXCLUDED.other_patient_ids,
-    updated_at = now()
+    updated_at = EXCLUDED.updated_at
   WHERE (p.issuer_of_patient_id, p.patient_name, p.patient_birth_date, p.patient_sex,
          p.specific_character_set, p.other_patient_ids)
         IS DISTINCT FROM
@@ -164,10 +166,10 @@ WITH existing AS (
   INSERT INTO studies AS s (facility_id, patient_fk, study_instance_uid, study_date, study_time,
                             accession_number, study_id, study_description,
                             referring_physician_name, modalities_in_study,
-                            specific_character_set, procedure_codes)
+                            specific_character_set, procedure_codes, created_at, updated_at)
   SELECT $1, patient.id, $8, $9, $10, $11, $12, $13, $14,
          CASE WHEN $15::text = '' THEN '{}'::text[] ELSE ARRAY[$15::text] END, $7,
-         $32::jsonb
+         $32::jsonb, $37::timestamptz, $37::timestamptz
     FROM patient
   ON CONFLICT (facility_id, study_instance_uid) DO UPDATE SET
     patient_fk = EXCLUDED.patient_fk,
@@ -182,7 +184,7 @@ WITH existing AS (
                                ELSE s.modalities_in_study || $15::text END,
     specific_character_set = EXCLUDED.specific_character_set,
     procedure_codes = EXCLUDED.procedure_codes,
-    updated_at = now()
+    updated_at = EXCLUDED.updated_at
   WHERE (s.patient_fk, s.study_date, s.study_time, s.accession_number, s.study_id,
          s.study_description, s.referring_physician_name, s.specific_character_set,
          s.procedure_codes)
@@ -201,8 +203,10 @@ WITH existing AS (
   LIMIT 1
 ), series_written AS (
   INSERT INTO series AS e (facility_id, study_fk, series_instance_uid, modality, series_number,
-                           series_description, body_part_examined, request_attributes)
-  SELECT $1, study.id, $16, $15, $17, $18, $19, $33::jsonb FROM study
+                           series_description, body_part_examined, request_attributes,
+                           created_at, updated_at)
+  SELECT $1, study.id, $16, $15, $17, $18, $19, $33::jsonb, $37::timestamptz, $37::timestamptz
+    FROM study
   ON CONFLICT (facility_id, series_instance_uid) DO UPDATE SET
     study_fk = EXCLUDED.study_fk,
     modality = EXCLUDED.modality,
@@ -210,7 +214,7 @@ WITH existing AS (
     series_description = EXCLUDED.series_description,
     body_part_examined = EXCLUDED.body_part_examined,
     request_attributes = EXCLUDED.request_attributes,
-    updated_at = now()
+    updated_at = EXCLUDED.updated_at
   WHERE (e.study_fk, e.modality, e.series_number, e.series_description, e.body_part_examined,
          e.request_attributes)
         IS DISTINCT FROM
@@ -228,10 +232,10 @@ WITH existing AS (
                          instance_number, number_of_frames, rows, columns,
                          specific_character_set, transfer_syntax_uid, relative_path,
                          size_bytes, checksum_sha256, calling_ae, expires_at, storage_rule_id,
-                         tier)
+                         tier, received_at)
   SELECT $1, series_row.id, $20, $21, $22, NULLIF($23::integer, -1),
          NULLIF($24::integer, -1), NULLIF($25::integer, -1), $7, $26, $27, $28, $29, $30,
-         $34::timestamptz, $35::bigint, $36
+         $34::timestamptz, $35::bigint, $36, $37::timestamptz
     FROM series_row
   ON CONFLICT (facility_id, sop_instance_uid) DO NOTHING
   RETURNING id
@@ -242,8 +246,9 @@ SELECT (SELECT checksum_sha256 FROM existing), (SELECT id FROM inserted),
 
   // Counters, study expiry and facility usage for a batch's new instances:
   // $1 series ids, $2 sizes, $3 expiries ('infinity' = kept forever), $4
-  // whether the instance created its series; arrays of equal length. A
-  // study's expires_at is the latest of its instances' (NULL, forever, wins).
+  // whether the instance created its series; arrays of equal length; $5
+  // hokan's "now". A study's expires_at is the latest of its instances'
+  // (NULL, forever, wins).
   connection.prepare("hokan_count_added_instances", R"sql(
 WITH added AS (
   SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::boolean[])
@@ -266,23 +271,25 @@ WITH added AS (
     expires_at = NULLIF(CASE WHEN s.number_of_instances = 0 THEN c.latest
                              ELSE greatest(COALESCE(s.expires_at, 'infinity'), c.latest) END,
                         'infinity'),
-    last_received_at = now()
+    last_received_at = $5::timestamptz
     FROM per_study c
    WHERE s.id = c.study_fk
   RETURNING s.facility_id, c.instances, c.size_bytes,
             (s.number_of_instances = c.instances) AS new_study
 )
-INSERT INTO facility_usage AS u (facility_id, used_bytes, studies, instances)
-SELECT facility_id, sum(size_bytes), count(*) FILTER (WHERE new_study), sum(instances)
+INSERT INTO facility_usage AS u (facility_id, used_bytes, studies, instances, updated_at)
+SELECT facility_id, sum(size_bytes), count(*) FILTER (WHERE new_study), sum(instances),
+       $5::timestamptz
   FROM studies_counted GROUP BY facility_id
 ON CONFLICT (facility_id) DO UPDATE SET
   used_bytes = u.used_bytes + EXCLUDED.used_bytes,
   studies = u.studies + EXCLUDED.studies,
   instances = u.instances + EXCLUDED.instances,
-  updated_at = now()
+  updated_at = EXCLUDED.updated_at
 )sql");
 
-  // The instance alone, into a series this node knows is current.
+  // The instance alone, into a series this node knows is current; $18 is
+  // hokan's "now" (received time).
   connection.prepare("hokan_insert_instance_into_series", R"sql(
 WITH existing AS (
   SELECT checksum_sha256 FROM instances WHERE facility_id = $1 AND sop_instance_uid = $3
@@ -291,10 +298,10 @@ WITH existing AS (
                          instance_number, number_of_frames, rows, columns,
                          specific_character_set, transfer_syntax_uid, relative_path,
                          size_bytes, checksum_sha256, calling_ae, expires_at, storage_rule_id,
-                         tier)
+                         tier, received_at)
   SELECT $1, $2, $3, $4, $5, NULLIF($6::integer, -1), NULLIF($7::integer, -1),
          NULLIF($8::integer, -1), $9, $10, $11, $12, $13, $14, $15::timestamptz, $16::bigint,
-         $17
+         $17, $18::timestamptz
    WHERE NOT EXISTS (SELECT 1 FROM existing)
      AND EXISTS (SELECT 1 FROM series WHERE id = $2)  -- not expired since remembered
   ON CONFLICT (facility_id, sop_instance_uid) DO NOTHING
@@ -305,6 +312,7 @@ SELECT (SELECT checksum_sha256 FROM existing), (SELECT id FROM inserted)
 }
 
 IndexOutcome InstanceIndex::InsertRow(pqxx::work& transaction, const NewInstanceRow& row,
+                                      const std::string& now,
                                       std::unordered_map<std::string, KnownSeries>& learned,
                                       AddedInstances& added) {
   const InstanceAttributes& a = row.attributes;
@@ -329,7 +337,7 @@ IndexOutcome InstanceIndex::InsertRow(pqxx::work& transaction, const NewInstance
           a.sop_instance_uid, a.sop_class_uid, a.instance_number, a.number_of_frames, a.rows,
           a.columns, a.specific_character_set, a.transfer_syntax_uid, row.relative_path,
           static_cast<long long>(row.size_bytes), row.sha256_hex, row.calling_ae, expires_at,
-          row.storage_rule_id, row.tier);
+          row.storage_rule_id, row.tier, now);
       if (auto outcome = OutcomeOf(result[0], row)) {
         if (*outcome == IndexOutcome::kInserted) added.Add(row, *known_series_id, false);
         return *outcome;
@@ -351,7 +359,7 @@ IndexOutcome InstanceIndex::InsertRow(pqxx::work& transaction, const NewInstance
         a.transfer_syntax_uid, row.relative_path, static_cast<long long>(row.size_bytes),
         row.sha256_hex, row.calling_ae, JsonItems(a.other_patient_ids),
         JsonItems(a.procedure_codes), JsonItems(a.request_attributes), expires_at,
-        row.storage_rule_id, row.tier);
+        row.storage_rule_id, row.tier, now);
     const auto outcome = OutcomeOf(result[0], row);
     if (outcome == IndexOutcome::kInserted && !result[0][2].is_null()) {
       const auto series_id = result[0][2].as<std::int64_t>();
@@ -368,19 +376,19 @@ IndexOutcome InstanceIndex::InsertRow(pqxx::work& transaction, const NewInstance
 InstanceIndex::InstanceIndex(Database& database) : database_(database) {}
 
 void InstanceIndex::ProvisionContract(pqxx::work& transaction, const FacilityConfig& facility,
-                                      std::int64_t facility_id) {
-  const std::string today = FormatUtc(Now()).substr(0, 10);
+                                      std::int64_t facility_id, TimePoint now) {
+  const std::string today = FormatUtc(now).substr(0, 10);
   const pqxx::result inserted = transaction.exec_params(
       "INSERT INTO contracts (facility_id, service_period, starts_on, ends_on, backup_timing, "
       "                       data_kept, quota_bytes, over_quota, service_class, "
-      "                       default_storage_period, note, created_by) "
+      "                       default_storage_period, note, created_by, created_at) "
       "SELECT $1, 'annual', $2::date, ($2::date + interval '1 year' - interval '1 day')::date, "
       "       'on_receipt', 'all', $3, 'refuse', 'economy', 'forever', "
       "       'provisional contract from the configuration (provision_contract)', "
-      "       'hokan-archive' "
+      "       'hokan-archive', $4::timestamptz "
       " WHERE NOT EXISTS (SELECT 1 FROM contracts WHERE facility_id = $1) "
       "RETURNING id",
-      facility_id, today, facility.provision_quota_bytes);
+      facility_id, today, facility.provision_quota_bytes, FormatUtcMicroseconds(now));
   if (inserted.empty()) return;
   const auto contract_id = inserted[0][0].as<std::int64_t>();
   RecordAudit(transaction,
@@ -396,13 +404,15 @@ void InstanceIndex::ProvisionContract(pqxx::work& transaction, const FacilityCon
 
 void InstanceIndex::SyncConfiguredFacilities(const std::vector<FacilityConfig>& facilities) {
   WithConnection(database_, "syncing configured facilities", [&](pqxx::connection& connection) {
+    const TimePoint clock = Now();
+    const std::string now = FormatUtcMicroseconds(clock);
     pqxx::work transaction(connection);
     std::vector<std::string> configured_aes;
     for (const auto& facility : facilities) {
       const auto row = transaction.exec_params(
-          "INSERT INTO facilities (name) VALUES ($1)"
+          "INSERT INTO facilities (name, created_at) VALUES ($1, $2::timestamptz)"
           " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
-          facility.name);
+          facility.name, now);
       const auto facility_id = row[0][0].as<std::int64_t>();
       const std::pair<const std::vector<std::string>*, bool> lists[] = {
           {&facility.store_ae_titles, true}, {&facility.query_ae_titles, false}};
@@ -410,42 +420,45 @@ void InstanceIndex::SyncConfiguredFacilities(const std::vector<FacilityConfig>& 
         for (const auto& ae : *titles) {
           transaction.exec_params(
               "INSERT INTO application_entities"
-              "  (ae_title, facility_id, role, allowed_networks, may_store, source, enabled)"
+              "  (ae_title, facility_id, role, allowed_networks, may_store, source, enabled,"
+              "   updated_at)"
               " VALUES ($1, $2, CASE WHEN $4 THEN 'modality' ELSE 'viewer' END, $3::cidr[],"
-              "         $4, 'config', true)"
+              "         $4, 'config', true, $5::timestamptz)"
               " ON CONFLICT (ae_title) DO UPDATE SET facility_id = EXCLUDED.facility_id,"
               "  role = EXCLUDED.role, allowed_networks = EXCLUDED.allowed_networks,"
               "  may_store = EXCLUDED.may_store, source = 'config', enabled = true,"
-              "  updated_at = now()",
-              ae, facility_id, TextArrayLiteral(facility.allowed_peers), may_store);
+              "  updated_at = EXCLUDED.updated_at",
+              ae, facility_id, TextArrayLiteral(facility.allowed_peers), may_store, now);
           configured_aes.push_back(ae);
         }
       }
-      if (facility.provision_contract) ProvisionContract(transaction, facility, facility_id);
+      if (facility.provision_contract) {
+        ProvisionContract(transaction, facility, facility_id, clock);
+      }
       for (const auto& destination : facility.move_destinations) {
         // A destination AE title that also calls in keeps its role and rights.
         transaction.exec_params(
             "INSERT INTO application_entities"
-            "  (ae_title, facility_id, role, host, port, may_store, source, enabled)"
-            " VALUES ($1, $2, 'destination', $3, $4, false, 'config', true)"
+            "  (ae_title, facility_id, role, host, port, may_store, source, enabled, updated_at)"
+            " VALUES ($1, $2, 'destination', $3, $4, false, 'config', true, $5::timestamptz)"
             " ON CONFLICT (ae_title) DO UPDATE SET facility_id = EXCLUDED.facility_id,"
             "  host = EXCLUDED.host, port = EXCLUDED.port, source = 'config', enabled = true,"
-            "  updated_at = now()",
-            destination.ae_title, facility_id, destination.host, destination.port);
+            "  updated_at = EXCLUDED.updated_at",
+            destination.ae_title, facility_id, destination.host, destination.port, now);
         configured_aes.push_back(destination.ae_title);
       }
       for (const auto& destination : facility.report_destinations) {
         // The address Storage Commitment reports for this store AE go to.
         transaction.exec_params(
-            "UPDATE application_entities SET host = $3, port = $4, updated_at = now()"
+            "UPDATE application_entities SET host = $3, port = $4, updated_at = $5::timestamptz"
             " WHERE ae_title = $1 AND facility_id = $2",
-            destination.ae_title, facility_id, destination.host, destination.port);
+            destination.ae_title, facility_id, destination.host, destination.port, now);
       }
     }
     transaction.exec_params(
-        "UPDATE application_entities SET enabled = false, updated_at = now()"
+        "UPDATE application_entities SET enabled = false, updated_at = $2::timestamptz"
         " WHERE source = 'config' AND enabled AND NOT (ae_title = ANY ($1::text[]))",
-        TextArrayLiteral(configured_aes));
+        TextArrayLiteral(configured_aes), now);
     transaction.commit();
   });
 }
@@ -506,7 +519,8 @@ void InstanceIndex::RemoveInstanceAt(const std::string& relative_path) {
   WithConnection(database_, fmt::format("removing the row of {}", relative_path),
                  [&](pqxx::connection& connection) {
                    pqxx::work transaction(connection);
-                   transaction.exec_prepared("hokan_remove_instance_at", relative_path);
+                   transaction.exec_prepared("hokan_remove_instance_at", relative_path,
+                                             FormatUtcMicroseconds(Now()));
                    transaction.commit();
                  });
 }
@@ -520,18 +534,19 @@ std::vector<IndexOutcome> InstanceIndex::InsertBatch(
     known_series_.clear();
   };
   try {
+    const std::string now = FormatUtcMicroseconds(Now());
     pqxx::work transaction(lease.connection());
     std::vector<IndexOutcome> outcomes;
     outcomes.reserve(rows.size());
     std::unordered_map<std::string, KnownSeries> learned;
     AddedInstances added;
     for (const NewInstanceRow* row : rows) {
-      outcomes.push_back(InsertRow(transaction, *row, learned, added));
+      outcomes.push_back(InsertRow(transaction, *row, now, learned, added));
     }
     // Last, so the facility_usage row is locked only until COMMIT.
     if (!added.series_ids.empty()) {
       transaction.exec_prepared("hokan_count_added_instances", added.SeriesIds(),
-                                added.Sizes(), added.Expiries(), added.NewSeries());
+                                added.Sizes(), added.Expiries(), added.NewSeries(), now);
     }
     transaction.commit();
     std::lock_guard<std::mutex> lock(known_series_mutex_);

@@ -129,14 +129,18 @@ class InstanceIndex {
     std::string NewSeries() const { return TextArrayLiteral(new_series); }
   };
 
-  // Adds one row in `transaction`; records series ids to remember in
-  // `learned` (applied after COMMIT) and what it added in `added`.
+  // Adds one row in `transaction`, `now` (the batch's time on hokan's
+  // clock, microseconds) as its received and changed time; records series
+  // ids to remember in `learned` (applied after COMMIT) and what it added
+  // in `added`.
   IndexOutcome InsertRow(pqxx::work& transaction, const NewInstanceRow& row,
+                         const std::string& now,
                          std::unordered_map<std::string, KnownSeries>& learned,
                          AddedInstances& added);
 
+  // The provisional contract, annual from the UTC day of `now`.
   static void ProvisionContract(pqxx::work& transaction, const FacilityConfig& facility,
-                                std::int64_t facility_id);
+                                std::int64_t facility_id, TimePoint now);
 
   Database& database_;
   std::mutex known_series_mutex_;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/common/log.h"
 #include "archive/index/audit_log.h"
@@ -223,12 +224,13 @@ std::optional<std::int64_t> RetentionIndex::Claim(const ExpiryCandidate& candida
         pqxx::work transaction(connection);
         const pqxx::result claimed = transaction.exec_params(
             "INSERT INTO expiry_deletions (study_id, facility_id, study_instance_uid, cause, "
-            "                              reason, actor) "
-            "SELECT s.id, s.facility_id, s.study_instance_uid, $2, $3, $4 "
+            "                              reason, actor, created_at) "
+            "SELECT s.id, s.facility_id, s.study_instance_uid, $2, $3, $4, $5::timestamptz "
             "  FROM studies s WHERE s.id = $1 AND NOT s.legal_hold "
             "ON CONFLICT (study_id) WHERE state IN ('pending', 'cancelled') DO NOTHING "
             "RETURNING id",
-            candidate.study_id, CauseName(candidate.facts.cause), reason, actor);
+            candidate.study_id, CauseName(candidate.facts.cause), reason, actor,
+            FormatUtcMicroseconds(Now()));
         if (claimed.empty()) return std::nullopt;
         const auto deletion_id = claimed[0][0].as<std::int64_t>();
         transaction.exec_params(
@@ -438,18 +440,19 @@ DeletionCommit RetentionIndex::DeletionLock::Commit(TimePoint now) {
       } else {
         transaction.exec_params(
             "UPDATE studies SET number_of_series = $2, number_of_instances = $3, "
-            "       size_bytes = $4, updated_at = now() WHERE id = $1",
+            "       size_bytes = $4, updated_at = $5::timestamptz WHERE id = $1",
             study_id, left[0][0].as<std::int64_t>(), outcome.instances_kept,
-            left[0][2].as<std::int64_t>());
+            left[0][2].as<std::int64_t>(), FormatUtcMicroseconds(now));
       }
     }
     // Usage never goes negative, even if its counters were behind.
     transaction.exec_params(
         "UPDATE facility_usage SET used_bytes = GREATEST(used_bytes - $2, 0), "
         "       instances = GREATEST(instances - $3, 0), "
-        "       studies = GREATEST(studies - $4, 0), updated_at = now() "
+        "       studies = GREATEST(studies - $4, 0), updated_at = $5::timestamptz "
         " WHERE facility_id = $1",
-        facility_id, outcome.bytes, outcome.instances, outcome.study_removed ? 1 : 0);
+        facility_id, outcome.bytes, outcome.instances, outcome.study_removed ? 1 : 0,
+        FormatUtcMicroseconds(now));
     if (outcome.instances > 0 || outcome.study_removed) {
       AuditEntry entry;
       entry.actor = deletion[0][5].as<std::string>();
@@ -505,9 +508,9 @@ void RetentionIndex::DeletionLock::Finish() {
   Run("finish", [&](pqxx::connection& connection) {
     pqxx::work transaction(connection);
     transaction.exec_params(
-        "UPDATE expiry_deletions SET state = 'finished', settled_at = now() "
+        "UPDATE expiry_deletions SET state = 'finished', settled_at = $2::timestamptz "
         " WHERE id = $1 AND state IN ('deleted', 'cancelled')",
-        deletion_id_);
+        deletion_id_, FormatUtcMicroseconds(Now()));
     transaction.exec_params("DELETE FROM expiry_deletion_files WHERE deletion_id = $1",
                             deletion_id_);
     transaction.commit();

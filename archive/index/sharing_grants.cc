@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "archive/common/clock.h"
 #include "archive/common/error.h"
 
 namespace hokan::archive {
@@ -35,12 +36,12 @@ std::int64_t SharingGrants::Grant(const std::string& owner_facility,
     const auto grantee = FacilityId(transaction, grantee_facility);
     const auto result = transaction.exec_params(
         "INSERT INTO sharing_grants (owner_facility_id, grantee_facility_id, patient_id, reason,"
-        "                            granted_by)"
-        " VALUES ($1, $2, $3, $4, $5)"
+        "                            granted_by, granted_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6::timestamptz)"
         " ON CONFLICT (grantee_facility_id, owner_facility_id, patient_id)"
         "   WHERE revoked_at IS NULL DO NOTHING"
         " RETURNING id",
-        owner, grantee, patient_id, reason, granted_by);
+        owner, grantee, patient_id, reason, granted_by, FormatUtcMicroseconds(Now()));
     if (result.empty()) {
       throw Error(ErrorCode::kInvalidInput,
                   fmt::format("facility '{}' already shares patient '{}' with '{}'",
@@ -56,9 +57,9 @@ void SharingGrants::Revoke(std::int64_t id, const std::string& revoked_by) {
                  [&](pqxx::connection& connection) {
     pqxx::work transaction(connection);
     const auto result = transaction.exec_params(
-        "UPDATE sharing_grants SET revoked_at = now(), revoked_by = $2"
+        "UPDATE sharing_grants SET revoked_at = $3::timestamptz, revoked_by = $2"
         " WHERE id = $1 AND revoked_at IS NULL RETURNING id",
-        id, revoked_by);
+        id, revoked_by, FormatUtcMicroseconds(Now()));
     if (result.empty()) {
       throw Error(ErrorCode::kInvalidInput, fmt::format("no active sharing grant {}", id));
     }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
+#include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/index/audit_log.h"
 #include "archive/index/database.h"
@@ -200,16 +201,16 @@ StorageRule StorageRulesAdmin::Add(const std::optional<std::string> &facility,
             "    sop_class_uid, body_part, study_description, patient_age_min, "
             "patient_age_max,"
             "    patient_opted_out, action, reject_status, storage_period, "
-            "tier, created_by)"
+            "tier, created_by, created_at)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-            "$14, $15, $16)"
+            "$14, $15, $16, $17::timestamptz)"
             " RETURNING id",
             rule.facility_id, rule.position, rule.name, rule.calling_ae,
             rule.modality, rule.sop_class_uid, rule.body_part,
             rule.study_description, rule.patient_age_min, rule.patient_age_max,
             rule.patient_opted_out,
             std::string(rule.accept ? "accept" : "reject"), reject_status,
-            period, rule.tier, actor);
+            period, rule.tier, actor, FormatUtcMicroseconds(Now()));
         rule.id = inserted[0][0].as<std::int64_t>();
         RecordAudit(transaction,
                     AuditEntry{actor, "rule.add", rule.facility_id,
@@ -273,7 +274,8 @@ StorageRuleRecord StorageRulesAdmin::Delete(std::int64_t id,
                                   id, *record.deleted_at));
         }
         transaction.exec_params(
-            "UPDATE storage_rules SET deleted_at = now() WHERE id = $1", id);
+            "UPDATE storage_rules SET deleted_at = $2::timestamptz WHERE id = $1", id,
+            FormatUtcMicroseconds(Now()));
         RecordAudit(transaction,
                     AuditEntry{actor, "rule.delete", record.rule.facility_id,
                                fmt::format("rule {}", id),

@@ -10,8 +10,8 @@ namespace hokan::archive {
 namespace {
 
 constexpr const char* kEnqueueSql = R"sql(
-INSERT INTO jobs (kind, payload, run_after, dedupe_key)
-VALUES ($1, $2::jsonb, $3::timestamptz, $4)
+INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at)
+VALUES ($1, $2::jsonb, $3::timestamptz, $4, $5::timestamptz)
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id)sql";
 
@@ -30,7 +30,8 @@ std::optional<std::int64_t> JobQueue::Enqueue(pqxx::transaction_base& transactio
                                               const std::string& payload, TimePoint run_after,
                                               const std::optional<std::string>& dedupe_key) {
   const pqxx::result result =
-      transaction.exec_params(kEnqueueSql, kind, payload, FormatUtc(run_after), dedupe_key);
+      transaction.exec_params(kEnqueueSql, kind, payload, FormatUtc(run_after), dedupe_key,
+                              FormatUtcMicroseconds(Now()));
   if (result.empty()) return std::nullopt;
   return result[0][0].as<std::int64_t>();
 }
@@ -89,12 +90,13 @@ bool JobQueue::RunOne(const std::vector<std::string>& kinds,
       result.note = error.what();
     }
     const Job& job = *claimed;
+    const TimePoint finished = Now();
     pqxx::work transaction(connection);
     if (result.done) {
       transaction.exec_params(
-          "UPDATE jobs SET state = 'done', attempts = $2, done_by = $3, finished_at = now(), "
-          "last_error = '' WHERE id = $1 AND state = 'pending'",
-          job.id, job.attempts, node_);
+          "UPDATE jobs SET state = 'done', attempts = $2, done_by = $3, "
+          "finished_at = $4::timestamptz, last_error = '' WHERE id = $1 AND state = 'pending'",
+          job.id, job.attempts, node_, FormatUtcMicroseconds(finished));
     } else {
       const bool give_up = job.attempts >= job.max_attempts;
       Log(give_up ? LogLevel::kError : LogLevel::kWarn, "job {} ({}) attempt {}/{}: {}{}",
@@ -103,10 +105,10 @@ bool JobQueue::RunOne(const std::vector<std::string>& kinds,
       transaction.exec_params(
           "UPDATE jobs SET state = CASE WHEN $5 THEN 'failed' ELSE 'pending' END, "
           "attempts = $2, last_error = $3, done_by = $6, "
-          "run_after = $4::timestamptz, finished_at = CASE WHEN $5 THEN now() END "
+          "run_after = $4::timestamptz, finished_at = CASE WHEN $5 THEN $7::timestamptz END "
           "WHERE id = $1 AND state = 'pending'",
-          job.id, job.attempts, result.note, FormatUtc(Now() + result.retry_after), give_up,
-          node_);
+          job.id, job.attempts, result.note, FormatUtc(finished + result.retry_after), give_up,
+          node_, FormatUtcMicroseconds(finished));
     }
     transaction.commit();
     pqxx::nontransaction session(connection);

@@ -4,8 +4,11 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <fstream>
 #include <stdexcept>
+
+#include "archive/common/clock.h"
 
 namespace hokan::integration {
 
@@ -40,7 +43,11 @@ ArchiveProcess::ArchiveProcess(ArchiveOptions options)
   if (options_.facilities.empty() || options_.facilities.front().store_ae_titles.empty()) {
     throw std::invalid_argument("ArchiveProcess needs a facility with a store AE title");
   }
-  if (options_.controlled_clock && !options_.initial_clock.empty()) {
+  if (options_.controlled_clock) {
+    if (options_.initial_clock.empty()) {
+      throw std::invalid_argument(
+          "ArchiveOptions: controlled_clock needs initial_clock, the test's base time");
+    }
     SetClock(options_.initial_clock);
   }
   Start();
@@ -92,6 +99,15 @@ void ArchiveProcess::SetClock(const std::string& utc) const {
   std::ofstream out(clock_file(), std::ios::trunc);
   out << utc << "\n";
   if (!out) throw std::runtime_error("cannot write the test clock file");
+}
+
+std::string ArchiveProcess::ClockNow() const {
+  if (options_.controlled_clock) {
+    std::ifstream in(clock_file());
+    std::string text;
+    if (in && std::getline(in, text) && !text.empty()) return text;
+  }
+  return FormatUtc(std::chrono::system_clock::now());
 }
 
 EnvOverrides ArchiveProcess::Environment() const {

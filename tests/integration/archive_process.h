@@ -41,9 +41,11 @@ struct ArchiveOptions {
   // Started with HOKAN_TEST_CLOCK_FILE=<work>/clock (see clock_file()):
   // the archive's "now" is what the test writes there (SetClock).
   bool controlled_clock = false;
-  // With controlled_clock: written to clock_file() before the first start,
-  // so the archive never sees the system clock (jobs it schedules at
-  // start-up are due on the test's day). "": the system clock until SetClock.
+  // REQUIRED with controlled_clock (the constructor throws without it): the
+  // test's base time, written to clock_file() before the first start, so
+  // the archive never sees the system clock (the provisional contract
+  // starts on the base's day; jobs scheduled at start-up are due on it).
+  // Every other time the test sets or writes derives from this base.
   std::string initial_clock;
   // Extra environment variables for the archive (and for Environment()),
   // e.g. {"HOKAN_FAILPOINTS", "expiry-after-quarantine"}. See
@@ -104,6 +106,14 @@ class ArchiveProcess {
   fs::path clock_file() const { return temp_.path() / "clock"; }
   // Writes `utc` ("2031-05-01T00:00:00Z") to clock_file(); "" = system clock.
   void SetClock(const std::string& utc) const;
+  // The archive's "now" as UTC text ("2031-05-01T00:00:00Z"): the time in
+  // clock_file() when the clock is controlled and set, else the system
+  // clock's (what hokan::Now() reads in the archive). Tests write times
+  // into the database from this, never from PostgreSQL's now().
+  std::string ClockNow() const;
+  // The test's base time, options.initial_clock ("" without a controlled
+  // clock).
+  const std::string& clock_base() const { return options_.initial_clock; }
   // The environment the archive runs with (for the `hokan` command, so it
   // sees the same clock).
   EnvOverrides Environment() const;

@@ -27,6 +27,7 @@ ArchiveOptions BillingOptions() {
   ArchiveOptions options;
   options.facilities = {{"clinic", {"CLINIC_MODALITY"}, {}, {"CLINIC_VIEWER"}, false}};
   options.controlled_clock = true;
+  options.initial_clock = kNow;
   return options;
 }
 
@@ -107,9 +108,11 @@ void SetUpNovember(ArchiveProcess& archive) {
   Sql& sql = archive.sql();
   sql.Execute(
       "INSERT INTO contracts (facility_id, service_period, starts_on, ends_on, backup_timing, "
-      "    data_kept, quota_bytes, service_class, export_at, default_storage_period, created_by) "
+      "    data_kept, quota_bytes, service_class, export_at, default_storage_period, created_by, "
+      "    created_at) "
       "SELECT id, 'monthly', '2026-10-15', '2027-10-14', 'on_receipt', 'all', 1073741824, "
-      "       'deluxe', '02:00', '10y', 'test' FROM facilities WHERE name = 'clinic'");
+      "       'deluxe', '02:00', '10y', 'test', '2026-10-01' "
+      "  FROM facilities WHERE name = 'clinic'");
   // (purpose, study, day, modality, fee line's amount)
   const std::vector<std::vector<std::string>> events = {
       {"referral", "1.2.3.1", "2026-11-02", "CT", "2000"},
@@ -134,8 +137,8 @@ void SetUpNovember(ArchiveProcess& archive) {
   // The test's samples replace the one the archive took today.
   sql.Execute("DELETE FROM usage_samples");
   sql.Execute(
-      "INSERT INTO usage_samples (facility_id, sample_day, used_bytes, quota_bytes) "
-      "SELECT f.id, d::date, 2147483648, 1073741824 "
+      "INSERT INTO usage_samples (facility_id, sample_day, used_bytes, quota_bytes, taken_at) "
+      "SELECT f.id, d::date, 2147483648, 1073741824, d "
       "  FROM facilities f, generate_series('2026-11-01'::date, '2026-11-30', '1 day') d "
       " WHERE f.name = 'clinic' "
       // The archive's daily job may take today's sample between the two statements.
@@ -459,21 +462,22 @@ TEST_CASE("billing.contract_charges gives the figures of the C++ arithmetic", "[
   Sql& sql = archive.sql();
   for (const auto& [day, amount] : testing::kContractCasePointPrices) {
     sql.Execute(
-        "INSERT INTO price_list (item, amount_minor, currency, effective_from) "
-        "VALUES ('accounting_point', $1::bigint, 'JPY', $2::date)",
-        {std::to_string(amount), day});
+        "INSERT INTO price_list (item, amount_minor, currency, effective_from, created_at) "
+        "VALUES ('accounting_point', $1::bigint, 'JPY', $2::date, $3)",
+        {std::to_string(amount), day, kNow});
   }
   int number = 0;
   for (const auto& example : testing::kContractChargeCases) {
     INFO(example.name);
     const std::string facility = "case" + std::to_string(++number);
-    sql.Execute("INSERT INTO facilities (name) VALUES ($1)", {facility});
+    sql.Execute("INSERT INTO facilities (name, created_at) VALUES ($1, $2)", {facility, kNow});
     sql.Execute(
         "INSERT INTO contracts (facility_id, service_period, starts_on, ends_on, backup_timing, "
-        "    data_kept, quota_bytes, service_class, default_storage_period, created_by) "
+        "    data_kept, quota_bytes, service_class, default_storage_period, created_by, "
+        "    created_at) "
         "SELECT id, $2, $3::date, $4::date, 'on_receipt', 'all', 1073741824, 'economy', '10y', "
-        "       'test' FROM facilities WHERE name = $1",
-        {facility, example.service_period, example.starts_on, example.ends_on});
+        "       'test', $5 FROM facilities WHERE name = $1",
+        {facility, example.service_period, example.starts_on, example.ends_on, kNow});
     CHECK(sql.Count("SELECT sum(points) FROM billing.contract_charges WHERE facility = $1",
                     {facility}) == example.points);
     CHECK(sql.Count("SELECT coalesce(sum(amount_minor), 0) FROM billing.contract_charges "

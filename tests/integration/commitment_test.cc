@@ -199,9 +199,10 @@ TEST_CASE("A storage commitment report owed when the archive is killed is sent a
   TempDir data("hokan-it-commitment");
   const std::uint16_t report_port = FreeTcpPort();  // nobody listens there yet
   ArchiveOptions options = CommitmentOptions(report_port);
+  // The test's base: the provisional contract starts on its day.
   options.controlled_clock = true;
+  options.initial_clock = "2026-11-22T10:00:00Z";
   ArchiveProcess archive(options);
-  archive.SetClock("2026-11-22T10:00:00Z");
   auto items = StoreTwo(archive, data);
 
   {

@@ -20,6 +20,7 @@ ArchiveOptions ContractOptions() {
   options.facilities = {{"clinic", {"CLINIC_MODALITY"}, {}, {}, false},
                         {"annex", {"ANNEX_MODALITY"}, {}, {}, false}};
   options.controlled_clock = true;
+  options.initial_clock = kNow;
   return options;
 }
 
@@ -361,12 +362,13 @@ TEST_CASE("usage shows used, quota, free and what expires in the next 30 days",
       "UPDATE studies SET expires_at = '2027-06-01T00:00:00Z' WHERE study_instance_uid = $1",
       {later});
   archive.sql().Execute(
-      "INSERT INTO facility_usage (facility_id, used_bytes, studies, instances) "
+      "INSERT INTO facility_usage (facility_id, used_bytes, studies, instances, updated_at) "
       "SELECT f.id, CASE f.name WHEN 'clinic' THEN 3145728 ELSE 1048576 END, "
       "       CASE f.name WHEN 'clinic' THEN 3 ELSE 1 END, "
-      "       CASE f.name WHEN 'clinic' THEN 3 ELSE 1 END FROM facilities f "
+      "       CASE f.name WHEN 'clinic' THEN 3 ELSE 1 END, $1 FROM facilities f "
       "ON CONFLICT (facility_id) DO UPDATE SET used_bytes = EXCLUDED.used_bytes, "
-      "       studies = EXCLUDED.studies, instances = EXCLUDED.instances");
+      "       studies = EXCLUDED.studies, instances = EXCLUDED.instances",
+      {kNow});
 
   const ToolResult table = Admin(archive, {"usage"});
   INFO(table.Describe());

@@ -4,14 +4,15 @@
 // (failpoints), an instance arriving during a deletion, and two nodes plus
 // operators expiring one database and storage root at once.
 //
-// Times are relative to the real "now" at the start of each test (the
-// archive provisions its contract from the clock it starts with), read
-// from PostgreSQL as UTC text.
+// Each test's times count from one base, the system clock's now when its
+// options are made: the archive starts on it (and provisions its contract
+// on its day), and every later clock and expiry date derives from it.
 
 #include <catch2/catch.hpp>
 
 #include <set>
 
+#include "archive/common/clock.h"
 #include "tests/integration/archive_process.h"
 #include "tests/integration/dicom_tools.h"
 
@@ -19,10 +20,12 @@ namespace hokan::integration {
 namespace {
 
 // The expiry worker polls every 100 ms and schedules a run per minute of
-// the archive's clock.
+// the archive's clock. The test's base time is the system clock's now, when
+// the options are made; UtcIn counts from it.
 ArchiveOptions WorkerOptions() {
   ArchiveOptions options = SingleFacilityOptions("IT_MODALITY");
   options.controlled_clock = true;
+  options.initial_clock = FormatUtc(std::chrono::system_clock::now());
   options.extra_archive_settings = {"job_poll_milliseconds = 100",
                                     "expiry_interval_seconds = 60", "expiry_batch_size = 2"};
   return options;
@@ -52,12 +55,12 @@ ToolResult ExpireNow(const ArchiveProcess& archive, EnvOverrides extra_environme
                std::move(extra_environment));
 }
 
-// UTC text of the database's now() plus `interval` (e.g. "3 days").
+// UTC text of the test's base time plus `interval` (e.g. "3 days").
 std::string UtcIn(ArchiveProcess& archive, const std::string& interval) {
   return archive.sql().Value(
-      "SELECT to_char((date_trunc('second', now()) + $1::interval) AT TIME ZONE 'UTC', "
+      "SELECT to_char(($1::timestamptz + $2::interval) AT TIME ZONE 'UTC', "
       "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-      {interval});
+      {archive.clock_base(), interval});
 }
 
 // Stores one new study of `count` instances; returns its Study Instance UID.
@@ -146,7 +149,6 @@ std::int64_t ExpiryAudits(ArchiveProcess& archive, const std::string& study_uid)
 TEST_CASE("hokan expire lists, then deletes, exactly the expired unheld studies", "[expiry]") {
   TempDir data("hokan-it-expiry");
   ArchiveProcess archive(CommandOptions());
-  archive.SetClock(UtcIn(archive, "0 seconds"));
   const std::string expired_a = StoreStudy(archive, data.path() / "a", 2);
   const std::string expired_b = StoreStudy(archive, data.path() / "b", 3);
   const std::string held = StoreStudy(archive, data.path() / "held", 1);
@@ -270,16 +272,17 @@ TEST_CASE("the expiry worker deletes due studies when the clock passes their exp
           "[expiry]") {
   TempDir data("hokan-it-expiry");
   ArchiveProcess archive(WorkerOptions());
-  archive.SetClock(UtcIn(archive, "0 seconds"));
   std::vector<std::string> due;
   for (int i = 0; i < 3; ++i) {
     due.push_back(StoreStudy(archive, data.path() / std::to_string(i), 1));
   }
   const std::string kept = StoreStudy(archive, data.path() / "kept", 1);
-  archive.sql().Execute("UPDATE studies SET expires_at = now() + interval '1 day'");
+  archive.sql().Execute("UPDATE studies SET expires_at = $1::timestamptz + interval '1 day'",
+                        {archive.ClockNow()});
   archive.sql().Execute(
-      "UPDATE studies SET expires_at = now() + interval '10 days' WHERE study_instance_uid = $1",
-      {kept});
+      "UPDATE studies SET expires_at = $2::timestamptz + interval '10 days' "
+      "WHERE study_instance_uid = $1",
+      {kept, archive.ClockNow()});
   const std::int64_t used_before = UsedBytes(archive);
   const std::int64_t kept_bytes = BytesOf(archive, kept);
 
@@ -310,17 +313,18 @@ TEST_CASE("a deletion interrupted at any step is finished by the next run", "[ex
   ArchiveOptions options = WorkerOptions();
   options.environment = {{"HOKAN_FAILPOINTS", "expiry-after-quarantine"}};
   ArchiveProcess archive(options);
-  archive.SetClock(UtcIn(archive, "0 seconds"));
   const std::string first = StoreStudy(archive, data.path() / "first", 2);
   const std::string second = StoreStudy(archive, data.path() / "second", 2);
   const std::string third = StoreStudy(archive, data.path() / "third", 2);
   const auto files_first = FilesOf(archive, first);
   const auto files_second = FilesOf(archive, second);
   const auto files_third = FilesOf(archive, third);
-  archive.sql().Execute("UPDATE studies SET expires_at = now() + interval '1 day'");
+  archive.sql().Execute("UPDATE studies SET expires_at = $1::timestamptz + interval '1 day'",
+                        {archive.ClockNow()});
   archive.sql().Execute(
-      "UPDATE studies SET expires_at = now() + interval '3 day' WHERE study_instance_uid = $1",
-      {third});
+      "UPDATE studies SET expires_at = $2::timestamptz + interval '3 day' "
+      "WHERE study_instance_uid = $1",
+      {third, archive.ClockNow()});
   const std::int64_t used_before = UsedBytes(archive);
 
   // The worker dies with the first study's files in quarantine.
@@ -389,11 +393,11 @@ TEST_CASE("an instance received while its study is being deleted is kept", "[exp
   // A period, so the late instance gets an expiry date (the provisional
   // contract keeps data forever).
   archive.sql().Execute("UPDATE contracts SET default_storage_period = '10y'");
-  archive.SetClock(UtcIn(archive, "0 seconds"));
   const std::string study = StoreStudy(archive, data.path() / "study", 2, {"--series-count", "1"});
   const std::string series = archive.sql().Value("SELECT series_instance_uid FROM series");
   const auto old_files = FilesOf(archive, study);
-  archive.sql().Execute("UPDATE studies SET expires_at = now() - interval '1 day'");
+  archive.sql().Execute("UPDATE studies SET expires_at = $1::timestamptz - interval '1 day'",
+                        {archive.ClockNow()});
 
   // The deletion stops with the old files in quarantine ...
   const ToolResult interrupted =
@@ -414,7 +418,8 @@ TEST_CASE("an instance received while its study is being deleted is kept", "[exp
 
   SECTION("its later expiry keeps the whole study: the files go back") {
     // Ingest made the study's expires_at the latest of its instances'.
-    REQUIRE(archive.sql().Count("SELECT count(*) FROM studies WHERE expires_at > now()") == 1);
+    REQUIRE(archive.sql().Count("SELECT count(*) FROM studies WHERE expires_at > $1",
+                                {archive.ClockNow()}) == 1);
     const ToolResult finished = ExpireNow(archive);
     INFO(finished.Describe());
     CHECK(finished.exit_code == 0);
@@ -425,7 +430,8 @@ TEST_CASE("an instance received while its study is being deleted is kept", "[exp
     CHECK(QuarantinedFiles(archive) == 0);
   }
   SECTION("still expired: only the instances claimed before it arrived are deleted") {
-    archive.sql().Execute("UPDATE studies SET expires_at = now() - interval '1 day'");
+    archive.sql().Execute("UPDATE studies SET expires_at = $1::timestamptz - interval '1 day'",
+                          {archive.ClockNow()});
     const ToolResult finished = ExpireNow(archive);
     INFO(finished.Describe());
     CHECK(finished.exit_code == 0);
@@ -453,12 +459,14 @@ TEST_CASE("a facility's data expires when its contract ended plus the grace days
   ArchiveOptions options = CommandOptions();
   options.facilities[0].provision_contract = false;
   ArchiveProcess archive(options);
-  archive.SetClock(UtcIn(archive, "0 seconds"));
   archive.sql().Execute(
       "INSERT INTO contracts (facility_id, service_period, starts_on, ends_on, backup_timing, "
       "data_kept, quota_bytes, service_class, default_storage_period, expiry_grace_days, "
-      "created_by) SELECT id, 'annual', (now() AT TIME ZONE 'UTC')::date - 100, (now() AT TIME ZONE 'UTC')::date + 10, 'on_receipt', "
-      "'all', 1073741824, 'economy', '10y', 30, 'test' FROM facilities");
+      "created_by, created_at) "
+      "SELECT id, 'annual', ($1::timestamptz AT TIME ZONE 'UTC')::date - 100, "
+      "       ($1::timestamptz AT TIME ZONE 'UTC')::date + 10, 'on_receipt', "
+      "'all', 1073741824, 'economy', '10y', 30, 'test', $1 FROM facilities",
+      {archive.clock_base()});
   const std::string contract = archive.sql().Value("SELECT id FROM contracts");
   const std::string ends_on = archive.sql().Value("SELECT ends_on::text FROM contracts");
   const std::string one = StoreStudy(archive, data.path() / "one", 1);
@@ -490,9 +498,12 @@ TEST_CASE("a facility's data expires when its contract ended plus the grace days
     archive.sql().Execute("UPDATE studies SET legal_hold = false");
     archive.sql().Execute(
         "INSERT INTO contracts (facility_id, service_period, starts_on, ends_on, backup_timing, "
-        "data_kept, quota_bytes, service_class, default_storage_period, created_by) "
-        "SELECT id, 'annual', (now() AT TIME ZONE 'UTC')::date + 40, (now() AT TIME ZONE 'UTC')::date + 400, 'on_receipt', 'all', "
-        "1073741824, 'economy', '10y', 'test' FROM facilities");
+        "data_kept, quota_bytes, service_class, default_storage_period, created_by, "
+        "created_at) "
+        "SELECT id, 'annual', ($1::timestamptz AT TIME ZONE 'UTC')::date + 40, "
+        "       ($1::timestamptz AT TIME ZONE 'UTC')::date + 400, 'on_receipt', 'all', "
+        "1073741824, 'economy', '10y', 'test', $2 FROM facilities",
+        {archive.clock_base(), archive.ClockNow()});
     CHECK_THAT(Admin(archive, {"expire", "--dry-run"}).output,
                Catch::Contains("dry run: 0 studies"));
   }
@@ -502,7 +513,6 @@ TEST_CASE("a facility over quota whose contract recycles loses its oldest unheld
           "[expiry]") {
   TempDir data("hokan-it-expiry");
   ArchiveProcess archive(CommandOptions());
-  archive.SetClock(UtcIn(archive, "0 seconds"));
   std::vector<std::string> studies;
   for (int i = 0; i < 4; ++i) {
     studies.push_back(StoreStudy(archive, data.path() / std::to_string(i), 2));
@@ -510,9 +520,10 @@ TEST_CASE("a facility over quota whose contract recycles loses its oldest unheld
   // Oldest first: 0 (held), 1, 2, 3.
   for (int i = 0; i < 4; ++i) {
     archive.sql().Execute(
-        "UPDATE studies SET last_received_at = now() - make_interval(days => 10 - $2::int) "
-        "WHERE study_instance_uid = $1",
-        {studies[i], std::to_string(i)});
+        "UPDATE studies "
+        "   SET last_received_at = $3::timestamptz - make_interval(days => 10 - $2::int) "
+        " WHERE study_instance_uid = $1",
+        {studies[i], std::to_string(i), archive.ClockNow()});
   }
   archive.sql().Execute("UPDATE studies SET legal_hold = true WHERE study_instance_uid = $1",
                         {studies[0]});
@@ -546,17 +557,17 @@ TEST_CASE("two nodes and two operators expiring at once delete each study once",
   TempDir data("hokan-it-expiry");
   ArchiveProcess first(WorkerOptions());
   ArchiveOptions second_options = WorkerOptions();
+  second_options.initial_clock = first.clock_base();  // one base for both nodes
   second_options.shared_database_url = first.database_url();
   second_options.shared_storage_root = first.storage_root().string();
   second_options.extra_archive_settings.push_back("node_name = hokan-it-second");
   ArchiveProcess second(second_options);
-  first.SetClock(UtcIn(first, "0 seconds"));
-  second.SetClock(UtcIn(first, "0 seconds"));
   std::vector<std::string> studies;
   for (int i = 0; i < 8; ++i) {
     studies.push_back(StoreStudy(first, data.path() / std::to_string(i), 1));
   }
-  first.sql().Execute("UPDATE studies SET expires_at = now() + interval '1 day'");
+  first.sql().Execute("UPDATE studies SET expires_at = $1::timestamptz + interval '1 day'",
+                      {first.ClockNow()});
   const std::int64_t used_before = UsedBytes(first);
   const std::int64_t all_bytes = first.sql().Count("SELECT sum(size_bytes) FROM instances");
   REQUIRE(used_before == all_bytes);

@@ -115,8 +115,6 @@ TEST_CASE("hokan export --now writes a DICOMDIR file set of a deluxe facility's 
   MakeDeluxe(archive);
   const std::string first = StoreStudy(archive, data.path() / "first", 3);
   const std::string second = StoreStudy(archive, data.path() / "second", 2);
-  // Until ingest keeps last_received_at for every study, arrange it here.
-  archive.sql().Execute("UPDATE studies SET last_received_at = COALESCE(last_received_at, now())");
 
   const ToolResult exported = ExportNow(archive, export_root);
   INFO(exported.Describe());
@@ -150,7 +148,6 @@ TEST_CASE("hokan export --now writes a DICOMDIR file set of a deluxe facility's 
 
   // A third study: only it goes on the next medium.
   const std::string third = StoreStudy(archive, data.path() / "third", 2);
-  archive.sql().Execute("UPDATE studies SET last_received_at = COALESCE(last_received_at, now())");
   const ToolResult next = ExportNow(archive, export_root);
   INFO(next.Describe());
   REQUIRE(next.exit_code == 0);
@@ -189,7 +186,6 @@ TEST_CASE("files stored compressed or in implicit VR go on the media as stored",
     INFO(stored.Describe());
     REQUIRE(stored.exit_code == 0);
   }
-  archive.sql().Execute("UPDATE studies SET last_received_at = COALESCE(last_received_at, now())");
   const ToolResult exported = ExportNow(archive, data.path() / "media");
   INFO(exported.Describe());
   REQUIRE(exported.exit_code == 0);
@@ -249,14 +245,14 @@ TEST_CASE("the scheduled export runs once a day after export_at and clears a lef
   TempDir data("hokan-it-export");
   const fs::path export_root = data.path() / "media";
   ArchiveOptions options = SingleFacilityOptions();
-  options.controlled_clock = true;
-  options.extra_archive_settings = {"export_root = " + export_root.string()};
-  ArchiveProcess archive(options);
+  // The test's base: 01:00 of the system clock's day.
   const std::string today = UtcDate(0);
   const std::string tomorrow = UtcDate(1);
-  archive.SetClock(today + "T01:00:00Z");
+  options.controlled_clock = true;
+  options.initial_clock = today + "T01:00:00Z";
+  options.extra_archive_settings = {"export_root = " + export_root.string()};
+  ArchiveProcess archive(options);
   const std::string study = StoreStudy(archive, data.path() / "study", 2);
-  archive.sql().Execute("UPDATE studies SET last_received_at = COALESCE(last_received_at, now())");
   MakeDeluxe(archive);
   const std::string facility_id = archive.sql().Value(std::string("SELECT ") + kFacilityId);
 
@@ -310,15 +306,13 @@ TEST_CASE("an export killed before or after its rename is redone once after a re
       TempDir data("hokan-it-export");
       const fs::path export_root = data.path() / "media";
       ArchiveOptions options = SingleFacilityOptions();
-      options.controlled_clock = true;
-      options.extra_archive_settings = {"export_root = " + export_root.string()};
-      ArchiveProcess archive(options);
       const std::string today = UtcDate(0);
       const std::string tomorrow = UtcDate(1);
-      archive.SetClock(today + "T01:00:00Z");
+      options.controlled_clock = true;
+      options.initial_clock = today + "T01:00:00Z";
+      options.extra_archive_settings = {"export_root = " + export_root.string()};
+      ArchiveProcess archive(options);
       const std::string study = StoreStudy(archive, data.path() / "study", 3);
-      archive.sql().Execute(
-          "UPDATE studies SET last_received_at = COALESCE(last_received_at, now())");
       MakeDeluxe(archive);
       const std::string name =
           tomorrow.substr(0, 4) + tomorrow.substr(5, 2) + tomorrow.substr(8, 2) + "T020000Z";

@@ -17,6 +17,8 @@
 namespace hokan::integration {
 namespace {
 
+constexpr const char* kSetUpTime = "2026-10-01T00:00:00Z";
+
 struct BillingDatabase {
   BillingDatabase()
       : throwaway(TestDatabaseUrl()),
@@ -24,18 +26,21 @@ struct BillingDatabase {
         sql(throwaway.conninfo()) {
     auto lease = database.Acquire();
     archive::ApplyMigrations(lease.connection(), schema::EmbeddedMigrations());
-    sql.Execute("INSERT INTO facilities (name) VALUES ('clinic')");
+    // Everything is set up on kSetUpTime, before the first fee line.
+    sql.Execute("INSERT INTO facilities (name, created_at) VALUES ('clinic', $1)", {kSetUpTime});
     sql.Execute(
-        "INSERT INTO purposes (name, called_ae_title, modalities) VALUES "
-        "('diagnosis', 'HOKAN', '{*}'), ('referral', 'HOKAN_REF', '{CT}')");
+        "INSERT INTO purposes (name, called_ae_title, modalities, created_at, updated_at) "
+        "VALUES ('diagnosis', 'HOKAN', '{*}', $1, $1), ('referral', 'HOKAN_REF', '{CT}', $1, $1)",
+        {kSetUpTime});
     // Diagnosis: 500 JPY from Nov 1, 700 from Nov 20; CT under diagnosis 900 from Nov 1.
     sql.Execute(
         "INSERT INTO fee_schedules (purpose_id, modality, amount_minor, currency, "
-        "effective_from) VALUES "
-        "((SELECT id FROM purposes WHERE name = 'diagnosis'), NULL, 500, 'JPY', '2026-11-01'),"
-        "((SELECT id FROM purposes WHERE name = 'diagnosis'), NULL, 700, 'JPY', '2026-11-20'),"
-        "((SELECT id FROM purposes WHERE name = 'diagnosis'), 'CT', 900, 'JPY', '2026-11-01'),"
-        "((SELECT id FROM purposes WHERE name = 'referral'), NULL, 300, 'JPY', '2026-11-01')");
+        "effective_from, created_at) VALUES "
+        "((SELECT id FROM purposes WHERE name = 'diagnosis'), NULL, 500, 'JPY', '2026-11-01', $1),"
+        "((SELECT id FROM purposes WHERE name = 'diagnosis'), NULL, 700, 'JPY', '2026-11-20', $1),"
+        "((SELECT id FROM purposes WHERE name = 'diagnosis'), 'CT', 900, 'JPY', '2026-11-01', $1),"
+        "((SELECT id FROM purposes WHERE name = 'referral'), NULL, 300, 'JPY', '2026-11-01', $1)",
+        {kSetUpTime});
   }
 
   std::int64_t PurposeId(const std::string& name) {

@@ -40,27 +40,37 @@ ArchiveOptions PurposeOptions(std::uint16_t destination_port) {
 // IT_VIEWER is granted all three; IT_OTHER none.
 void AddPurposes(ArchiveProcess& archive) {
   auto& sql = archive.sql();
+  const std::string now = archive.ClockNow();
   sql.Execute(
-      "INSERT INTO purposes (name, called_ae_title, modalities, may_retrieve_reports) "
-      "VALUES ('diagnosis', 'HOKAN_DX', '{*}', true)");
+      "INSERT INTO purposes (name, called_ae_title, modalities, may_retrieve_reports, "
+      "                      created_at, updated_at) "
+      "VALUES ('diagnosis', 'HOKAN_DX', '{*}', true, $1, $1)",
+      {now});
   sql.Execute(
-      "INSERT INTO purposes (name, called_ae_title, modalities, max_rows, max_columns) "
-      "VALUES ('referral', 'HOKAN_REF', '{CT}', 128, 128)");
+      "INSERT INTO purposes (name, called_ae_title, modalities, max_rows, max_columns, "
+      "                      created_at, updated_at) "
+      "VALUES ('referral', 'HOKAN_REF', '{CT}', 128, 128, $1, $1)",
+      {now});
   sql.Execute(
-      "INSERT INTO purposes (name, called_ae_title, modalities) "
-      "VALUES ('research', 'HOKAN_RES', '{*}')");
+      "INSERT INTO purposes (name, called_ae_title, modalities, created_at, updated_at) "
+      "VALUES ('research', 'HOKAN_RES', '{*}', $1, $1)",
+      {now});
   sql.Execute(
-      "INSERT INTO purpose_grants (purpose_id, ae_title) "
-      "SELECT id, 'IT_VIEWER' FROM purposes");
+      "INSERT INTO purpose_grants (purpose_id, ae_title, granted_at) "
+      "SELECT id, 'IT_VIEWER', $1 FROM purposes",
+      {now});
   sql.Execute(
-      "INSERT INTO fee_schedules (purpose_id, modality, amount_minor, currency, effective_from) "
-      "SELECT id, NULL, 1000, 'JPY', DATE '2000-01-01' FROM purposes WHERE name = 'diagnosis' "
+      "INSERT INTO fee_schedules (purpose_id, modality, amount_minor, currency, effective_from, "
+      "                           created_at) "
+      "SELECT id, NULL, 1000, 'JPY', DATE '2000-01-01', $1::timestamptz FROM purposes "
+      " WHERE name = 'diagnosis' "
       "UNION ALL "
-      "SELECT id, NULL, 300, 'JPY', DATE '2000-01-01' FROM purposes WHERE name = 'referral' "
+      "SELECT id, NULL, 300, 'JPY', DATE '2000-01-01', $1 FROM purposes WHERE name = 'referral' "
       "UNION ALL "
-      "SELECT id, 'CT', 50, 'JPY', DATE '2000-01-01' FROM purposes WHERE name = 'research' "
+      "SELECT id, 'CT', 50, 'JPY', DATE '2000-01-01', $1 FROM purposes WHERE name = 'research' "
       "UNION ALL "
-      "SELECT id, NULL, 70, 'JPY', DATE '2000-01-01' FROM purposes WHERE name = 'research'");
+      "SELECT id, NULL, 70, 'JPY', DATE '2000-01-01', $1 FROM purposes WHERE name = 'research'",
+      {now});
 }
 
 ToolResult Move(const ArchiveProcess& archive, const std::string& called_ae,
@@ -396,8 +406,9 @@ TEST_CASE("a research purpose without report rights gets no SR and may not store
 
   // Storing a report under a purpose without may_store_reports: 0x0124.
   archive.sql().Execute(
-      "INSERT INTO purpose_grants (purpose_id, ae_title) "
-      "SELECT id, 'IT_MODALITY' FROM purposes WHERE name = 'research'");
+      "INSERT INTO purpose_grants (purpose_id, ae_title, granted_at) "
+      "SELECT id, 'IT_MODALITY', $1 FROM purposes WHERE name = 'research'",
+      {archive.ClockNow()});
   const ToolResult stored = RunTool(
       {"storescu", "-d", "-aet", "IT_MODALITY", "-aec", "HOKAN_RES", "localhost",
        std::to_string(archive.port()),
@@ -419,10 +430,14 @@ TEST_CASE("a lossy-only purpose sends JPEG-LS near-lossless copies, or fails the
                                   ", IT_LOSSY@127.0.0.1:" + std::to_string(accepts_all.port())};
   ArchiveProcess archive(options);
   archive.sql().Execute(
-      "INSERT INTO purposes (name, called_ae_title, modalities, pixel_rights) "
-      "VALUES ('teaching', 'HOKAN_EDU', '{CT}', 'lossy_only')");
+      "INSERT INTO purposes (name, called_ae_title, modalities, pixel_rights, created_at, "
+      "                      updated_at) "
+      "VALUES ('teaching', 'HOKAN_EDU', '{CT}', 'lossy_only', $1, $1)",
+      {archive.ClockNow()});
   archive.sql().Execute(
-      "INSERT INTO purpose_grants (purpose_id, ae_title) SELECT id, 'IT_VIEWER' FROM purposes");
+      "INSERT INTO purpose_grants (purpose_id, ae_title, granted_at) "
+      "SELECT id, 'IT_VIEWER', $1 FROM purposes",
+      {archive.ClockNow()});
   const auto ct = MakeStudy(data.path() / "ct", {"--count", "2", "--modality", "CT"});
   REQUIRE(archive.StoreScu("IT_MODALITY", {"+sd"}, {(data.path() / "ct").string()}).exit_code ==
           0);
@@ -476,11 +491,13 @@ TEST_CASE("a caller not granted a purpose is rejected at association", "[purpose
   // A purpose bound to the main AE title: callers granted it retrieve under
   // it; others may still store, but not query or retrieve.
   archive.sql().Execute(
-      "INSERT INTO purposes (name, called_ae_title, modalities) VALUES ('main', $1, '{CT}')",
-      {archive.ae_title()});
+      "INSERT INTO purposes (name, called_ae_title, modalities, created_at, updated_at) "
+      "VALUES ('main', $1, '{CT}', $2, $2)",
+      {archive.ae_title(), archive.ClockNow()});
   archive.sql().Execute(
-      "INSERT INTO purpose_grants (purpose_id, ae_title) "
-      "SELECT id, 'IT_VIEWER' FROM purposes WHERE name = 'main'");
+      "INSERT INTO purpose_grants (purpose_id, ae_title, granted_at) "
+      "SELECT id, 'IT_VIEWER', $1 FROM purposes WHERE name = 'main'",
+      {archive.ClockNow()});
   TempDir data("hokan-it-purpose-main");
   MakeStudy(data.path() / "ct", {"--count", "1", "--modality", "CT"});
   REQUIRE(archive.StoreScu("IT_MODALITY", {"+sd"}, {(data.path() / "ct").string()}).exit_code ==

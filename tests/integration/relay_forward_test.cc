@@ -247,7 +247,9 @@ TEST_CASE("a study the archive refuses by rule is parked and listed", "[relay][f
   ArchiveProcess archive(ArchiveFor(relay_port));
   archive.sql().Execute(
       "INSERT INTO storage_rules (facility_id, position, name, modality, action, reject_status, "
-      "created_by) SELECT id, 1, 'no MR', 'MR', 'reject', 292, 'test' FROM facilities");
+      "created_by, created_at) SELECT id, 1, 'no MR', 'MR', 'reject', 292, 'test', $1 "
+      "FROM facilities",
+      {archive.ClockNow()});
   RelayProcess relay(RelayFor(archive, {"mode = on_receipt", "keep_days = 0"}));
   relay.UsePort(relay_port);
   relay.Start();

@@ -36,15 +36,19 @@ TEST_CASE("a facility without a current contract cannot store", "[conditions]") 
                             "AND actor = 'NOCONTRACT_CT' AND subject = $1",
                             {study[0].sop_instance_uid}) == 1);
 
-  // A contract that ended yesterday is not current either.
+  // A contract that ended yesterday (by the archive's clock) is not current either.
+  const std::string now = archive.ClockNow();
   archive.sql().Execute(
       "INSERT INTO contracts (facility_id, service_period, starts_on, ends_on, backup_timing, "
-      "data_kept, quota_bytes, service_class, default_storage_period, created_by) "
-      "SELECT id, 'monthly', current_date - 40, current_date - 1, 'on_receipt', 'all', "
-      "1073741824, 'economy', '5y', 'test' FROM facilities");
+      "data_kept, quota_bytes, service_class, default_storage_period, created_by, created_at) "
+      "SELECT id, 'monthly', ($1::timestamptz AT TIME ZONE 'UTC')::date - 40, "
+      "       ($1::timestamptz AT TIME ZONE 'UTC')::date - 1, 'on_receipt', 'all', "
+      "1073741824, 'economy', '5y', 'test', $1 FROM facilities",
+      {now});
   CHECK(Store(archive, "NOCONTRACT_CT", PathsOf(study)) == std::vector<std::uint16_t>{0x0124});
   // A current one lets the next association store.
-  archive.sql().Execute("UPDATE contracts SET ends_on = current_date + 30");
+  archive.sql().Execute(
+      "UPDATE contracts SET ends_on = ($1::timestamptz AT TIME ZONE 'UTC')::date + 30", {now});
   CHECK(Store(archive, "NOCONTRACT_CT", PathsOf(study)) == std::vector<std::uint16_t>{0x0000});
   CHECK(archive.sql().Count("SELECT count(*) FROM instances") == 1);
 }
@@ -60,7 +64,9 @@ TEST_CASE("what the contract keeps: opted-out patients and modalities are refuse
   ArchiveProcess archive(SingleFacilityOptions("KEEP_CT"));
   archive.sql().Execute("UPDATE contracts SET data_kept = 'patient_opt_out'");
   archive.sql().Execute("INSERT INTO patient_choices (facility_id, patient_id, choice, "
-                        "recorded_by) SELECT id, 'OUT-1', 'opt_out', 'test' FROM facilities");
+                        "recorded_by, recorded_at) "
+                        "SELECT id, 'OUT-1', 'opt_out', 'test', $1 FROM facilities",
+                        {archive.ClockNow()});
 
   CHECK(Store(archive, "KEEP_CT", PathsOf(kept)) == std::vector<std::uint16_t>{0x0000});
   CHECK(Store(archive, "KEEP_CT", PathsOf(opted_out)) ==
@@ -87,16 +93,20 @@ TEST_CASE("storage rules decide the storage period, the tier and refusals", "[co
   options.facilities[0].store_ae_titles.push_back("RULES_BAD");
   ArchiveProcess archive(options);
   Sql& sql = archive.sql();
+  const std::string now = archive.ClockNow();
   // Facility rules first (by position), then the global ones.
   sql.Execute("INSERT INTO storage_rules (facility_id, position, name, calling_ae, action, "
-              "reject_status, created_by) SELECT id, 1, 'no data from RULES_BAD', 'rules_bad', "
-              "'reject', 43264, 'test' FROM facilities");  // 0xA900
+              "reject_status, created_by, created_at) SELECT id, 1, 'no data from RULES_BAD', "
+              "'rules_bad', 'reject', 43264, 'test', $1 FROM facilities",
+              {now});  // 0xA900
   sql.Execute("INSERT INTO storage_rules (facility_id, position, name, modality, action, "
-              "storage_period, tier, created_by) SELECT id, 2, 'MR 10 years', 'MR', 'accept', "
-              "'10y', 'cold', 'test' FROM facilities");
+              "storage_period, tier, created_by, created_at) SELECT id, 2, 'MR 10 years', 'MR', "
+              "'accept', '10y', 'cold', 'test', $1 FROM facilities",
+              {now});
   sql.Execute("INSERT INTO storage_rules (facility_id, position, name, modality, action, "
-              "storage_period, created_by) VALUES (NULL, 1, 'CT 5 years', 'C?', 'accept', "
-              "'5y', 'test')");
+              "storage_period, created_by, created_at) VALUES (NULL, 1, 'CT 5 years', 'C?', "
+              "'accept', '5y', 'test', $1)",
+              {now});
 
   CHECK(Store(archive, "RULES_CT", PathsOf(ct)) == std::vector<std::uint16_t>{0x0000, 0x0000});
   CHECK(Store(archive, "RULES_CT", PathsOf(mr)) == std::vector<std::uint16_t>{0x0000});
@@ -122,7 +132,7 @@ TEST_CASE("storage rules decide the storage period, the tier and refusals", "[co
   CHECK_THAT(archive.Log(), Catch::Contains("no data from RULES_BAD"));
 
   // Without a matching rule, the contract's default period.
-  sql.Execute("UPDATE storage_rules SET deleted_at = now()");
+  sql.Execute("UPDATE storage_rules SET deleted_at = $1", {archive.ClockNow()});
   sql.Execute("UPDATE contracts SET default_storage_period = '10y'");
   const auto late = MakeStudy(data.path() / "late", {"--count", "1", "--patient-id", "R-4"});
   CHECK(Store(archive, "RULES_BAD", PathsOf(late)) == std::vector<std::uint16_t>{0x0000});
@@ -188,7 +198,8 @@ TEST_CASE("a study sent again after it expired is stored again in full", "[condi
   ArchiveProcess archive(SingleFacilityOptions("AGAIN_CT"));
   CHECK(Store(archive, "AGAIN_CT", PathsOf(study)) ==
         std::vector<std::uint16_t>{0x0000, 0x0000, 0x0000});
-  archive.sql().Execute("UPDATE studies SET expires_at = now() - interval '1 day'");
+  archive.sql().Execute("UPDATE studies SET expires_at = $1::timestamptz - interval '1 day'",
+                        {archive.ClockNow()});
   const ToolResult expired =
       RunTool({HOKAN_ADMIN_BINARY, "--database-url", archive.database_url(), "expire", "--now",
                "--storage-root", archive.storage_root().string()});
