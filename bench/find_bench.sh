@@ -205,15 +205,24 @@ for fi in range(len(facilities)):
                             rng.choices(MODALITY_NAMES, MODALITY_WEIGHTS)[0], rng.randrange(1 << 30)))
 studies.sort()
 
+def received_text(arrival, seconds):
+    received = datetime.datetime.combine(datetime.date.fromordinal(FIRST + int(arrival)),
+                                         datetime.time(seconds // 3600, seconds // 60 % 60))
+    return f"{received:%Y-%m-%d %H:%M:%S}+00"
+
 patient_number = {}
+first_received = {}
 for study in studies:
     if study[3] not in patient_number:
         patient_number[study[3]] = len(patient_number) + 1
+        first_received[study[3]] = received_text(study[0], study[2])
 if table == "patients":
     for person, number in sorted(patient_number.items(), key=lambda item: item[1]):
         fi, j, name, birth, sex = people[person]
         patient_id = f"{10000000 + j * 61 + fi * 30:08d}"  # ranges overlap, values never do
-        w(f"{number}\t{facilities[fi][0]}\t{patient_id}\t{name}\t{birth}\t{sex}\tISO_IR 100\n")
+        created = first_received[person]
+        w(f"{number}\t{facilities[fi][0]}\t{patient_id}\t{name}\t{birth}\t{sex}\tISO_IR 100\t"
+          f"{created}\t{created}\n")
     sys.exit(0)
 
 series_id = 0
@@ -224,9 +233,7 @@ for study_id, (arrival, day, seconds, person, modality, bits) in enumerate(studi
     _, series_range, instance_range, sop_class, size, descriptions, body_part = MODALITIES[modality]
     date = datetime.date.fromordinal(day).strftime("%Y%m%d")
     time = f"{seconds // 3600:02d}{seconds // 60 % 60:02d}{seconds % 60:02d}"
-    received = datetime.datetime.combine(datetime.date.fromordinal(FIRST + int(arrival)),
-                                         datetime.time(seconds // 3600, seconds // 60 % 60))
-    received = f"{received:%Y-%m-%d %H:%M:%S}+00"
+    received = received_text(arrival, seconds)
     study_uid = f"{UID_ROOT}.{fi + 1}.{date}.{study_id}"
     if table == "studies":
         referring = f"{SURNAMES[bits % 40]}^{GIVEN[bits % 50]}"
@@ -291,7 +298,7 @@ sql -f "$WORK/drop.sql"
 GEN_FACILITIES=""
 for f in "${FACILITIES[@]}"; do GEN_FACILITIES+="${GEN_FACILITIES:+,}${FACILITY_ID[$f]}:${f^^}_CT"; done
 declare -A COLUMNS=(
-    [patients]="id, facility_id, patient_id, patient_name, patient_birth_date, patient_sex, specific_character_set"
+    [patients]="id, facility_id, patient_id, patient_name, patient_birth_date, patient_sex, specific_character_set, created_at, updated_at"
     [studies]="id, facility_id, patient_fk, study_instance_uid, study_date, study_time, accession_number, study_id, study_description, referring_physician_name, modalities_in_study, specific_character_set, created_at, updated_at"
     [series]="id, facility_id, study_fk, series_instance_uid, modality, series_number, series_description, body_part_examined, created_at, updated_at"
     [instances]="id, facility_id, series_fk, sop_instance_uid, sop_class_uid, instance_number, number_of_frames, rows, columns, specific_character_set, transfer_syntax_uid, relative_path, size_bytes, checksum_sha256, received_at, calling_ae"
@@ -330,18 +337,20 @@ sql -c "UPDATE series e SET number_of_instances = c.n
           FROM (SELECT series_fk, count(*) AS n FROM instances GROUP BY series_fk) c
          WHERE c.series_fk = e.id" >/dev/null
 sql -c "UPDATE studies s SET number_of_series = c.series, number_of_instances = c.instances,
-                             size_bytes = c.bytes, last_received_at = now()
+                             size_bytes = c.bytes, last_received_at = s.created_at
           FROM (SELECT e.study_fk, count(DISTINCT e.id) AS series, count(*) AS instances,
                        sum(i.size_bytes) AS bytes
                   FROM series e JOIN instances i ON i.series_fk = e.id GROUP BY e.study_fk) c
          WHERE c.study_fk = s.id" >/dev/null
 # Sharing grants: every 35th patient is shared with each other facility, a
-# fifth of them since revoked (what `hokan admin` would have written).
+# fifth of them since revoked (what `hokan admin` would have written), granted
+# when the patient arrived and revoked a day later (no clock is read: the
+# generated data carries its own times).
 sql -c "INSERT INTO sharing_grants (owner_facility_id, grantee_facility_id, patient_id, reason,
                                     granted_by, granted_at, revoked_by, revoked_at)
-        SELECT p.facility_id, f.id, p.patient_id, 'referral', 'find_bench', now(),
+        SELECT p.facility_id, f.id, p.patient_id, 'referral', 'find_bench', p.created_at,
                CASE WHEN p.id / 35 % 5 = 0 THEN 'find_bench' END,
-               CASE WHEN p.id / 35 % 5 = 0 THEN now() END
+               CASE WHEN p.id / 35 % 5 = 0 THEN p.created_at + interval '1 day' END
           FROM patients p JOIN facilities f ON f.id <> p.facility_id
          WHERE p.id % 35 = 7 AND f.name IN ('north', 'central', 'south')"
 # What autovacuum does to insert-only tables (it sets the visibility map the
