@@ -15,6 +15,7 @@ PACKAGES=(
     postgresql-15 postgresql-client-15
     python3-pydicom python3-numpy
     procps
+    faketime  # README "Tests": the suite run with the date moved (libfaketime)
 )
 
 # One dpkg-query for all packages; unknown ones are simply absent from its output.
