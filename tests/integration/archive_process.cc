@@ -204,4 +204,13 @@ ToolResult ArchiveProcess::StoreScu(const std::string& calling_ae,
   return RunTool(argv);
 }
 
+ToolResult Admin(const ArchiveProcess& archive, const std::vector<std::string>& arguments,
+                 const EnvOverrides& extra_environment) {
+  std::vector<std::string> argv = {HOKAN_ADMIN_BINARY, "--database-url", archive.database_url()};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  EnvOverrides environment = archive.Environment();
+  for (const auto& [key, value] : extra_environment) environment[key] = value;
+  return RunTool(argv, environment);
+}
+
 }  // namespace hokan::integration

@@ -158,4 +158,10 @@ class ArchiveProcess {
   std::unique_ptr<BackgroundProcess> process_;
 };
 
+// Runs `hokan --database-url <archive's database> arguments...` with the
+// archive's Environment() (so the command reads the archive's clock) plus
+// `extra_environment`.
+ToolResult Admin(const ArchiveProcess& archive, const std::vector<std::string>& arguments,
+                 const EnvOverrides& extra_environment = {});
+
 }  // namespace hokan::integration

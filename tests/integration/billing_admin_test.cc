@@ -31,12 +31,6 @@ ArchiveOptions BillingOptions() {
   return options;
 }
 
-ToolResult Admin(const ArchiveProcess& archive, const std::vector<std::string>& arguments) {
-  std::vector<std::string> argv = {HOKAN_ADMIN_BINARY, "--database-url", archive.database_url()};
-  argv.insert(argv.end(), arguments.begin(), arguments.end());
-  return RunTool(argv, archive.Environment());
-}
-
 void RequireAdmin(const ArchiveProcess& archive, const std::vector<std::string>& arguments) {
   const ToolResult result = Admin(archive, arguments);
   INFO(result.Describe());

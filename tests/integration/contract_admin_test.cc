@@ -24,14 +24,6 @@ ArchiveOptions ContractOptions() {
   return options;
 }
 
-// Runs `hokan --database-url <archive's> arguments...` with the archive's
-// environment (its clock).
-ToolResult Admin(const ArchiveProcess& archive, const std::vector<std::string>& arguments) {
-  std::vector<std::string> argv = {HOKAN_ADMIN_BINARY, "--database-url", archive.database_url()};
-  argv.insert(argv.end(), arguments.begin(), arguments.end());
-  return RunTool(argv, archive.Environment());
-}
-
 // A complete, valid `contract add` for `facility` over 2026.
 std::vector<std::string> Add2026(const std::string& facility) {
   // clang-format off

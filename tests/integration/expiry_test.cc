@@ -39,15 +39,6 @@ ArchiveOptions CommandOptions() {
   return options;
 }
 
-ToolResult Admin(const ArchiveProcess& archive, const std::vector<std::string>& arguments,
-                 EnvOverrides extra_environment = {}) {
-  std::vector<std::string> argv = {HOKAN_ADMIN_BINARY, "--database-url", archive.database_url()};
-  argv.insert(argv.end(), arguments.begin(), arguments.end());
-  EnvOverrides environment = archive.Environment();
-  for (const auto& [key, value] : extra_environment) environment[key] = value;
-  return RunTool(argv, environment);
-}
-
 ToolResult ExpireNow(const ArchiveProcess& archive, EnvOverrides extra_environment = {}) {
   return Admin(archive,
                {"expire", "--now", "--storage-root", archive.storage_root().string(), "--by",

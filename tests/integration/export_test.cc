@@ -17,12 +17,6 @@ namespace {
 
 constexpr const char* kFacilityId = "(SELECT id FROM facilities WHERE name = 'clinic')";
 
-ToolResult Admin(const ArchiveProcess& archive, const std::vector<std::string>& arguments) {
-  std::vector<std::string> argv = {HOKAN_ADMIN_BINARY, "--database-url", archive.database_url()};
-  argv.insert(argv.end(), arguments.begin(), arguments.end());
-  return RunTool(argv, archive.Environment());
-}
-
 ToolResult ExportNow(const ArchiveProcess& archive, const fs::path& export_root) {
   return Admin(archive, {"export", "--facility", "clinic", "--now", "--export-root",
                          export_root.string(), "--storage-root", archive.storage_root().string()});

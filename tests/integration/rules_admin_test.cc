@@ -25,13 +25,11 @@ ArchiveOptions RulesOptions() {
   return options;
 }
 
-struct Admin {
+// `hokan` on one archive (archive_process.h's Admin).
+struct AdminCommand {
   const ArchiveProcess &archive;
   ToolResult operator()(const std::vector<std::string> &arguments) const {
-    std::vector<std::string> argv = {HOKAN_ADMIN_BINARY, "--database-url",
-                                     archive.database_url()};
-    argv.insert(argv.end(), arguments.begin(), arguments.end());
-    return RunTool(argv, archive.Environment());
+    return Admin(archive, arguments);
   }
 };
 
@@ -70,7 +68,7 @@ TEST_CASE("hokan rules: add, list in evaluation order, test a file, delete",
   ArchiveProcess archive(RulesOptions());
   // The provisional contract keeps data forever; these tests want a period.
   archive.sql().Execute("UPDATE contracts SET default_storage_period = '10y'");
-  const Admin admin{archive};
+  const AdminCommand admin{archive};
   TempDir data("hokan-it-rules");
   const auto ct =
       MakeStudy(data.path() / "ct", {"--count", "1", "--seed", "1"});
@@ -372,7 +370,7 @@ TEST_CASE("a C-STORE gets what `hokan rules test` predicts", "[rules]") {
   ArchiveProcess archive(RulesOptions());
   // The provisional contract keeps data forever; these tests want a period.
   archive.sql().Execute("UPDATE contracts SET default_storage_period = '10y'");
-  const Admin admin{archive};
+  const AdminCommand admin{archive};
   TempDir data("hokan-it-rules-store");
   const auto ct =
       MakeStudy(data.path() / "ct", {"--count", "1", "--seed", "3"});

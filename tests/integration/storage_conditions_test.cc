@@ -201,8 +201,7 @@ TEST_CASE("a study sent again after it expired is stored again in full", "[condi
   archive.sql().Execute("UPDATE studies SET expires_at = $1::timestamptz - interval '1 day'",
                         {archive.ClockNow()});
   const ToolResult expired =
-      RunTool({HOKAN_ADMIN_BINARY, "--database-url", archive.database_url(), "expire", "--now",
-               "--storage-root", archive.storage_root().string()});
+      Admin(archive, {"expire", "--now", "--storage-root", archive.storage_root().string()});
   INFO(expired.Describe());
   REQUIRE(expired.exit_code == 0);
   REQUIRE(archive.sql().Count("SELECT count(*) FROM series") == 0);
