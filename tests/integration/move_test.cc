@@ -208,10 +208,26 @@ TEST_CASE("C-CANCEL stops a C-MOVE between sub-operations and a C-FIND between m
                                    "-k", "StudyInstanceUID=" + study_uid, "-k",
                                    "SeriesInstanceUID", "-k", "SOPInstanceUID", "localhost",
                                    std::to_string(archive.port())};
-  const ToolResult found = RunTool(find);
-  INFO(found.Describe().substr(0, 3000));
-  CHECK(DimseStatusesFromDebugOutput(found.output).back() == 0xFE00);
-  CHECK(CountOccurrences(found.output, "Pending") < 300);
+  // 300 small responses fit in the sockets' buffers: the archive may have
+  // sent them all before findscu reads the first and sends its C-CANCEL,
+  // and then rightly ends with success (PS3.4 C.4.1.2.3). So: up to three
+  // tries, each cancelled with fewer matches or complete with all of them,
+  // and at least one cancelled.
+  bool cancelled = false;
+  for (int attempt = 0; attempt < 3 && !cancelled; ++attempt) {
+    const ToolResult found = RunTool(find);
+    INFO(found.Describe().substr(0, 3000));
+    const auto statuses = DimseStatusesFromDebugOutput(found.output);
+    REQUIRE_FALSE(statuses.empty());
+    cancelled = statuses.back() == 0xFE00;
+    if (cancelled) {
+      CHECK(CountOccurrences(found.output, "Pending") < 300);
+    } else {
+      CHECK(statuses.back() == 0x0000);
+      CHECK(CountOccurrences(found.output, "Pending") >= 300);
+    }
+  }
+  CHECK(cancelled);
   CHECK(archive.Echo("IT_VIEWER").exit_code == 0);
 }
 
