@@ -2,7 +2,7 @@
 # Retrieve benchmark: C-MOVE from hokan-archive against storescu sending the
 # same files directly, both to DCMTK's storescp.
 #
-#   bash bench/move_bench.sh [--count N] [--rows R] [--columns C] [--repeat K] [--keep]
+#   bash bench/move_bench.sh [--count N] [--rows R] [--columns C] [--repeat K] [--cold] [--keep]
 #
 # Generates one study of N (default 500) CT instances of R x C (default
 # 512 x 512) 16-bit pixels, about 0.5 MB each, Explicit VR Little Endian
@@ -17,6 +17,8 @@
 #   direct   storescu of the N source files to the same storescp over one
 #            association; timed until storescu exits
 # Before each run the storescp output directory is emptied and `sync` runs;
+# with --cold the kernel's page cache is dropped too (root only:
+# /proc/sys/vm/drop_caches), so both hokan and storescu read the files from disk;
 # after it, N files must have arrived. Prints the median seconds, instances/s
 # and MB/s (10^6 bytes of source file size per second) of each, and the ratio
 # direct seconds / move seconds (1.0: C-MOVE is as fast as sending directly).
@@ -35,6 +37,7 @@ COUNT=500
 ROWS=512
 COLUMNS=512
 REPEAT=3
+COLD=0
 KEEP=0
 while (( $# > 0 )); do
     case "$1" in
@@ -42,8 +45,9 @@ while (( $# > 0 )); do
         --rows)    ROWS="$2"; shift 2 ;;
         --columns) COLUMNS="$2"; shift 2 ;;
         --repeat)  REPEAT="$2"; shift 2 ;;
+        --cold)    COLD=1; shift ;;
         --keep)    KEEP=1; shift ;;
-        -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "move_bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -53,6 +57,10 @@ if ! [[ "$COUNT" =~ ^[0-9]+$ ]] || (( COUNT < 1 )); then
 fi
 if ! [[ "$REPEAT" =~ ^[0-9]+$ ]] || (( REPEAT < 1 )); then
     echo "move_bench: --repeat must be a number >= 1" >&2
+    exit 2
+fi
+if (( COLD )) && ! [[ -w /proc/sys/vm/drop_caches ]]; then
+    echo "move_bench: --cold drops the page cache and needs root (/proc/sys/vm/drop_caches is not writable)" >&2
     exit 2
 fi
 
@@ -159,6 +167,15 @@ clear_dest() {
     find "$DEST_DIR" -mindepth 1 -delete
 }
 
+# before_run: writes back what the previous run wrote; with --cold, also
+# drops the page cache so that the next run reads its source files from disk.
+before_run() {
+    sync
+    if (( COLD )); then
+        echo 3 >/proc/sys/vm/drop_caches
+    fi
+}
+
 check_dest() { # check_dest WHAT LOG
     local arrived
     arrived="$(find "$DEST_DIR" -type f | wc -l)"
@@ -168,7 +185,7 @@ check_dest() { # check_dest WHAT LOG
 RESULTS=()   # "kind run seconds"
 for ((run = 1; run <= REPEAT; run++)); do
     clear_dest
-    sync
+    before_run
     log "run $run/$REPEAT: C-MOVE via hokan"
     logfile="$WORK/move$run.log"
     run_client "$logfile" movescu -S -aet "$VIEWER_AE" -aec "$ARCHIVE_AE" -aem "$DEST_AE" \
@@ -182,7 +199,7 @@ for ((run = 1; run <= REPEAT; run++)); do
     RESULTS+=("move $run $ELAPSED")
 
     clear_dest
-    sync
+    before_run
     log "run $run/$REPEAT: storescu directly"
     logfile="$WORK/direct$run.log"
     run_client "$logfile" storescu -aet "$STORE_AE" -aec "$DEST_AE" localhost "$DEST_PORT" "${FILES[@]}"
@@ -199,7 +216,7 @@ echo
 echo "move benchmark: 1 study of $COUNT instances, ${ROWS}x${COLUMNS} 16-bit CT, $((TOTAL_BYTES / COUNT)) bytes each," \
      "$(awk -v b="$TOTAL_BYTES" 'BEGIN { printf "%.1f", b / 1e6 }') MB in all; $REPEAT run(s) each, to storescp over 1 association"
 fstype="$(findmnt -no FSTYPE -T "$WORK" 2>/dev/null || stat -f -c %T "$WORK")"
-echo "machine: $(nproc) CPUs, $fstype at $WORK; hokan build: ${BUILD_TYPE:-?}"
+echo "machine: $(nproc) CPUs, $fstype at $WORK; hokan build: ${BUILD_TYPE:-?}; page cache: $( (( COLD )) && echo 'dropped before each run (cold)' || echo 'warm')"
 printf '%s\n' "${RESULTS[@]}" | awk -v count="$COUNT" -v bytes="$TOTAL_BYTES" -v server="${SERVER_MS[*]:-}" '
     function median(kind,    n, i, j, t, v) {
         n = runs[kind]
