@@ -12,7 +12,7 @@
 #include "archive/common/log.h"
 #include "archive/index/contract_admin_terms.h"
 #include "archive/index/database.h"
-#include "archive/jobs/job_queue.h"
+#include "archive/index/job_queue.h"
 #include "archive/jobs/job_runner.h"
 
 namespace hokan::billing {

@@ -12,11 +12,12 @@
 
 #include "archive/common/error.h"
 #include "archive/common/log.h"
-#include "scp/accepted_transfer_syntaxes.h"
-#include "scp/dicom_header.h"
+#include "dicom/accepted_transfer_syntaxes.h"
+#include "dicom/dicom_header.h"
 #include "scp/find_identifier.h"
-#include "scu/dicom_sender.h"
+#include "dicom/dicom_sender.h"
 #include "scp/status_mapping.h"
+#include "dicom/dimse_status.h"
 
 namespace hokan::scp {
 namespace {
@@ -32,13 +33,7 @@ const char* kQuerySopClasses[] = {UID_FINDPatientRootQueryRetrieveInformationMod
 
 
 // DIMSE status codes of C-FIND (PS3.4 C.4.1.1.4).
-constexpr std::uint16_t kFindPending = 0xFF00;
-constexpr std::uint16_t kFindCancelled = 0xFE00;
-constexpr std::uint16_t kFindIdentifierDoesNotMatch = 0xA900;
-constexpr std::uint16_t kFindOutOfResources = 0xA700;
-constexpr std::uint16_t kFindSopClassNotSupported = 0x0122;
 // C-STORE from an AE that may only query.
-constexpr std::uint16_t kStatusNotAuthorized = 0x0124;
 
 }  // namespace
 
@@ -77,22 +72,22 @@ ArchiveScp::ArchiveScp(T_ASC_Association* association, const ArchiveServices& se
 OFCondition ArchiveScp::negotiateAssociation() {
   OFCondition result = ASC_acceptContextsWithPreferredTransferSyntaxes(
       association_->params, kVerificationSopClasses, CountOf(kVerificationSopClasses),
-      kUncompressedTransferSyntaxes, kUncompressedTransferSyntaxCount);
+      dicom::kUncompressedTransferSyntaxes, dicom::kUncompressedTransferSyntaxCount);
   if (result.good()) {
     result = ASC_acceptContextsWithPreferredTransferSyntaxes(
         association_->params, kQuerySopClasses, CountOf(kQuerySopClasses),
-        kUncompressedTransferSyntaxes, kUncompressedTransferSyntaxCount);
+        dicom::kUncompressedTransferSyntaxes, dicom::kUncompressedTransferSyntaxCount);
   }
   if (result.good()) {
     result = ASC_acceptContextsWithPreferredTransferSyntaxes(
         association_->params, dcmAllStorageSOPClassUIDs, numberOfDcmAllStorageSOPClassUIDs,
-        kStorageTransferSyntaxes, kStorageTransferSyntaxCount);
+        dicom::kStorageTransferSyntaxes, dicom::kStorageTransferSyntaxCount);
   }
   if (result.good() && services_.commitment != nullptr) {
     const char* commitment[] = {UID_StorageCommitmentPushModelSOPClass};
     result = ASC_acceptContextsWithPreferredTransferSyntaxes(
-        association_->params, commitment, CountOf(commitment), kUncompressedTransferSyntaxes,
-        kUncompressedTransferSyntaxCount);
+        association_->params, commitment, CountOf(commitment), dicom::kUncompressedTransferSyntaxes,
+        dicom::kUncompressedTransferSyntaxCount);
   }
   if (result.good()) result = AcceptProposedStorageRoles();
   if (result.bad()) {
@@ -153,7 +148,7 @@ OFCondition ArchiveScp::HandleStore(T_DIMSE_C_StoreRQ& request,
     ++counts_.failed;
     Log(LogLevel::kWarn, "C-STORE from {} refused with 0x0124: the AE may only query",
         calling_ae_);
-    return Respond(context_id, request, kStatusNotAuthorized,
+    return Respond(context_id, request, dicom::status::kRefusedNotAuthorized,
                    "this AE title may query and retrieve, not store");
   }
   if (purpose_ && may_retrieve_ && !purpose_->range.may_store_reports &&
@@ -167,10 +162,10 @@ OFCondition ArchiveScp::HandleStore(T_DIMSE_C_StoreRQ& request,
     Log(LogLevel::kWarn,
         "C-STORE of report {} from {} refused with 0x0124: purpose '{}' may not store reports",
         request.AffectedSOPInstanceUID, calling_ae_, purpose_->name);
-    return Respond(context_id, request, kStatusNotAuthorized,
+    return Respond(context_id, request, dicom::status::kRefusedNotAuthorized,
                    "purpose " + purpose_->name + " may not store reports");
   }
-  const HeaderReadResult header = ReadInstanceHeader(incoming);
+  const dicom::HeaderReadResult header = dicom::ReadInstanceHeader(incoming);
   if (!header.ok) {
     try {
       files_.RemoveIncoming(incoming);
@@ -220,7 +215,7 @@ OFCondition ArchiveScp::HandleStore(T_DIMSE_C_StoreRQ& request,
       break;
     default:
       ++counts_.failed;
-      Log(status == kStatusOutOfResources && result.status != archive::IngestStatus::kRefused &&
+      Log(status == dicom::status::kOutOfResources && result.status != archive::IngestStatus::kRefused &&
                   result.message.find("quota") == std::string::npos
               ? LogLevel::kError
               : LogLevel::kWarn,
@@ -233,11 +228,11 @@ OFCondition ArchiveScp::HandleStore(T_DIMSE_C_StoreRQ& request,
 OFCondition ArchiveScp::Respond(T_ASC_PresentationContextID context_id,
                                 const T_DIMSE_C_StoreRQ& request, std::uint16_t status,
                                 const std::string& error_comment) {
-  if (status == kStatusSuccess || error_comment.empty()) {
+  if (status == dicom::status::kSuccess || error_comment.empty()) {
     return sendSTOREResponse(context_id, request.MessageID, request.AffectedSOPClassUID,
                              request.AffectedSOPInstanceUID, status, nullptr);
   }
-  const auto detail = ErrorDetail(error_comment);
+  const auto detail = dicom::ErrorDetail(error_comment);
   return sendSTOREResponse(context_id, request.MessageID, request.AffectedSOPClassUID,
                            request.AffectedSOPInstanceUID, status, detail.get());
 }
@@ -256,22 +251,22 @@ OFCondition ArchiveScp::HandleFind(T_DIMSE_C_FindRQ& request,
                     const char* level) {
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started).count();
-    Log(status == kStatusSuccess ? LogLevel::kInfo : LogLevel::kWarn,
+    Log(status == dicom::status::kSuccess ? LogLevel::kInfo : LogLevel::kWarn,
         "C-FIND from {} at {} level: {} match(es), status 0x{:04X}{}, {} ms", calling_ae_,
         level, matches, status, comment.empty() ? "" : " (" + comment + ")", elapsed);
-    const auto detail = comment.empty() ? nullptr : ErrorDetail(comment);
+    const auto detail = comment.empty() ? nullptr : dicom::ErrorDetail(comment);
     return sendFINDResponse(context_id, request.MessageID, sop_class.c_str(), nullptr, status,
                             detail.get());
   };
 
   if (!may_retrieve_) {
-    return finish(kStatusNotAuthorized,
+    return finish(dicom::status::kRefusedNotAuthorized,
                   "not granted purpose " + (purpose_ ? purpose_->name : std::string()), 0, "?");
   }
   const auto model = InformationModelOf(sop_class);
-  if (!model) return finish(kFindSopClassNotSupported, "SOP class not supported", 0, "?");
+  if (!model) return finish(dicom::status::kSopClassNotSupported, "SOP class not supported", 0, "?");
   FindIdentifierResult parsed = ParseFindIdentifier(*identifier, *model, {facility_id_});
-  if (!parsed.ok) return finish(kFindIdentifierDoesNotMatch, parsed.error, 0, "?");
+  if (!parsed.ok) return finish(dicom::status::kDoesNotMatchSopClass, parsed.error, 0, "?");
   parsed.identifier.request.include_shared_patients = true;
   if (purpose_) parsed.identifier.request.range = RangeFilterOf(purpose_->range);
   const char* level = LevelName(parsed.identifier.request.level);
@@ -282,21 +277,21 @@ OFCondition ArchiveScp::HandleFind(T_DIMSE_C_FindRQ& request,
   } catch (const Error& error) {
     const bool bad_query = error.code() == ErrorCode::kInvalidInput;
     if (!bad_query) Log(LogLevel::kError, "C-FIND from {}: {}", calling_ae_, error.what());
-    return finish(bad_query ? kFindIdentifierDoesNotMatch : kFindOutOfResources,
+    return finish(bad_query ? dicom::status::kDoesNotMatchSopClass : dicom::status::kOutOfResources,
                   bad_query ? error.what() : "the index is unavailable; retry later", 0, level);
   }
 
   for (std::size_t i = 0; i < matches.size(); ++i) {
     if (checkForCANCEL(context_id, request.MessageID) == EC_Normal) {
-      return finish(kFindCancelled, "cancelled after " + std::to_string(i) + " match(es)", i,
+      return finish(dicom::status::kCancel, "cancelled after " + std::to_string(i) + " match(es)", i,
                     level);
     }
     const auto response = BuildFindResponse(parsed.identifier, matches[i]);
     const OFCondition sent = sendFINDResponse(context_id, request.MessageID, sop_class.c_str(),
-                                              response.get(), kFindPending, nullptr);
+                                              response.get(), dicom::status::kPending, nullptr);
     if (sent.bad()) return sent;
   }
-  return finish(kStatusSuccess, {}, matches.size(), level);
+  return finish(dicom::status::kSuccess, {}, matches.size(), level);
 }
 
 void ArchiveScp::notifyAssociationAcknowledge() { counts_.ending = "ended"; }

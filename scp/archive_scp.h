@@ -19,8 +19,8 @@
 #include "archive/storage/file_store.h"
 #include "billing/fee_recorder.h"
 #include "billing/purposes.h"
-#include "scp/dimse_responses.h"
-#include "scu/dicom_sender.h"
+#include "dicom/dimse_responses.h"
+#include "dicom/dicom_sender.h"
 
 namespace hokan::scp {
 
@@ -44,7 +44,7 @@ struct AssociationCounts {
 // facility and the patients shared with it, and, under a purpose, to its
 // available range: C-FIND lists only what is in range; C-MOVE and C-GET
 // send only instances in range (the others are not sub-operations), larger
-// images downscaled and lossy-only copies compressed (scu/derived_image.h),
+// images downscaled and lossy-only copies compressed (dicom/derived_image.h),
 // and record one fee event per study delivered (billing::FeeRecorder). C-STORE data sets
 // are received bit-preserving into the file store's incoming folder and
 // handed to the ingest service; the response carries the ingest status and,
@@ -139,7 +139,7 @@ class ArchiveScp : public DcmThreadSCP {
       const char* operation, T_ASC_PresentationContextID context_id, Uint16 message_id,
       DcmDataset& identifier, archive::InformationModel model,
       const std::function<std::string(const std::vector<archive::StoredInstance>&)>& open,
-      const std::function<scu::SendResult(const archive::StoredInstance&)>& send_one,
+      const std::function<dicom::SendResult(const archive::StoredInstance&)>& send_one,
       const std::function<OFCondition(std::uint16_t status, DcmDataset* response,
                                       DcmDataset* detail, const RetrieveProgress&)>& respond);
 

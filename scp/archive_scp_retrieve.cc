@@ -20,21 +20,12 @@
 #include "archive/common/error.h"
 #include "archive/common/log.h"
 #include "scp/find_identifier.h"
-#include "scu/derived_image.h"
+#include "dicom/derived_image.h"
+#include "dicom/dimse_status.h"
 
 namespace hokan::scp {
 namespace {
 
-constexpr std::uint16_t kSuccess = 0x0000;
-constexpr std::uint16_t kPending = 0xFF00;
-constexpr std::uint16_t kCancelled = 0xFE00;
-constexpr std::uint16_t kIdentifierDoesNotMatch = 0xA900;
-constexpr std::uint16_t kOutOfResources = 0xA700;
-constexpr std::uint16_t kSopClassNotSupported = 0x0122;
-constexpr std::uint16_t kMoveDestinationUnknown = 0xA801;
-constexpr std::uint16_t kUnableToPerformSuboperations = 0xA702;
-constexpr std::uint16_t kCompleteWithFailures = 0xB000;
-constexpr std::uint16_t kNotAuthorized = 0x0124;
 
 // Splits a value list ("1.2\1.3") into its values.
 std::vector<std::string> SplitValues(const std::string& value) {
@@ -50,7 +41,7 @@ std::vector<std::string> SplitValues(const std::string& value) {
 
 Uint16 Count(std::size_t value) { return static_cast<Uint16>(std::min<std::size_t>(value, 65535)); }
 
-scu::PixelLimits LimitsOf(const billing::Purpose& purpose) {
+dicom::PixelLimits LimitsOf(const billing::Purpose& purpose) {
   return {purpose.id, purpose.range.max_rows, purpose.range.max_columns,
           purpose.range.lossy_only};
 }
@@ -68,21 +59,21 @@ Outgoing PrepareOutgoing(const std::optional<billing::Purpose>& purpose,
                          const std::filesystem::path& file) {
   Outgoing outgoing;
   if (!purpose) return outgoing;
-  const scu::PixelLimits limits = LimitsOf(*purpose);
-  if (!scu::NeedsDerivedImage(instance.rows, instance.columns, limits)) return outgoing;
+  const dicom::PixelLimits limits = LimitsOf(*purpose);
+  if (!dicom::NeedsDerivedImage(instance.rows, instance.columns, limits)) return outgoing;
   outgoing.format = std::make_unique<DcmFileFormat>();
   const OFCondition loaded = outgoing.format->loadFile(file.c_str());
   if (loaded.bad()) {
     outgoing.error = fmt::format("cannot read {}: {}", file.string(), loaded.text());
     return outgoing;
   }
-  const std::string error = scu::MakeDerivedImage(*outgoing.format->getDataset(), limits);
+  const std::string error = dicom::MakeDerivedImage(*outgoing.format->getDataset(), limits);
   if (!error.empty()) {
     outgoing.error = fmt::format("derived image for purpose {}: {}", purpose->name, error);
     return outgoing;
   }
   outgoing.transfer_syntax_uid =
-      limits.lossy_only ? scu::kLossyTransferSyntax : UID_LittleEndianExplicitTransferSyntax;
+      limits.lossy_only ? dicom::kLossyTransferSyntax : UID_LittleEndianExplicitTransferSyntax;
   return outgoing;
 }
 
@@ -116,7 +107,7 @@ OFCondition ArchiveScp::RunRetrieve(
     const char* operation, T_ASC_PresentationContextID context_id, Uint16 message_id,
     DcmDataset& identifier, archive::InformationModel model,
     const std::function<std::string(const std::vector<archive::StoredInstance>&)>& open,
-    const std::function<scu::SendResult(const archive::StoredInstance&)>& send_one,
+    const std::function<dicom::SendResult(const archive::StoredInstance&)>& send_one,
     const std::function<OFCondition(std::uint16_t, DcmDataset*, DcmDataset*,
                                     const RetrieveProgress&)>& respond) {
   const auto started = std::chrono::steady_clock::now();
@@ -126,7 +117,7 @@ OFCondition ArchiveScp::RunRetrieve(
   auto finish = [&](std::uint16_t status, const std::string& comment) {
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started).count();
-    Log(status == kSuccess ? LogLevel::kInfo : LogLevel::kWarn,
+    Log(status == dicom::status::kSuccess ? LogLevel::kInfo : LogLevel::kWarn,
         "{} from {} at {} level: {} match(es), {} completed, {} failed, {} warning(s), "
         "status 0x{:04X}{}, {} ms",
         operation, calling_ae_, level, matches, progress.completed, progress.failed,
@@ -138,16 +129,16 @@ OFCondition ArchiveScp::RunRetrieve(
       for (const auto& uid : progress.failed_uids) list += (list.empty() ? "" : "\\") + uid;
       response->putAndInsertString(DCM_FailedSOPInstanceUIDList, list.c_str());
     }
-    const auto detail = comment.empty() ? nullptr : ErrorDetail(comment);
+    const auto detail = comment.empty() ? nullptr : dicom::ErrorDetail(comment);
     return respond(status, response.get(), detail.get(), progress);
   };
 
   if (!may_retrieve_) {
-    return finish(kNotAuthorized,
+    return finish(dicom::status::kRefusedNotAuthorized,
                   "not granted purpose " + (purpose_ ? purpose_->name : std::string()));
   }
   const FindIdentifierResult parsed = ParseFindIdentifier(identifier, model, {facility_id_});
-  if (!parsed.ok) return finish(kIdentifierDoesNotMatch, parsed.error);
+  if (!parsed.ok) return finish(dicom::status::kDoesNotMatchSopClass, parsed.error);
   level = LevelName(parsed.identifier.request.level);
   archive::RetrieveRequest retrieve;
   retrieve.model = model;
@@ -167,7 +158,7 @@ OFCondition ArchiveScp::RunRetrieve(
     *target = SplitValues(key.value);
     for (const auto& value : *target) {
       if (value.find_first_of("*?") != std::string::npos) {
-        return finish(kIdentifierDoesNotMatch,
+        return finish(dicom::status::kDoesNotMatchSopClass,
                       fmt::format("wildcards are not allowed in {} keys", operation));
       }
     }
@@ -179,7 +170,7 @@ OFCondition ArchiveScp::RunRetrieve(
   } catch (const Error& error) {
     const bool bad_query = error.code() == ErrorCode::kInvalidInput;
     if (!bad_query) Log(LogLevel::kError, "{} from {}: {}", operation, calling_ae_, error.what());
-    return finish(bad_query ? kIdentifierDoesNotMatch : kOutOfResources,
+    return finish(bad_query ? dicom::status::kDoesNotMatchSopClass : dicom::status::kOutOfResources,
                   bad_query ? error.what() : "the index is unavailable; retry later");
   }
   if (purpose_) {
@@ -197,7 +188,7 @@ OFCondition ArchiveScp::RunRetrieve(
     }
   }
   matches = instances.size();
-  if (instances.empty()) return finish(kSuccess, {});
+  if (instances.empty()) return finish(dicom::status::kSuccess, {});
   std::vector<bool> delivered(instances.size(), false);
   std::vector<bool> failed(instances.size(), false);
 
@@ -205,16 +196,16 @@ OFCondition ArchiveScp::RunRetrieve(
   if (!open_error.empty()) {
     progress.failed = static_cast<int>(instances.size());
     for (const auto& instance : instances) progress.failed_uids.push_back(instance.sop_instance_uid);
-    return finish(kUnableToPerformSuboperations, open_error);
+    return finish(dicom::status::kOutOfResourcesSubOperations, open_error);
   }
   for (std::size_t i = 0; i < instances.size(); ++i) {
     if (checkForCANCEL(context_id, message_id) == EC_Normal) {
       progress.remaining = instances.size() - i;
       RecordFees(instances, delivered, failed);
-      return finish(kCancelled, "cancelled");
+      return finish(dicom::status::kCancel, "cancelled");
     }
     const auto& instance = instances[i];
-    const scu::SendResult sent = send_one(instance);
+    const dicom::SendResult sent = send_one(instance);
     if (sent.ok) {
       delivered[i] = true;
       ++progress.completed;
@@ -228,13 +219,13 @@ OFCondition ArchiveScp::RunRetrieve(
     }
     progress.remaining = instances.size() - i - 1;
     if (progress.remaining > 0) {
-      const OFCondition pending = respond(kPending, nullptr, nullptr, progress);
+      const OFCondition pending = respond(dicom::status::kPending, nullptr, nullptr, progress);
       if (pending.bad()) return pending;
     }
   }
   RecordFees(instances, delivered, failed);
-  if (progress.failed == 0) return finish(kSuccess, {});
-  return finish(progress.completed > 0 ? kCompleteWithFailures : kUnableToPerformSuboperations,
+  if (progress.failed == 0) return finish(dicom::status::kSuccess, {});
+  return finish(progress.completed > 0 ? dicom::status::kSubOperationsCompleteWithFailures : dicom::status::kOutOfResourcesSubOperations,
                 fmt::format("{} of {} sub-operations failed", progress.failed, instances.size()));
 }
 
@@ -294,31 +285,31 @@ OFCondition ArchiveScp::HandleMove(T_DIMSE_C_MoveRQ& request,
   auto refuse = [&](std::uint16_t status, const std::string& comment) {
     Log(LogLevel::kWarn, "{} from {}: status 0x{:04X} ({})", operation, calling_ae_, status,
         comment);
-    const auto detail = ErrorDetail(comment);
+    const auto detail = dicom::ErrorDetail(comment);
     return respond(status, nullptr, detail.get(), RetrieveProgress{});
   };
 
   const auto model = InformationModelOf(sop_class);
-  if (!model) return refuse(kSopClassNotSupported, "SOP class not supported");
+  if (!model) return refuse(dicom::status::kSopClassNotSupported, "SOP class not supported");
   std::optional<archive::MoveDestination> target;
   try {
     target = services_.index.FindMoveDestination(destination, facility_id_);
   } catch (const Error& error) {
     Log(LogLevel::kError, "{} from {}: {}", operation, calling_ae_, error.what());
-    return refuse(kOutOfResources, "the index is unavailable; retry later");
+    return refuse(dicom::status::kOutOfResources, "the index is unavailable; retry later");
   }
   if (!target) {
-    return refuse(kMoveDestinationUnknown, "move destination '" + destination + "' is not known");
+    return refuse(dicom::status::kMoveDestinationUnknown, "move destination '" + destination + "' is not known");
   }
 
-  scu::DicomSender sender;
+  dicom::DicomSender sender;
   const archive::ArchiveConfig& config = services_.config;
   auto open = [&](const std::vector<archive::StoredInstance>& instances) {
     std::vector<std::pair<std::string, std::string>> kinds;
     for (const auto& instance : instances) {
       kinds.emplace_back(instance.sop_class_uid, instance.transfer_syntax_uid);
       if (purpose_ && purpose_->range.lossy_only) {
-        kinds.emplace_back(instance.sop_class_uid, scu::kLossyTransferSyntax);
+        kinds.emplace_back(instance.sop_class_uid, dicom::kLossyTransferSyntax);
       }
     }
     return sender.Open({config.ae_title, target->ae_title, target->host, target->port,
@@ -330,7 +321,7 @@ OFCondition ArchiveScp::HandleMove(T_DIMSE_C_MoveRQ& request,
     const std::filesystem::path file = files_.PathOf(instance.relative_path);
     Outgoing outgoing = PrepareOutgoing(purpose_, instance, file);
     if (!outgoing.error.empty()) {
-      scu::SendResult result;
+      dicom::SendResult result;
       result.reason = outgoing.error;
       return result;
     }
@@ -370,21 +361,21 @@ OFCondition ArchiveScp::HandleGet(T_DIMSE_C_GetRQ& request,
     reply.NumberOfWarningSubOperations = Count(progress.warnings);
     reply.opts = O_GET_AFFECTEDSOPCLASSUID | O_GET_NUMBEROFCOMPLETEDSUBOPERATIONS |
                  O_GET_NUMBEROFFAILEDSUBOPERATIONS | O_GET_NUMBEROFWARNINGSUBOPERATIONS;
-    if (status == kPending || status == kCancelled) reply.opts |= O_GET_NUMBEROFREMAININGSUBOPERATIONS;
+    if (status == dicom::status::kPending || status == dicom::status::kCancel) reply.opts |= O_GET_NUMBEROFREMAININGSUBOPERATIONS;
     return DIMSE_sendGetResponse(association_, context_id, &request, &reply, response, detail);
   };
 
   const auto model = InformationModelOf(sop_class);
   if (!model) {
-    const auto detail = ErrorDetail("SOP class not supported");
-    return respond(kSopClassNotSupported, nullptr, detail.get(), RetrieveProgress{});
+    const auto detail = dicom::ErrorDetail("SOP class not supported");
+    return respond(dicom::status::kSopClassNotSupported, nullptr, detail.get(), RetrieveProgress{});
   }
 
   // Sub-operations go back over this association, on the storage contexts
   // the requestor accepted in the SCP role.
   auto open = [](const std::vector<archive::StoredInstance>&) { return std::string(); };
   auto send_one = [&](const archive::StoredInstance& instance) {
-    scu::SendResult result;
+    dicom::SendResult result;
     const std::filesystem::path file = files_.PathOf(instance.relative_path);
     Outgoing outgoing = PrepareOutgoing(purpose_, instance, file);
     if (!outgoing.error.empty()) {
@@ -426,7 +417,7 @@ OFCondition ArchiveScp::HandleGet(T_DIMSE_C_GetRQ& request,
         result.reason = fmt::format("cannot read {}: {}", file.string(), loaded.text());
         return result;
       }
-      result.reason = scu::ConvertForSending(*format.getDataset(), instance.transfer_syntax_uid,
+      result.reason = dicom::ConvertForSending(*format.getDataset(), instance.transfer_syntax_uid,
                                              context.acceptedTransferSyntax);
       if (!result.reason.empty()) return result;
       data_set = format.getDataset();
@@ -450,7 +441,7 @@ OFCondition ArchiveScp::HandleGet(T_DIMSE_C_GetRQ& request,
       return result;
     }
     result.status = reply.DimseStatus;
-    result.ok = reply.DimseStatus == 0x0000 || (reply.DimseStatus & 0xF000) == 0xB000;
+    result.ok = reply.DimseStatus == dicom::status::kSuccess || (reply.DimseStatus & 0xF000) == 0xB000;
     result.warning = (reply.DimseStatus & 0xF000) == 0xB000;
     if (!result.ok) result.reason = fmt::format("the requestor answered 0x{:04X}", reply.DimseStatus);
     return result;

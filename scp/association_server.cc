@@ -52,24 +52,24 @@ void AssociationServer::Stop() { pool_.Stop(); }
 
 void AssociationServer::ServeAssociation(T_ASC_Association* association) {
   const auto started = std::chrono::steady_clock::now();
-  const auto [calling_ae, called_ae, peer] = PartiesOf(*association);
+  const auto [calling_ae, called_ae, peer] = dicom::PartiesOf(*association);
 
   const Admission admission = DecideAdmission(index_, purposes_, config_.ae_title, called_ae, calling_ae, peer);
   switch (admission.verdict) {
     case AdmissionVerdict::kAccept:
       break;
     case AdmissionVerdict::kCalledAeNotRecognized:
-      RejectAssociation(association, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
+      dicom::RejectAssociation(association, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
                         ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED);
       break;
     case AdmissionVerdict::kCallingAeNotRecognized:
     case AdmissionVerdict::kPeerNotAllowed:
     case AdmissionVerdict::kPurposeNotGranted:
-      RejectAssociation(association, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
+      dicom::RejectAssociation(association, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
                         ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED);
       break;
     case AdmissionVerdict::kTemporarilyUnavailable:
-      RejectAssociation(association, ASC_RESULT_REJECTEDTRANSIENT,
+      dicom::RejectAssociation(association, ASC_RESULT_REJECTEDTRANSIENT,
                         ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
                         ASC_REASON_SP_PRES_TEMPORARYCONGESTION);
       break;
@@ -79,7 +79,7 @@ void AssociationServer::ServeAssociation(T_ASC_Association* association) {
                                                                         : LogLevel::kWarn,
         "association from {}@{} to {} rejected: {}", calling_ae, peer, called_ae,
         admission.reason);
-    DropAndDestroyAssociation(association);
+    dicom::DropAndDestroyAssociation(association);
     return;
   }
 

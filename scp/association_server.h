@@ -13,7 +13,7 @@
 #include "billing/fee_recorder.h"
 #include "billing/purposes.h"
 #include "scp/archive_scp.h"
-#include "scp/association_pool.h"
+#include "dicom/association_pool.h"
 
 namespace hokan::scp {
 
@@ -58,7 +58,7 @@ class AssociationServer {
   billing::PurposeDirectory* purposes_;
   ArchiveServices services_;
   DcmSharedSCPConfig scp_config_;
-  AssociationPool pool_;  // last: its workers use the members above until it is destroyed
+  dicom::AssociationPool pool_;  // last: its workers use the members above until it is destroyed
 };
 
 }  // namespace hokan::scp

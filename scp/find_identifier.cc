@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "archive/query/query_attributes.h"
-#include "scp/character_set.h"
+#include "archive/model/query_attributes.h"
+#include "dicom/character_set.h"
 
 namespace hokan::scp {
 namespace {
@@ -59,7 +59,7 @@ std::string ReadKeyValue(DcmElement& element, const std::string& character_set,
   if (raw.length() > kMaxValueLength) {
     return fmt::format("{}: value longer than {} bytes", Describe(tag), kMaxValueLength);
   }
-  const auto utf8 = DecodeToUtf8(std::string_view(raw.c_str(), raw.length()), character_set,
+  const auto utf8 = dicom::DecodeToUtf8(std::string_view(raw.c_str(), raw.length()), character_set,
                                  IsPersonName(tag));
   if (!utf8) {
     return fmt::format("{}: value is not valid in Specific Character Set '{}'", Describe(tag),
@@ -111,7 +111,7 @@ bool PutValue(DcmItem& item, const DcmTagKey& tag, DcmEVR vr,
     if (utf8) {
       text = *value;
     } else {
-      const auto bytes = EncodeFromUtf8(*value, character_set, vr == EVR_PN);
+      const auto bytes = dicom::EncodeFromUtf8(*value, character_set, vr == EVR_PN);
       if (!bytes) return false;
       text = *bytes;
     }

@@ -9,7 +9,7 @@
 
 #include "dcmtk/dcmdata/dcdatset.h"
 
-#include "archive/query/find_request.h"
+#include "archive/model/find_request.h"
 
 namespace hokan::scp {
 

@@ -22,7 +22,7 @@
 #include "archive/index/query_index.h"
 #include "archive/ingest/group_committer.h"
 #include "archive/index/storage_conditions_index.h"
-#include "archive/jobs/job_queue.h"
+#include "archive/index/job_queue.h"
 #include "archive/jobs/job_runner.h"
 #include "archive/index/retention_index.h"
 #include "archive/retention/expiry_job.h"
@@ -32,13 +32,13 @@
 #include "billing/purposes.h"
 #include "archive/storage/file_store.h"
 #include "scp/association_server.h"
-#include "scp/storage_commitment.h"
-#include "scp/offline_export.h"
+#include "scp/commitment_report_job.h"
+#include "dicom/dicomdir_writer.h"
 #include "archive/export/offline_export_job.h"
 #include "billing/usage_sampling.h"
 #include "archive/export/offline_export_service.h"
 #include "archive/index/export_index.h"
-#include "scu/dicom_sender.h"
+#include "dicom/dicom_sender.h"
 #include "schema/embedded_migrations.h"
 
 namespace po = boost::program_options;
@@ -154,7 +154,7 @@ int Run(const CommandLine& command_line) {
   }
 
   archive::QueryIndex query(database);
-  scu::DicomSender::RegisterDecoders();
+  dicom::DicomSender::RegisterDecoders();
 
   // Expiry, contract end and quota recycling (archive/retention); declared
   // before the job runner, which uses it until it stops.
@@ -164,7 +164,7 @@ int Run(const CommandLine& command_line) {
   // Deluxe offline export (declared before the job runner, which uses it
   // until it stops).
   archive::ExportIndex export_index(database);
-  scp::DcmtkFileSetWriter file_set_writer;
+  dicom::DcmtkFileSetWriter file_set_writer;
   archive::OfflineExportService offline_export(export_index, file_set_writer, files.PathOf(""),
                                                config.export_root);
 
@@ -188,7 +188,7 @@ int Run(const CommandLine& command_line) {
   archive::CommitmentService commitment(
       database, files, config.node_name,
       std::chrono::seconds(config.dimse_timeout_seconds + 30));
-  const scp::ReportSenderSettings report_sender{config.ae_title, config.acse_timeout_seconds,
+  const dicom::ReportSenderSettings report_sender{config.ae_title, config.acse_timeout_seconds,
                                                 config.dimse_timeout_seconds,
                                                 config.max_pdu_bytes};
   job_runner.Handle(archive::CommitmentIndex::kReportJobKind,

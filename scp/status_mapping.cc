@@ -1,4 +1,5 @@
 #include "scp/status_mapping.h"
+#include "dicom/dimse_status.h"
 
 namespace hokan::scp {
 
@@ -9,17 +10,17 @@ std::uint16_t StoreStatusFor(const archive::IngestResult& result) {
       return result.refusal_status != 0 ? result.refusal_status : archive::kRefusedNotAuthorized;
     case IngestStatus::kStored:
     case IngestStatus::kAlreadyStored:
-      return kStatusSuccess;
+      return dicom::status::kSuccess;
     case IngestStatus::kInvalidDataSet:
-      return kStatusCannotUnderstand;
+      return dicom::status::kCannotUnderstand;
     case IngestStatus::kRequestMismatch:
-      return kStatusDataSetDoesNotMatchSopClass;
+      return dicom::status::kDoesNotMatchSopClass;
     case IngestStatus::kDuplicateDifferentContent:
-      return kStatusDuplicateDifferentContent;
+      return dicom::status::kDuplicateDifferentContent;
     case IngestStatus::kOutOfResources:
-      return kStatusOutOfResources;
+      return dicom::status::kOutOfResources;
   }
-  return kStatusOutOfResources;
+  return dicom::status::kOutOfResources;
 }
 
 }  // namespace hokan::scp

@@ -11,24 +11,24 @@
 
 #include "archive/common/error.h"
 #include "archive/common/log.h"
-#include "scp/storage_commitment.h"
+#include "dicom/storage_commitment.h"
+#include "dicom/dimse_status.h"
 
 namespace hokan::scp {
 namespace {
 
-constexpr std::uint16_t kNoSuchSopClass = 0x0118;
 
 }  // namespace
 
 OFCondition ArchiveScp::RespondAction(T_ASC_PresentationContextID context_id,
                                       const T_DIMSE_N_ActionRQ& request, std::uint16_t status,
                                       const std::string& error_comment) {
-  T_DIMSE_Message response = ActionResponse(request, status);
-  if (status != kCommitmentSuccess) {
+  T_DIMSE_Message response = dicom::ActionResponse(request, status);
+  if (status != dicom::status::kSuccess) {
     Log(LogLevel::kWarn, "storage commitment N-ACTION from {} refused with 0x{:04X}: {}",
         calling_ae_, status, error_comment);
   }
-  const auto detail = error_comment.empty() ? nullptr : ErrorDetail(error_comment);
+  const auto detail = error_comment.empty() ? nullptr : dicom::ErrorDetail(error_comment);
   return sendDIMSEMessage(context_id, &response, nullptr, detail.get());
 }
 
@@ -42,28 +42,28 @@ OFCondition ArchiveScp::HandleAction(T_DIMSE_N_ActionRQ& request,
 
   archive::CommitmentService* service = services_.commitment;
   if (std::string(request.RequestedSOPClassUID) != UID_StorageCommitmentPushModelSOPClass) {
-    return RespondAction(context_id, request, kNoSuchSopClass,
+    return RespondAction(context_id, request, dicom::status::kNoSuchSopClass,
                          "N-ACTION is only supported for Storage Commitment");
   }
   if (service == nullptr) {
-    return RespondAction(context_id, request, kCommitmentProcessingFailure,
+    return RespondAction(context_id, request, dicom::status::kProcessingFailure,
                          "storage commitment is not available");
   }
   if (std::string(request.RequestedSOPInstanceUID) !=
       UID_StorageCommitmentPushModelSOPInstance) {
-    return RespondAction(context_id, request, kCommitmentInvalidSopInstance,
+    return RespondAction(context_id, request, dicom::status::kInvalidObjectInstance,
                          "Requested SOP Instance UID must be 1.2.840.10008.1.20.1.1");
   }
   if (action_type != 1) {
-    return RespondAction(context_id, request, kCommitmentNoSuchAction,
+    return RespondAction(context_id, request, dicom::status::kNoSuchActionType,
                          fmt::format("Action Type ID {} is not 1 (Request Commitment)",
                                      action_type));
   }
   if (!may_store_) {
-    return RespondAction(context_id, request, kCommitmentNotAuthorized,
+    return RespondAction(context_id, request, dicom::status::kRefusedNotAuthorized,
                          "this AE title may query and retrieve, not store");
   }
-  CommitmentRequestParse parse = ParseCommitmentRequest(*information);
+  dicom::CommitmentRequestParse parse = dicom::ParseCommitmentRequest(*information);
   if (!parse.ok) return RespondAction(context_id, request, parse.status, parse.error);
   parse.request.facility_id = facility_id_;
   parse.request.requester_ae = calling_ae_;
@@ -73,11 +73,11 @@ OFCondition ArchiveScp::HandleAction(T_DIMSE_N_ActionRQ& request,
     acceptance = service->Accept(parse.request);
   } catch (const Error& error) {
     Log(LogLevel::kError, "storage commitment from {}: {}", calling_ae_, error.what());
-    return RespondAction(context_id, request, kCommitmentResourceLimitation,
+    return RespondAction(context_id, request, dicom::status::kResourceLimitation,
                          "the index is unavailable; retry later");
   }
   if (!acceptance.accepted) {
-    return RespondAction(context_id, request, kCommitmentProcessingFailure,
+    return RespondAction(context_id, request, dicom::status::kProcessingFailure,
                          acceptance.refused ? acceptance.refused->reason : "not accepted");
   }
   const archive::AddedCommitmentRequest added = *acceptance.accepted;
@@ -99,7 +99,7 @@ OFCondition ArchiveScp::HandleAction(T_DIMSE_N_ActionRQ& request,
           parse.request.transaction_uid, error.what());
     }
   };
-  const OFCondition answered = RespondAction(context_id, request, kCommitmentSuccess, "");
+  const OFCondition answered = RespondAction(context_id, request, dicom::status::kSuccess, "");
   if (answered.bad()) {
     hand_over(fmt::format("N-ACTION response not sent: {}", answered.text()));
     return answered;
@@ -112,7 +112,7 @@ OFCondition ArchiveScp::HandleAction(T_DIMSE_N_ActionRQ& request,
     hand_over(error.what());
     return EC_Normal;
   }
-  CommitmentEventReport event = BuildEventReport(report, services_.config.ae_title);
+  dicom::CommitmentEventReport event = dicom::BuildEventReport(report, services_.config.ae_title);
   Uint16 status = 0;
   const OFCondition sent = sendEVENTREPORTRequest(
       context_id, UID_StorageCommitmentPushModelSOPInstance, next_event_message_id_++,
@@ -130,7 +130,7 @@ OFCondition ArchiveScp::HandleAction(T_DIMSE_N_ActionRQ& request,
     Log(LogLevel::kError, "storage commitment transaction {}: report delivered but not "
         "recorded: {}", report.transaction_uid, error.what());
   }
-  LogCommitmentReport(report, "reported on the same association");
+  dicom::LogCommitmentReport(report, "reported on the same association");
   return EC_Normal;
 }
 

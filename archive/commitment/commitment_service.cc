@@ -10,15 +10,6 @@
 
 namespace hokan::archive {
 
-int CommitmentReport::Committed() const {
-  return static_cast<int>(std::count_if(outcomes.begin(), outcomes.end(),
-                                        [](const auto& outcome) { return !outcome.failure; }));
-}
-
-int CommitmentReport::Failed() const {
-  return static_cast<int>(outcomes.size()) - Committed();
-}
-
 CommitmentService::CommitmentService(Database& database, FileStore& files, std::string node,
                                      std::chrono::seconds same_association_window)
     : index_(database), files_(files), node_(std::move(node)),

@@ -7,37 +7,10 @@
 #include <vector>
 
 #include "archive/index/commitment_index.h"
-#include "archive/jobs/job_queue.h"
+#include "archive/index/job_queue.h"
 #include "archive/storage/file_store.h"
 
 namespace hokan::archive {
-
-// Failure Reason (0008,1197) of an instance the archive cannot commit
-// (PS3.4 J.3.3.1.1).
-enum class CommitmentFailure : std::uint16_t {
-  kProcessingFailure = 0x0110,       // file missing or unreadable, or bytes differ from the checksum
-  kNoSuchObjectInstance = 0x0112,    // no such instance of the requester's facility
-  kClassInstanceConflict = 0x0119,   // stored with another SOP Class UID
-};
-
-// What the check found for one requested instance.
-struct CommitmentOutcome {
-  CommitmentItem item;
-  std::optional<CommitmentFailure> failure;  // nullopt: committed
-  std::string detail;                        // why it failed, for the log
-};
-
-// The content of one N-EVENT-REPORT.
-struct CommitmentReport {
-  std::int64_t request_id = 0;
-  std::int64_t facility_id = 0;
-  std::string transaction_uid;
-  std::string requester_ae;
-  std::vector<CommitmentOutcome> outcomes;  // in the request's order
-
-  int Committed() const;
-  int Failed() const;
-};
 
 // Why an N-ACTION is not accepted although it is well-formed.
 struct CommitmentRefusal {

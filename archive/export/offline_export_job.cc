@@ -10,7 +10,7 @@
 #include "archive/export/export_schedule.h"
 #include "archive/export/offline_export_service.h"
 #include "archive/index/export_index.h"
-#include "archive/jobs/job_queue.h"
+#include "archive/index/job_queue.h"
 #include "archive/jobs/job_runner.h"
 
 namespace hokan::archive {

@@ -16,7 +16,7 @@
 namespace hokan::archive {
 
 // Writes the DICOMDIR of a folder whose files are already in place (the
-// DICOM edge implements it with DCMTK: scp/offline_export.h).
+// DICOM edge implements it with DCMTK: dicom/dicomdir_writer.h).
 class FileSetWriter {
  public:
   virtual ~FileSetWriter() = default;

@@ -6,7 +6,7 @@
 #include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/index/database.h"
-#include "archive/jobs/job_queue.h"
+#include "archive/index/job_queue.h"
 
 namespace hokan::archive {
 

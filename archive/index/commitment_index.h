@@ -6,24 +6,11 @@
 #include <vector>
 
 #include "archive/common/clock.h"
+#include "archive/model/commitment_types.h"
 
 namespace hokan::archive {
 
 class Database;
-
-// One instance a storage commitment request names.
-struct CommitmentItem {
-  std::string sop_class_uid;
-  std::string sop_instance_uid;
-};
-
-// A storage commitment request as the N-ACTION carried it.
-struct NewCommitmentRequest {
-  std::int64_t facility_id = 0;
-  std::string requester_ae;
-  std::string transaction_uid;
-  std::vector<CommitmentItem> items;
-};
 
 // A request as kept in commitment_requests / commitment_items (schema 008).
 struct StoredCommitmentRequest {
@@ -41,13 +28,6 @@ struct IndexedCopy {
   std::string sop_class_uid;
   std::string relative_path;
   std::string checksum_sha256;
-};
-
-// Where a report goes on a new association.
-struct ReportAddress {
-  std::string ae_title;
-  std::string host;
-  int port = 0;
 };
 
 // What a delivered report said about item `position` of its request.

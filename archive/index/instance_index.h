@@ -10,7 +10,7 @@
 #include "archive/common/clock.h"
 #include "archive/config/config.h"
 #include "archive/index/database.h"
-#include "archive/ingest/instance_attributes.h"
+#include "archive/model/instance_attributes.h"
 
 namespace hokan::archive {
 

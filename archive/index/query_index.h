@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "archive/query/find_request.h"
-#include "archive/query/retrieve_request.h"
+#include "archive/model/find_request.h"
+#include "archive/model/retrieve_request.h"
 
 namespace hokan::archive {
 

@@ -5,7 +5,7 @@
 #include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/common/log.h"
-#include "archive/storage/uid.h"
+#include "archive/common/uid.h"
 
 namespace hokan::archive {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "archive/index/instance_index.h"
 #include "archive/ingest/group_committer.h"
-#include "archive/ingest/instance_attributes.h"
+#include "archive/model/instance_attributes.h"
 #include "archive/ingest/storage_gate.h"
 #include "archive/storage/file_store.h"
 

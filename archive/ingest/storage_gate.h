@@ -7,7 +7,7 @@
 
 #include "archive/common/clock.h"
 #include "archive/index/storage_conditions_index.h"
-#include "archive/ingest/instance_attributes.h"
+#include "archive/model/instance_attributes.h"
 #include "archive/rules/storage_decision.h"
 
 namespace hokan::archive {

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "archive/jobs/job_queue.h"
+#include "archive/index/job_queue.h"
 
 namespace hokan::archive {
 

@@ -2,9 +2,9 @@
 
 #include <vector>
 
-#include "archive/query/find_request.h"
+#include "archive/model/find_request.h"
 #include "archive/query/key_match.h"
-#include "archive/query/query_attributes.h"
+#include "archive/model/query_attributes.h"
 
 namespace hokan::archive {
 

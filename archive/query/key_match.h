@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "archive/query/query_attributes.h"
+#include "archive/model/query_attributes.h"
 
 namespace hokan::archive {
 

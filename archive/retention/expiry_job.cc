@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "archive/common/log.h"
-#include "archive/jobs/job_queue.h"
+#include "archive/index/job_queue.h"
 #include "archive/jobs/job_runner.h"
 #include "archive/retention/expiry_reason.h"
 #include "archive/retention/expiry_service.h"

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "archive/common/error.h"
-#include "archive/storage/posix_file.h"
+#include "archive/common/posix_file.h"
 
 namespace hokan::archive {
 namespace fs = std::filesystem;

@@ -5,7 +5,7 @@
 #include <functional>
 #include <string>
 
-#include "archive/storage/posix_file.h"
+#include "archive/common/posix_file.h"
 
 namespace hokan::archive {
 

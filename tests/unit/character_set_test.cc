@@ -10,11 +10,11 @@
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcitem.h"
-#include "scp/character_set.h"
-#include "scp/dicom_header.h"
+#include "dicom/character_set.h"
+#include "dicom/dicom_header.h"
 
-using hokan::scp::DecodeToUtf8;
-using hokan::scp::EncodeFromUtf8;
+using hokan::dicom::DecodeToUtf8;
+using hokan::dicom::EncodeFromUtf8;
 
 namespace {
 
@@ -57,7 +57,7 @@ RawValue ReadRaw(const std::string& file, const DcmTagKey& tag,
 }
 
 bool IsWellFormedUtf8(const std::string& text) {
-  return hokan::scp::ToValidUtf8(text) == text;
+  return hokan::dicom::ToValidUtf8(text) == text;
 }
 
 struct FileValue {

@@ -1,4 +1,4 @@
-// scu/derived_image: downscaling and lossy-only copies of real files.
+// dicom/derived_image: downscaling and lossy-only copies of real files.
 #include "dcmtk/config/osconfig.h"  // must come first
 
 #include <catch2/catch.hpp>
@@ -9,14 +9,14 @@
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 
-#include "scu/derived_image.h"
+#include "dicom/derived_image.h"
 
-using hokan::scu::DerivedInstanceUid;
-using hokan::scu::LimitedMatrix;
-using hokan::scu::MakeDerivedImage;
-using hokan::scu::Matrix;
-using hokan::scu::NeedsDerivedImage;
-using hokan::scu::PixelLimits;
+using hokan::dicom::DerivedInstanceUid;
+using hokan::dicom::LimitedMatrix;
+using hokan::dicom::MakeDerivedImage;
+using hokan::dicom::Matrix;
+using hokan::dicom::NeedsDerivedImage;
+using hokan::dicom::PixelLimits;
 
 namespace {
 
@@ -119,7 +119,7 @@ TEST_CASE("a compressed MR becomes a JPEG-LS near-lossless copy for lossy-only p
   DcmDataset& data_set = *format.getDataset();
   const std::string original_uid = Text(data_set, DCM_SOPInstanceUID);
   REQUIRE(MakeDerivedImage(data_set, PixelLimits{3, std::nullopt, std::nullopt, true}) == "");
-  const E_TransferSyntax lossy = DcmXfer(hokan::scu::kLossyTransferSyntax).getXfer();
+  const E_TransferSyntax lossy = DcmXfer(hokan::dicom::kLossyTransferSyntax).getXfer();
   CHECK(data_set.canWriteXfer(lossy));
   CHECK(Text(data_set, DCM_LossyImageCompression) == "01");
   CHECK(Text(data_set, DCM_LossyImageCompressionMethod) == "ISO_14495_1");

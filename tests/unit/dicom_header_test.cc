@@ -3,10 +3,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "scp/character_set.h"
-#include "scp/dicom_header.h"
+#include "dicom/character_set.h"
+#include "dicom/dicom_header.h"
 
-using hokan::scp::ReadInstanceHeader;
+using hokan::dicom::ReadInstanceHeader;
 
 namespace {
 const std::filesystem::path kTestFiles = HOKAN_PYDICOM_DATA "/test_files";
@@ -46,7 +46,7 @@ TEST_CASE("names in ISO 2022 code extensions are converted to UTF-8") {
 }
 
 TEST_CASE("invalid UTF-8 bytes are replaced, valid sequences kept") {
-  using hokan::scp::ToValidUtf8;
+  using hokan::dicom::ToValidUtf8;
   CHECK(ToValidUtf8("Yamada^Tarou") == "Yamada^Tarou");
   CHECK(ToValidUtf8("山田^太郎") == "山田^太郎");
   CHECK(ToValidUtf8("a\xd4\xcf" "b") == "a\xEF\xBF\xBD\xEF\xBF\xBD" "b");

@@ -1,8 +1,8 @@
-// RelayConfig INI parsing (scu/relay/relay_config.h).
+// RelayConfig INI parsing (scu/relay_config.h).
 #include <catch2/catch.hpp>
 
 #include "archive/common/error.h"
-#include "scu/relay/relay_config.h"
+#include "scu/relay_config.h"
 
 namespace hokan::relay {
 namespace {

@@ -3,9 +3,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "scu/relay/forward_schedule.h"
-#include "scu/relay/forwarder.h"
-#include "scu/relay/purge.h"
+#include "scu/forward_schedule.h"
+#include "scu/forwarder.h"
+#include "scu/purge.h"
 
 #include "archive/common/error.h"
 

@@ -1,4 +1,4 @@
-// SpoolQueue (scu/relay/spool_queue.h) on a real SQLite file in a temporary
+// SpoolQueue (scu/spool_queue.h) on a real SQLite file in a temporary
 // folder: transitions, Due ordering, dedupe, crash recovery, Status; and
 // the modalities' commitment requests kept in the same file.
 #include <catch2/catch.hpp>
@@ -10,8 +10,8 @@
 #include <random>
 
 #include "archive/common/error.h"
-#include "scu/relay/modality_commitments.h"
-#include "scu/relay/spool_queue.h"
+#include "scu/modality_commitments.h"
+#include "scu/spool_queue.h"
 
 namespace hokan::relay {
 namespace {

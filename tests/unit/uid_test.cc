@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "archive/storage/uid.h"
+#include "archive/common/uid.h"
 
 using hokan::archive::InstanceRelativePath;
 using hokan::archive::IsValidUid;

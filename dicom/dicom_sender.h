@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+class DcmSCU;
+class DcmDataset;
+
+namespace hokan::dicom {
+
+// Where to send, and as whom.
+struct SendTarget {
+  std::string calling_ae;  // our AE title
+  std::string called_ae;   // the destination's
+  std::string host;
+  int port = 0;
+  int acse_timeout_seconds = 30;
+  int dimse_timeout_seconds = 60;
+  int max_pdu_bytes = 65536;
+};
+
+// What one C-STORE sub-operation did.
+struct SendResult {
+  bool ok = false;              // status success (0x0000) or warning (0xB…)
+  bool warning = false;         // the destination answered a warning status
+  std::uint16_t status = 0;     // the destination's status, when it answered
+  std::string reason;           // why it failed, for the log
+};
+
+// Converts `data_set` (stored in `stored_syntax`) to `target_syntax` with
+// DCMTK's registered decoders (RegisterDecoders). Returns "" on success,
+// else why it cannot (e.g. no decoder for JPEG 2000).
+std::string ConvertForSending(DcmDataset& data_set, const std::string& stored_syntax,
+                              const std::string& target_syntax);
+
+// Sends stored DICOM files over one association (C-STORE SCU), as C-MOVE
+// and forwarding need. For each SOP class it proposes the file's own
+// transfer syntax and, separately, the uncompressed ones; a file goes as it
+// is when the destination accepted its syntax, otherwise decompressed with
+// DCMTK's JPEG, JPEG-LS and RLE decoders; when neither fits, that file fails
+// with the reason. Not thread-safe: one association, one thread.
+class DicomSender {
+ public:
+  DicomSender();
+  ~DicomSender();  // releases the association if open
+  DicomSender(const DicomSender&) = delete;
+  DicomSender& operator=(const DicomSender&) = delete;
+
+  // Registers DCMTK's decoders once per process. Call before the first send.
+  static void RegisterDecoders();
+
+  // Opens the association. `kinds` lists the (SOP class, stored transfer
+  // syntax) pairs to be sent. Returns an empty string on success, else why
+  // it failed (unreachable, rejected, nothing accepted).
+  std::string Open(const SendTarget& target,
+                   const std::vector<std::pair<std::string, std::string>>& kinds);
+
+  // Sends one file. `move_originator_ae`/`message_id` identify the C-MOVE
+  // it serves (empty/0 for none). REQUIRES: Open() succeeded.
+  SendResult Send(const std::filesystem::path& file, const std::string& sop_class_uid,
+                  const std::string& transfer_syntax_uid, const std::string& move_originator_ae,
+                  std::uint16_t message_id);
+
+  // Sends a data set built in memory (e.g. a derived image), whose pixel
+  // data is in `transfer_syntax_uid`: on a context accepted for that
+  // syntax, or, for Explicit VR Little Endian, for either uncompressed one.
+  // A destination that accepted neither fails the send with the reason.
+  // REQUIRES: Open() succeeded.
+  SendResult SendDataSet(DcmDataset& data_set, const std::string& sop_class_uid,
+                         const std::string& transfer_syntax_uid,
+                         const std::string& move_originator_ae, std::uint16_t message_id);
+
+  // Releases the association (no-op when not open).
+  void Close();
+
+ private:
+  std::unique_ptr<DcmSCU> scu_;
+};
+
+}  // namespace hokan::dicom
