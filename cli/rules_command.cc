@@ -322,6 +322,44 @@ std::string OrNone(const std::string &value) {
   return value.empty() ? "(none)" : value;
 }
 
+// The facility line of `hokan rules test`: its contract, or that it has none.
+void PrintContract(const archive::StorageGate &gate, const std::string &facility,
+                   TimePoint received) {
+  if (gate.contract()) {
+    const auto &contract = *gate.contract();
+    std::cout << fmt::format(
+        "facility: {} (contract {}, data_kept {}, default period {})\n",
+        facility, contract.id, contract.data_kept,
+        archive::FormatStoragePeriod(contract.default_storage_period));
+  } else {
+    std::cout << fmt::format("facility: {} has no current contract on {}: a "
+                             "C-STORE would be refused\n",
+                             facility, FormatUtc(received).substr(0, 10));
+  }
+}
+
+// The decision lines of `hokan rules test`: accept or refuse, the rule, and
+// for an accepted file its expiry and tier; then why.
+void PrintDecision(const archive::StorageDecision &decision) {
+  if (decision.accept) {
+    std::cout << "decision: accept\n";
+  } else {
+    std::cout << fmt::format("decision: refuse 0x{:04X}\n", decision.status);
+  }
+  std::cout << fmt::format(
+      "rule: {}\n", decision.rule_id ? fmt::format("{} '{}'", *decision.rule_id,
+                                                   decision.rule_name)
+                                     : std::string("contract default"));
+  if (decision.accept) {
+    std::cout << fmt::format("expires_at: {}\n",
+                             decision.expires_at
+                                 ? FormatUtc(*decision.expires_at)
+                                 : "never")
+              << fmt::format("tier: {}\n", decision.tier);
+  }
+  std::cout << fmt::format("reason: {}\n", decision.reason);
+}
+
 int Test(CommandContext &context) {
   po::options_description options;
   options.add_options()("file", po::value<std::string>())(
@@ -371,17 +409,7 @@ int Test(CommandContext &context) {
   const auto choice = index.PatientChoice(*facility_id, attributes.patient_id);
 
   std::cout << fmt::format("file: {}\n", file);
-  if (gate.contract()) {
-    const auto &contract = *gate.contract();
-    std::cout << fmt::format(
-        "facility: {} (contract {}, data_kept {}, default period {})\n",
-        facility, contract.id, contract.data_kept,
-        archive::FormatStoragePeriod(contract.default_storage_period));
-  } else {
-    std::cout << fmt::format("facility: {} has no current contract on {}: a "
-                             "C-STORE would be refused\n",
-                             facility, FormatUtc(received).substr(0, 10));
-  }
+  PrintContract(gate, facility, received);
   std::cout << fmt::format("received: {}\n", FormatUtc(received))
             << fmt::format("calling AE: {}\n", OrNone(calling_ae))
             << fmt::format("modality: {}\n", OrNone(attributes.modality))
@@ -399,23 +427,7 @@ int Test(CommandContext &context) {
             << fmt::format("patient age: {}\n",
                            age ? std::to_string(*age) : "unknown")
             << fmt::format("patient choice: {}\n", choice.value_or("none"));
-  if (decision.accept) {
-    std::cout << "decision: accept\n";
-  } else {
-    std::cout << fmt::format("decision: refuse 0x{:04X}\n", decision.status);
-  }
-  std::cout << fmt::format(
-      "rule: {}\n", decision.rule_id ? fmt::format("{} '{}'", *decision.rule_id,
-                                                   decision.rule_name)
-                                     : std::string("contract default"));
-  if (decision.accept) {
-    std::cout << fmt::format("expires_at: {}\n",
-                             decision.expires_at
-                                 ? FormatUtc(*decision.expires_at)
-                                 : "never")
-              << fmt::format("tier: {}\n", decision.tier);
-  }
-  std::cout << fmt::format("reason: {}\n", decision.reason);
+  PrintDecision(decision);
   return 0;
 }
 

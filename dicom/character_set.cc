@@ -1,8 +1,7 @@
 #include "dicom/character_set.h"
 
-#include <iconv.h>
+#include "dicom/text_conversion.h"
 
-#include <cerrno>
 #include <cstddef>
 #include <initializer_list>
 #include <memory>
@@ -154,103 +153,16 @@ std::optional<CharacterSet> ParseCharacterSet(std::string_view value) {
   return set;
 }
 
-bool IsTextControl(unsigned char b) { return b == 0x09 || b == 0x0A || b == 0x0C || b == 0x0D; }
-
 bool IsDelimiter(unsigned char b, bool is_person_name) {
   return b == '\\' || (is_person_name && (b == '^' || b == '='));
 }
 
-bool InRange(unsigned char b, unsigned char low, unsigned char high) {
-  return b >= low && b <= high;
-}
-
-// Length of the well-formed UTF-8 sequence at text[i], 0 if there is none.
-std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
-  if (InRange(lead, 0xC2, 0xDF)) length = 2;
-  else if (lead == 0xE0) { length = 3; low = 0xA0; }
-  else if (InRange(lead, 0xE1, 0xEC) || InRange(lead, 0xEE, 0xEF)) length = 3;
-  else if (lead == 0xED) { length = 3; high = 0x9F; }
-  else if (lead == 0xF0) { length = 4; low = 0x90; }
-  else if (InRange(lead, 0xF1, 0xF3)) length = 4;
-  else if (lead == 0xF4) { length = 4; high = 0x8F; }
-  else return 0;
-  if (length > text.size() - i || !InRange(byte(i + 1), low, high)) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (!InRange(byte(i + k), 0x80, 0xBF)) return 0;
-  }
-  return length;
-}
-
-// Whether `text` is well-formed UTF-8 whose only control characters are
-// TAB, LF, FF and CR.
-bool IsValidText(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t length = Utf8SequenceLength(text, i);
-    if (length == 0) return false;
-    const auto b = static_cast<unsigned char>(text[i]);
-    if (length == 1 && (b < 0x20 || b == 0x7F) && !IsTextControl(b)) return false;
-    i += length;
-  }
-  return true;
-}
-
-// Whether `bytes` are printable ASCII and text controls only.
-bool IsPlainAscii(std::string_view bytes) {
-  for (const char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    if (!InRange(b, 0x20, 0x7E) && !IsTextControl(b)) return false;
-  }
-  return true;
-}
-
-// One iconv conversion descriptor.
-class Iconv {
- public:
-  Iconv(const char* to, const char* from) : cd_(iconv_open(to, from)) {}
-  ~Iconv() {
-    if (cd_ != kInvalid) iconv_close(cd_);
-  }
-  Iconv(const Iconv&) = delete;
-  Iconv& operator=(const Iconv&) = delete;
-
-  // nullopt when the descriptor could not be opened or any input is
-  // invalid, incomplete or converted irreversibly.
-  std::optional<std::string> Convert(std::string_view in) {
-    if (cd_ == kInvalid) return std::nullopt;
-    iconv(cd_, nullptr, nullptr, nullptr, nullptr);  // initial shift state
-    std::string out(in.size() * 4 + 16, '\0');
-    std::size_t used = 0;
-    char* in_ptr = const_cast<char*>(in.data());  // iconv does not write it
-    std::size_t in_left = in.size();
-    // Converts the input (flush: writes the final shift sequence), growing
-    // `out` as needed; false on any error or irreversible conversion.
-    const auto run = [&](bool flush) {
-      for (;;) {
-        char* out_ptr = out.data() + used;
-        std::size_t out_left = out.size() - used;
-        const std::size_t result = flush ? iconv(cd_, nullptr, nullptr, &out_ptr, &out_left)
-                                         : iconv(cd_, &in_ptr, &in_left, &out_ptr, &out_left);
-        const int error = errno;
-        used = static_cast<std::size_t>(out_ptr - out.data());
-        if (result != static_cast<std::size_t>(-1)) return result == 0;
-        if (error != E2BIG) return false;
-        out.resize(out.size() * 2);
-      }
-    };
-    if (!run(false) || !run(true)) return std::nullopt;
-    out.resize(used);
-    return out;
-  }
-
- private:
-  static inline const iconv_t kInvalid = reinterpret_cast<iconv_t>(-1);
-  iconv_t cd_;
-};
+using text::ByteInRange;
+using text::Iconv;
+using text::IsPlainAscii;
+using text::IsTextControl;
+using text::IsValidText;
+using text::Utf8SequenceLength;
 
 // The calling thread's iconv descriptors, opened on first use and kept open:
 // glibc unloads a gconv module once no descriptor uses it, and reloading it
@@ -290,8 +202,8 @@ class Converters {
 // The set an escape sequence at bytes[i] (ESC) designates, and its length.
 std::optional<std::pair<Element, std::size_t>> ParseEscape(std::string_view bytes, std::size_t i) {
   std::size_t end = i + 1;  // ESC, intermediate bytes 02/00-02/15, final byte
-  while (end < bytes.size() && InRange(static_cast<unsigned char>(bytes[end]), 0x20, 0x2F)) ++end;
-  if (end >= bytes.size() || !InRange(static_cast<unsigned char>(bytes[end]), 0x30, 0x7E)) {
+  while (end < bytes.size() && ByteInRange(static_cast<unsigned char>(bytes[end]), 0x20, 0x2F)) ++end;
+  if (end >= bytes.size() || !ByteInRange(static_cast<unsigned char>(bytes[end]), 0x30, 0x7E)) {
     return std::nullopt;
   }
   const std::string_view escape = bytes.substr(i + 1, end - i);
@@ -329,13 +241,13 @@ class Decoder {
         ++i;
       } else if (b < 0x80) {  // a two-byte G0 set: JIS X 0208 or JIS X 0212
         const int b2 = next();
-        if (!InRange(b, 0x21, 0x7E) || b2 < 0x21 || b2 > 0x7E) return std::nullopt;
+        if (!ByteInRange(b, 0x21, 0x7E) || b2 < 0x21 || b2 > 0x7E) return std::nullopt;
         if (state.g0 == Element::kJisX0212 && !Pending(state.g0, "\x8F")) return std::nullopt;
         const char pair[] = {static_cast<char>(b | 0x80), static_cast<char>(b2 | 0x80)};
         if (!Pending(state.g0, std::string_view(pair, 2))) return std::nullopt;
         i += 2;
       } else if (state.g1 == Element::kKatakana) {
-        if (!InRange(b, 0xA1, 0xDF) || !Flush()) return std::nullopt;
+        if (!ByteInRange(b, 0xA1, 0xDF) || !Flush()) return std::nullopt;
         const char32_t cp = 0xFF61 + (b - 0xA1);  // half-width, EF BD A1 .. EF BE 9F
         out_ += {'\xEF', static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
                  static_cast<char>(0x80 | (cp & 0x3F))};
@@ -347,7 +259,7 @@ class Decoder {
         ++i;
       } else {  // a two-byte G1 set: KS X 1001 or GB 2312
         const int b2 = next();
-        if (!InRange(b, 0xA1, 0xFE) || b2 < 0xA1 || b2 > 0xFE) return std::nullopt;
+        if (!ByteInRange(b, 0xA1, 0xFE) || b2 < 0xA1 || b2 > 0xFE) return std::nullopt;
         if (!Pending(state.g1, bytes.substr(i, 2))) return std::nullopt;
         i += 2;
       }
@@ -415,7 +327,7 @@ std::optional<std::string> EncodeCharacter(Element e, std::string_view character
     if (s.size() != 3 || byte(s, 0) != 0x8F) return std::nullopt;
     s.erase(0, 1);
   }
-  if (s.size() != 2 || !InRange(byte(s, 0), 0xA1, 0xFE) || !InRange(byte(s, 1), 0xA1, 0xFE)) {
+  if (s.size() != 2 || !ByteInRange(byte(s, 0), 0xA1, 0xFE) || !ByteInRange(byte(s, 1), 0xA1, 0xFE)) {
     return std::nullopt;
   }
   if (Info(e).g0) {  // JIS X 0208 and 0212 are used in GL

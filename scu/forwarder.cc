@@ -137,6 +137,23 @@ void Forwarder::Impl::RunRound() {
   modality_commitments.ReportDue(now);
 }
 
+namespace {
+
+// Why `waiting` due instances are not sent yet, under the configured timing.
+std::string WaitNote(const RelayConfig& config, std::size_t waiting) {
+  if (config.timing != BackupTiming::kNightly) {
+    return fmt::format("{} instances wait until their study has been quiet for {} min", waiting,
+                       config.exam_quiet.count());
+  }
+  if (!config.nightly_at) {
+    return fmt::format("{} instances wait: timing is nightly but nightly_at is not set", waiting);
+  }
+  return fmt::format("{} instances wait for the nightly forwarding at {:02}:{:02} UTC", waiting,
+                     config.nightly_at->count() / 60, config.nightly_at->count() % 60);
+}
+
+}  // namespace
+
 void Forwarder::Impl::ScheduleSending(TimePoint now, bool low_space) {
   {
     std::lock_guard<std::mutex> lock(mutex);
@@ -163,23 +180,8 @@ void Forwarder::Impl::ScheduleSending(TimePoint now, bool low_space) {
     }
   }
   const std::vector<SpoolItem> due = DueByTiming(kept, config, now, low_space, quiet);
-  std::string wait_note;
-  if (due.size() < kept.size()) {
-    const std::size_t waiting = kept.size() - due.size();
-    if (config.timing == BackupTiming::kNightly) {
-      wait_note = config.nightly_at
-                      ? fmt::format("{} instances wait for the nightly forwarding at {:02}:{:02} "
-                                    "UTC",
-                                    waiting, config.nightly_at->count() / 60,
-                                    config.nightly_at->count() % 60)
-                      : fmt::format("{} instances wait: timing is nightly but nightly_at is not "
-                                    "set",
-                                    waiting);
-    } else {
-      wait_note = fmt::format("{} instances wait until their study has been quiet for {} min",
-                              waiting, config.exam_quiet.count());
-    }
-  }
+  const std::string wait_note =
+      due.size() < kept.size() ? WaitNote(config, kept.size() - due.size()) : std::string();
   // Said when waiting starts, then at most once a minute while the count changes.
   if (wait_note != last_wait_note &&
       (last_wait_note.empty() || wait_note.empty() ||

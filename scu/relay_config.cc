@@ -106,123 +106,147 @@ class KeyParser {
 using Setter = std::function<void(RelayConfig&, const KeyParser&)>;
 using Section = std::map<std::string, Setter>;
 
+// [relay]: this relay's own AE, port, spool and modalities.
+Section RelaySection() {
+  return {
+      {"ae_title", [](RelayConfig& c, const KeyParser& p) { c.ae_title = p.AeTitle(); }},
+      {"port", [](RelayConfig& c, const KeyParser& p) { c.port = p.Int(1, 65535); }},
+      {"spool_dir", [](RelayConfig& c, const KeyParser& p) { c.spool_dir = p.NonEmpty(); }},
+      {"node_name", [](RelayConfig& c, const KeyParser& p) { c.node_name = p.NonEmpty(); }},
+      {"modality_ae_titles",
+       [](RelayConfig& c, const KeyParser& p) { c.modality_ae_titles = p.AeTitles(); }},
+      {"commitment_ae_titles",
+       [](RelayConfig& c, const KeyParser& p) { c.commitment_ae_titles = p.AeTitles(); }},
+      {"modality_addresses",
+       [](RelayConfig& c, const KeyParser& p) { c.modality_addresses = p.value(); }},
+      {"min_free_bytes",
+       [](RelayConfig& c, const KeyParser& p) { c.min_free_bytes = p.Bytes(); }},
+      {"log_level",
+       [](RelayConfig& c, const KeyParser& p) {
+         LogLevel level;
+         if (!ParseLogLevel(p.value(), &level)) p.Bad("error, warn, info or debug");
+         c.log_level = p.value();
+       }},
+  };
+}
+
+// [archive]: where and how the relay forwards.
+Section ArchiveSection() {
+  return {
+      {"ae_title",
+       [](RelayConfig& c, const KeyParser& p) { c.archive_ae_title = p.AeTitle(); }},
+      {"host", [](RelayConfig& c, const KeyParser& p) { c.archive_host = p.NonEmpty(); }},
+      {"port", [](RelayConfig& c, const KeyParser& p) { c.archive_port = p.Int(1, 65535); }},
+      {"parallel_associations",
+       [](RelayConfig& c, const KeyParser& p) { c.parallel_associations = p.Int(1, 64); }},
+      {"acse_timeout_seconds",
+       [](RelayConfig& c, const KeyParser& p) { c.acse_timeout_seconds = p.Int(1, 3600); }},
+      {"dimse_timeout_seconds",
+       [](RelayConfig& c, const KeyParser& p) {
+         c.dimse_timeout_seconds = p.Int(1, 86400);
+       }},
+      {"commitment_report_wait_seconds",
+       [](RelayConfig& c, const KeyParser& p) {
+         c.commitment_report_wait_seconds = p.Int(0, 3600);
+       }},
+  };
+}
+
+// [timing]: when the spool is forwarded and kept.
+Section TimingSection() {
+  return {
+      {"mode",
+       [](RelayConfig& c, const KeyParser& p) {
+         if (p.value() == "on_receipt") {
+           c.timing = BackupTiming::kOnReceipt;
+         } else if (p.value() == "nightly") {
+           c.timing = BackupTiming::kNightly;
+         } else if (p.value() == "per_exam") {
+           c.timing = BackupTiming::kPerExam;
+         } else {
+           p.Bad("on_receipt, nightly or per_exam");
+         }
+       }},
+      {"nightly_at",
+       [](RelayConfig& c, const KeyParser& p) {
+         const std::string& v = p.value();
+         if (v.size() != 5 || v[2] != ':' || !std::isdigit(static_cast<unsigned char>(v[0])) ||
+             !std::isdigit(static_cast<unsigned char>(v[1])) ||
+             !std::isdigit(static_cast<unsigned char>(v[3])) ||
+             !std::isdigit(static_cast<unsigned char>(v[4]))) {
+           p.Bad("a UTC time HH:MM");
+         }
+         const int hours = std::stoi(v.substr(0, 2));
+         const int minutes = std::stoi(v.substr(3, 2));
+         if (hours > 23 || minutes > 59) p.Bad("a UTC time HH:MM");
+         c.nightly_at = std::chrono::minutes(hours * 60 + minutes);
+       }},
+      {"exam_quiet_minutes",
+       [](RelayConfig& c, const KeyParser& p) {
+         c.exam_quiet = std::chrono::minutes(p.Int(1, 7 * 24 * 60));
+       }},
+      {"low_space_watermark_bytes",
+       [](RelayConfig& c, const KeyParser& p) { c.low_space_watermark_bytes = p.Bytes(); }},
+      {"keep_days", [](RelayConfig& c, const KeyParser& p) { c.keep_days = p.Int(0, 3650); }},
+      {"retry_initial_seconds",
+       [](RelayConfig& c, const KeyParser& p) {
+         c.retry_initial = std::chrono::seconds(p.Int(1, 86400));
+       }},
+      {"retry_max_seconds",
+       [](RelayConfig& c, const KeyParser& p) {
+         c.retry_max = std::chrono::seconds(p.Int(1, 7 * 86400));
+       }},
+      {"commitment_wait_seconds",
+       [](RelayConfig& c, const KeyParser& p) {
+         c.commitment_wait = std::chrono::seconds(p.Int(1, 7 * 86400));
+       }},
+  };
+}
+
+// [selection]: what the relay forwards.
+Section SelectionSection() {
+  return {
+      {"opted_out_patient_ids",
+       [](RelayConfig& c, const KeyParser& p) {
+         c.opted_out_patient_ids = SplitList(p.value());
+       }},
+      {"modalities",
+       [](RelayConfig& c, const KeyParser& p) { c.modalities = SplitList(p.value()); }},
+  };
+}
+
+// [pull]: the facility PACS the relay pulls from.
+Section PullSection() {
+  return {
+      {"ae_title", [](RelayConfig& c, const KeyParser& p) { c.pull_ae_title = p.AeTitle(); }},
+      {"host", [](RelayConfig& c, const KeyParser& p) { c.pull_host = p.NonEmpty(); }},
+      {"port", [](RelayConfig& c, const KeyParser& p) { c.pull_port = p.Int(1, 65535); }},
+      {"interval_seconds",
+       [](RelayConfig& c, const KeyParser& p) {
+         c.pull_interval = std::chrono::seconds(p.Int(1, 7 * 86400));
+       }},
+  };
+}
+
+// [import]: the folder the relay imports from.
+Section ImportSection() {
+  return {
+      {"dir", [](RelayConfig& c, const KeyParser& p) { c.import_dir = p.NonEmpty(); }},
+      {"poll_interval_seconds",
+       [](RelayConfig& c, const KeyParser& p) {
+         c.poll_interval = std::chrono::seconds(p.Int(1, 3600));
+       }},
+  };
+}
+
 const std::map<std::string, Section>& Sections() {
   static const std::map<std::string, Section> sections = {
-      {"relay",
-       {
-           {"ae_title", [](RelayConfig& c, const KeyParser& p) { c.ae_title = p.AeTitle(); }},
-           {"port", [](RelayConfig& c, const KeyParser& p) { c.port = p.Int(1, 65535); }},
-           {"spool_dir", [](RelayConfig& c, const KeyParser& p) { c.spool_dir = p.NonEmpty(); }},
-           {"node_name", [](RelayConfig& c, const KeyParser& p) { c.node_name = p.NonEmpty(); }},
-           {"modality_ae_titles",
-            [](RelayConfig& c, const KeyParser& p) { c.modality_ae_titles = p.AeTitles(); }},
-           {"commitment_ae_titles",
-            [](RelayConfig& c, const KeyParser& p) { c.commitment_ae_titles = p.AeTitles(); }},
-           {"modality_addresses",
-            [](RelayConfig& c, const KeyParser& p) { c.modality_addresses = p.value(); }},
-           {"min_free_bytes",
-            [](RelayConfig& c, const KeyParser& p) { c.min_free_bytes = p.Bytes(); }},
-           {"log_level",
-            [](RelayConfig& c, const KeyParser& p) {
-              LogLevel level;
-              if (!ParseLogLevel(p.value(), &level)) p.Bad("error, warn, info or debug");
-              c.log_level = p.value();
-            }},
-       }},
-      {"archive",
-       {
-           {"ae_title",
-            [](RelayConfig& c, const KeyParser& p) { c.archive_ae_title = p.AeTitle(); }},
-           {"host", [](RelayConfig& c, const KeyParser& p) { c.archive_host = p.NonEmpty(); }},
-           {"port", [](RelayConfig& c, const KeyParser& p) { c.archive_port = p.Int(1, 65535); }},
-           {"parallel_associations",
-            [](RelayConfig& c, const KeyParser& p) { c.parallel_associations = p.Int(1, 64); }},
-           {"acse_timeout_seconds",
-            [](RelayConfig& c, const KeyParser& p) { c.acse_timeout_seconds = p.Int(1, 3600); }},
-           {"dimse_timeout_seconds",
-            [](RelayConfig& c, const KeyParser& p) {
-              c.dimse_timeout_seconds = p.Int(1, 86400);
-            }},
-           {"commitment_report_wait_seconds",
-            [](RelayConfig& c, const KeyParser& p) {
-              c.commitment_report_wait_seconds = p.Int(0, 3600);
-            }},
-       }},
-      {"timing",
-       {
-           {"mode",
-            [](RelayConfig& c, const KeyParser& p) {
-              if (p.value() == "on_receipt") {
-                c.timing = BackupTiming::kOnReceipt;
-              } else if (p.value() == "nightly") {
-                c.timing = BackupTiming::kNightly;
-              } else if (p.value() == "per_exam") {
-                c.timing = BackupTiming::kPerExam;
-              } else {
-                p.Bad("on_receipt, nightly or per_exam");
-              }
-            }},
-           {"nightly_at",
-            [](RelayConfig& c, const KeyParser& p) {
-              const std::string& v = p.value();
-              if (v.size() != 5 || v[2] != ':' || !std::isdigit(static_cast<unsigned char>(v[0])) ||
-                  !std::isdigit(static_cast<unsigned char>(v[1])) ||
-                  !std::isdigit(static_cast<unsigned char>(v[3])) ||
-                  !std::isdigit(static_cast<unsigned char>(v[4]))) {
-                p.Bad("a UTC time HH:MM");
-              }
-              const int hours = std::stoi(v.substr(0, 2));
-              const int minutes = std::stoi(v.substr(3, 2));
-              if (hours > 23 || minutes > 59) p.Bad("a UTC time HH:MM");
-              c.nightly_at = std::chrono::minutes(hours * 60 + minutes);
-            }},
-           {"exam_quiet_minutes",
-            [](RelayConfig& c, const KeyParser& p) {
-              c.exam_quiet = std::chrono::minutes(p.Int(1, 7 * 24 * 60));
-            }},
-           {"low_space_watermark_bytes",
-            [](RelayConfig& c, const KeyParser& p) { c.low_space_watermark_bytes = p.Bytes(); }},
-           {"keep_days", [](RelayConfig& c, const KeyParser& p) { c.keep_days = p.Int(0, 3650); }},
-           {"retry_initial_seconds",
-            [](RelayConfig& c, const KeyParser& p) {
-              c.retry_initial = std::chrono::seconds(p.Int(1, 86400));
-            }},
-           {"retry_max_seconds",
-            [](RelayConfig& c, const KeyParser& p) {
-              c.retry_max = std::chrono::seconds(p.Int(1, 7 * 86400));
-            }},
-           {"commitment_wait_seconds",
-            [](RelayConfig& c, const KeyParser& p) {
-              c.commitment_wait = std::chrono::seconds(p.Int(1, 7 * 86400));
-            }},
-       }},
-      {"selection",
-       {
-           {"opted_out_patient_ids",
-            [](RelayConfig& c, const KeyParser& p) {
-              c.opted_out_patient_ids = SplitList(p.value());
-            }},
-           {"modalities",
-            [](RelayConfig& c, const KeyParser& p) { c.modalities = SplitList(p.value()); }},
-       }},
-      {"pull",
-       {
-           {"ae_title", [](RelayConfig& c, const KeyParser& p) { c.pull_ae_title = p.AeTitle(); }},
-           {"host", [](RelayConfig& c, const KeyParser& p) { c.pull_host = p.NonEmpty(); }},
-           {"port", [](RelayConfig& c, const KeyParser& p) { c.pull_port = p.Int(1, 65535); }},
-           {"interval_seconds",
-            [](RelayConfig& c, const KeyParser& p) {
-              c.pull_interval = std::chrono::seconds(p.Int(1, 7 * 86400));
-            }},
-       }},
-      {"import",
-       {
-           {"dir", [](RelayConfig& c, const KeyParser& p) { c.import_dir = p.NonEmpty(); }},
-           {"poll_interval_seconds",
-            [](RelayConfig& c, const KeyParser& p) {
-              c.poll_interval = std::chrono::seconds(p.Int(1, 3600));
-            }},
-       }},
+      {"relay", RelaySection()},
+      {"archive", ArchiveSection()},
+      {"timing", TimingSection()},
+      {"selection", SelectionSection()},
+      {"pull", PullSection()},
+      {"import", ImportSection()},
   };
   return sections;
 }
