@@ -21,7 +21,8 @@
 // - Thread safety: every member may be called from several threads.
 // - Errors: every failure throws hokan::Error(kStorage) naming the file and
 //   the cause; expected outcomes (a taken name, a missing file to remove) are
-//   return values.
+//   return values. A relative path that is empty, absolute or holds ".." is
+//   a caller's bug: hokan::Error(kInternal) (ReadAhead skips it).
 //
 // Implementations: FsFileStore (a POSIX file system, below) and
 // MemoryFileStore (memory_file_store.h, for unit tests). A slower second
@@ -126,8 +127,6 @@ class FileStore {
   // until it is removed (the deletion committed) or they are restored (it
   // was cancelled). Each call can be repeated after a crash with the same
   // result and is durable when it returns. Thread-safe for different sets.
-  // REQUIRES: relative paths are relative, without ".." (else
-  // hokan::Error(kInternal)).
 
   // Moves each file into set `set_id`. A file already there counts as
   // moved. Returns the relative paths found in neither place.

@@ -42,6 +42,13 @@ std::string DecodeRelativePath(std::string encoded) {
   return encoded;
 }
 
+bool IsStoredName(const std::string& relative_path) {
+  const fs::path path(relative_path);
+  bool bad = relative_path.empty() || path.is_absolute();
+  for (const auto& part : path) bad = bad || part == "..";
+  return !bad;
+}
+
 bool EndsWith(const std::string& text, std::string_view suffix) {
   return text.size() >= suffix.size() &&
          text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -249,11 +256,14 @@ std::unique_ptr<StoredFileReader> FsFileStore::OpenRead(const std::string& relat
 void FsFileStore::ReadAhead(const std::vector<std::string>& relative_paths) const {
   std::vector<fs::path> files;
   files.reserve(relative_paths.size());
-  for (const auto& relative_path : relative_paths) files.push_back(root_ / relative_path);
+  for (const auto& relative_path : relative_paths) {
+    if (IsStoredName(relative_path)) files.push_back(root_ / relative_path);
+  }
   read_ahead_->Submit(std::move(files));
 }
 
 std::optional<fs::path> FsFileStore::LocalPath(const std::string& relative_path) const {
+  CheckStoredName(relative_path);
   return root_ / relative_path;
 }
 
@@ -342,10 +352,7 @@ std::uint64_t FsFileStore::AvailableBytes() const {
 }
 
 void CheckStoredName(const std::string& relative_path) {
-  const fs::path path(relative_path);
-  bool bad = relative_path.empty() || path.is_absolute();
-  for (const auto& part : path) bad = bad || part == "..";
-  if (bad) {
+  if (!IsStoredName(relative_path)) {
     throw Error(ErrorCode::kInternal,
                 fmt::format("'{}' is not the name of a file below the storage root",
                             relative_path));
