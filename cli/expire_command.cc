@@ -18,6 +18,7 @@
 #include "archive/common/error.h"
 #include "archive/config/config.h"
 #include "archive/index/retention_index.h"
+#include "archive/storage/fs_file_store.h"
 #include "archive/retention/expiry_reason.h"
 #include "archive/retention/expiry_service.h"
 
@@ -129,8 +130,8 @@ int RunExpireCommand(CommandContext& context) {
     if (values.count("storage-root") && values["storage-root"].as<std::string>().empty()) {
       Invalid("--storage-root is empty");
     }
-    archive::ExpiryService service(index, "");
-    PrintCandidates(service.DryRun(Now(), facility_id, limit.value_or(kDryRunDefaultLimit)));
+    PrintCandidates(archive::ExpiryService::DryRun(index, Now(), facility_id,
+                                                   limit.value_or(kDryRunDefaultLimit)));
     return 0;
   }
 
@@ -139,7 +140,8 @@ int RunExpireCommand(CommandContext& context) {
   if (!std::filesystem::is_directory(root, error)) {
     Invalid(fmt::format("storage root {} is not a folder", root.string()));
   }
-  archive::ExpiryService service(index, root);
+  archive::FsFileStore files(root);
+  archive::ExpiryService service(index, files);
   archive::ExpiryRunOptions options;
   options.facility_id = facility_id;
   options.limit = limit;

@@ -22,6 +22,7 @@
 #include "archive/config/config.h"
 #include "archive/export/offline_export_service.h"
 #include "archive/index/export_index.h"
+#include "archive/storage/fs_file_store.h"
 #include "dicom/dicomdir_writer.h"
 
 namespace po = boost::program_options;
@@ -131,7 +132,8 @@ int RunExportCommand(CommandContext& context) {
   }
 
   dicom::DcmtkFileSetWriter writer;
-  archive::OfflineExportService service(index, writer, storage_root, export_root);
+  const archive::FsFileStore files(storage_root);
+  archive::OfflineExportService service(index, writer, files, export_root);
   const TimePoint cut_off = Now();
   const archive::ExportOutcome outcome = service.Run(*facility_id, cut_off, {actor, NodeName()});
   switch (outcome.kind) {

@@ -318,7 +318,7 @@ OFCondition ArchiveScp::HandleMove(T_DIMSE_C_MoveRQ& request,
                        kinds);
   };
   auto send_one = [&](const archive::StoredInstance& instance) {
-    const std::filesystem::path file = files_.PathOf(instance.relative_path);
+    const std::filesystem::path file = files_.LocalPath(instance.relative_path).value();
     Outgoing outgoing = PrepareOutgoing(purpose_, instance, file);
     if (!outgoing.error.empty()) {
       dicom::SendResult result;
@@ -376,7 +376,7 @@ OFCondition ArchiveScp::HandleGet(T_DIMSE_C_GetRQ& request,
   auto open = [](const std::vector<archive::StoredInstance>&) { return std::string(); };
   auto send_one = [&](const archive::StoredInstance& instance) {
     dicom::SendResult result;
-    const std::filesystem::path file = files_.PathOf(instance.relative_path);
+    const std::filesystem::path file = files_.LocalPath(instance.relative_path).value();
     Outgoing outgoing = PrepareOutgoing(purpose_, instance, file);
     if (!outgoing.error.empty()) {
       result.reason = outgoing.error;

@@ -30,7 +30,7 @@
 #include "archive/ingest/ingest_service.h"
 #include "billing/fee_recorder.h"
 #include "billing/purposes.h"
-#include "archive/storage/file_store.h"
+#include "archive/storage/fs_file_store.h"
 #include "scp/association_server.h"
 #include "scp/commitment_report_job.h"
 #include "dicom/dicomdir_writer.h"
@@ -159,13 +159,13 @@ int Run(const CommandLine& command_line) {
   // Expiry, contract end and quota recycling (archive/retention); declared
   // before the job runner, which uses it until it stops.
   archive::RetentionIndex retention_index(database);
-  archive::ExpiryService expiry(retention_index, files.PathOf(""));
+  archive::ExpiryService expiry(retention_index, files);
 
   // Deluxe offline export (declared before the job runner, which uses it
   // until it stops).
   archive::ExportIndex export_index(database);
   dicom::DcmtkFileSetWriter file_set_writer;
-  archive::OfflineExportService offline_export(export_index, file_set_writer, files.PathOf(""),
+  archive::OfflineExportService offline_export(export_index, file_set_writer, files,
                                                config.export_root);
 
   // Background work shared with the other nodes on this database (expiry,
@@ -218,7 +218,7 @@ int Run(const CommandLine& command_line) {
     server.Stop();
   });
   Log(LogLevel::kInfo, "storage root {}, node {}, {} facilities, up to {} associations",
-      files.PathOf("").string(), config.node_name, config.facilities.size(),
+      files.root().string(), config.node_name, config.facilities.size(),
       config.max_associations);
   std::cout << fmt::format("hokan-archive listening on port {} as AE title {}", config.port,
                            config.ae_title)

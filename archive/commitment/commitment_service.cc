@@ -67,7 +67,7 @@ CommitmentOutcome CommitmentService::CheckOne(const CommitmentItem& item,
     return outcome;
   }
   try {
-    const FileFacts facts = files_.Hash(files_.PathOf(copy->relative_path));
+    const FileFacts facts = files_.Checksum(copy->relative_path);
     if (facts.sha256_hex != copy->checksum_sha256) {
       outcome.failure = CommitmentFailure::kProcessingFailure;
       outcome.detail = fmt::format("file {} does not match its checksum", copy->relative_path);

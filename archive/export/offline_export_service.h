@@ -5,13 +5,16 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "archive/common/clock.h"
 #include "archive/index/export_index.h"
+#include "archive/storage/file_store.h"
 
 namespace hokan::archive {
 
@@ -56,10 +59,10 @@ struct ExportRunSettings {
 // second, whose folder is then removed).
 class OfflineExportService {
  public:
-  // All must outlive the service. `storage_root` is where instances'
-  // relative paths point; `export_root` gets <facility name>/<cut-off>/.
-  OfflineExportService(ExportIndex& index, FileSetWriter& writer,
-                       std::filesystem::path storage_root, std::filesystem::path export_root);
+  // All must outlive the service. Stored files are read through `files`;
+  // `export_root` (a local folder) gets <facility name>/<cut-off>/.
+  OfflineExportService(ExportIndex& index, FileSetWriter& writer, const FileStore& files,
+                       std::filesystem::path export_root);
 
   // Exports the studies of `facility_id` with previous cut-off <
   // last_received_at <= cut_off into <export_root>/<facility>/<YYYYMMDDT
@@ -79,9 +82,27 @@ class OfflineExportService {
   ExportOutcome Run(std::int64_t facility_id, TimePoint cut_off, const ExportRunSettings& settings);
 
  private:
+  // Where this export goes: <facility folder>/<name> and its ".partial".
+  struct Folders {
+    std::filesystem::path facility;
+    std::filesystem::path final_folder;
+    std::filesystem::path partial;
+  };
+
+  ExportContract RequireDeluxe(std::int64_t facility_id, TimePoint now);
+  Folders ChooseFolders(std::int64_t facility_id, const std::string& facility_name,
+                        TimePoint cut_off);
+  std::set<std::size_t> LeaveOutRefused(const Folders& folders, TimePoint cut_off,
+                                        const std::vector<ExportSourceInstance>& due,
+                                        const std::vector<std::string>& file_ids,
+                                        const std::map<std::string, std::size_t>& instance_of_file,
+                                        ExportOutcome& outcome);
+  void RecordExport(OfflineExportRecord& record, const std::vector<ExportedStudy>& studies,
+                    const ExportOutcome& outcome, const std::optional<TimePoint>& previous);
+
   ExportIndex& index_;
   FileSetWriter& writer_;
-  std::filesystem::path storage_root_;
+  const FileStore& files_;
   std::filesystem::path export_root_;
 };
 

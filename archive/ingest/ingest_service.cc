@@ -136,7 +136,7 @@ IngestResult IngestService::AnswerForTakenName(const StoreRequest& request,
   }
   if (*stored != facts.sha256_hex) return DuplicateDifferentContent(uid);
   // Same content by the index: confirm the stored bytes before saying so.
-  if (files_.Hash(files_.PathOf(relative_path)).sha256_hex != *stored) {
+  if (files_.Checksum(relative_path).sha256_hex != *stored) {
     Log(LogLevel::kError, "instance {}: stored file {} does not match its checksum", uid,
         relative_path);
     return Result(IngestStatus::kOutOfResources,

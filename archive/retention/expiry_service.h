@@ -7,8 +7,8 @@
 //
 // A deletion is crash-safe and never blocks ingest for long: claimed in a
 // short transaction (schema 007 expiry_deletions, one in flight per
-// study), its files moved to <storage root>/.quarantine/<id>/ and made
-// durable, then one transaction deletes exactly the claimed instance rows
+// study), its files set aside in the file store's quarantine set <id>
+// (durably), then one transaction deletes exactly the claimed instance rows
 // (instances received since are kept, with the study), decrements
 // facility_usage and writes the audit row; then the quarantine goes. A
 // process that dies at any point leaves a deletion that the next run, on
@@ -22,7 +22,7 @@
 
 #include "archive/common/clock.h"
 #include "archive/index/retention_index.h"
-#include "archive/retention/quarantine.h"
+#include "archive/storage/file_store.h"
 
 namespace hokan::archive {
 
@@ -53,16 +53,17 @@ struct ExpiryReport {
 };
 
 // Thread-safe; several services (nodes, the CLI) may run on one database
-// and one storage root at once: each study is deleted once.
+// and one file store at once: each study is deleted once.
 class ExpiryService {
  public:
-  // `index` must outlive the service. `storage_root` as the archive's.
-  ExpiryService(RetentionIndex& index, std::filesystem::path storage_root);
+  // Both must outlive the service. `files` is the archive's file store.
+  ExpiryService(RetentionIndex& index, FileStore& files);
 
   // What a run at `now` would delete, in order, at most `limit`. Changes
-  // nothing. Throws hokan::Error(kDatabase).
-  std::vector<ExpiryCandidate> DryRun(TimePoint now, const std::optional<std::int64_t>& facility_id,
-                                      int limit);
+  // nothing (and needs no file store). Throws hokan::Error(kDatabase).
+  static std::vector<ExpiryCandidate> DryRun(RetentionIndex& index, TimePoint now,
+                                             const std::optional<std::int64_t>& facility_id,
+                                             int limit);
 
   // First settles deletions left unfinished by an interrupted run, then
   // selects, claims and deletes batches of due studies (at hokan::Now()
@@ -75,10 +76,23 @@ class ExpiryService {
 
  private:
   struct Settled;
+  // Studies not to select again in this run: failed, cancelled, busy or
+  // partly kept.
+  using Excluded = std::vector<std::int64_t>;
+
   Settled Settle(std::int64_t deletion_id);
+  void MoveAsideAndCommit(std::int64_t deletion_id, RetentionIndex::DeletionLock& lock,
+                          const std::vector<std::string>& paths, Settled& settled);
+  Settled SettleOrLeave(std::int64_t deletion_id, std::int64_t study_id,
+                        const std::string& study_uid);
+  void SettleLeftovers(const ExpiryRunOptions& options, ExpiryReport& report,
+                       Excluded& excluded);
+  bool DeleteNextBatch(const ExpiryRunOptions& options, ExpiryReport& report,
+                       Excluded& excluded);
+  static void Record(const Settled& settled, ExpiryReport& report, Excluded& excluded);
 
   RetentionIndex& index_;
-  Quarantine quarantine_;
+  FileStore& files_;
 };
 
 }  // namespace hokan::archive

@@ -1,5 +1,6 @@
-// Quarantine of a study's files during expiry: every step repeatable after
-// a crash, restores never overwrite, pruning leaves folders in use.
+// FsFileStore's quarantine of a study's files during expiry: every step
+// repeatable after a crash, restores never overwrite, pruning leaves
+// folders in use.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -7,10 +8,10 @@
 #include <random>
 
 #include "archive/common/error.h"
-#include "archive/retention/quarantine.h"
+#include "archive/storage/fs_file_store.h"
 
 namespace fs = std::filesystem;
-using hokan::archive::Quarantine;
+using hokan::archive::FsFileStore;
 
 namespace {
 
@@ -44,21 +45,20 @@ TEST_CASE("quarantine moves a study's files aside, repeatably", "[expiry]") {
   TemporaryFolder root;
   for (const auto& path : kStudy) Write(root.path / path, path);
   // A trailing separator in the root changes nothing.
-  Quarantine quarantine(root.path.string() + "/");
-  const fs::path folder = quarantine.FolderOf(7);
-  CHECK(folder == root.path / ".quarantine" / "7");
+  FsFileStore quarantine(root.path.string() + "/");
+  const fs::path folder = root.path / ".quarantine" / "7";
 
-  CHECK(quarantine.MoveIn(7, kStudy).empty());
+  CHECK(quarantine.Quarantine(7, kStudy).empty());
   for (const auto& path : kStudy) {
     CHECK_FALSE(fs::exists(root.path / path));
     CHECK(Read(folder / path) == path);
   }
   // After a crash the same call again: nothing lost, nothing moved twice.
-  CHECK(quarantine.MoveIn(7, kStudy).empty());
+  CHECK(quarantine.Quarantine(7, kStudy).empty());
 
   SECTION("removing it, and pruning the empty folders, leaves nothing behind") {
-    quarantine.Remove(7);
-    quarantine.Remove(7);  // repeatable
+    quarantine.RemoveQuarantine(7);
+    quarantine.RemoveQuarantine(7);  // repeatable
     quarantine.PruneEmptyFolders(kStudy);
     CHECK_FALSE(fs::exists(folder));
     CHECK_FALSE(fs::exists(root.path / "1" / "2.25.1"));
@@ -66,12 +66,12 @@ TEST_CASE("quarantine moves a study's files aside, repeatably", "[expiry]") {
   }
   SECTION("restoring puts files back but never over a file that has the name again") {
     Write(root.path / kStudy[0], "stored again");
-    quarantine.Restore(7, kStudy);
-    quarantine.Restore(7, kStudy);  // repeatable
+    quarantine.RestoreQuarantined(7, kStudy);
+    quarantine.RestoreQuarantined(7, kStudy);  // repeatable
     CHECK(Read(root.path / kStudy[0]) == "stored again");
     CHECK(Read(root.path / kStudy[1]) == kStudy[1]);
     CHECK(Read(root.path / kStudy[2]) == kStudy[2]);
-    quarantine.Remove(7);
+    quarantine.RemoveQuarantine(7);
     CHECK_FALSE(fs::exists(folder));
   }
 }
@@ -79,8 +79,8 @@ TEST_CASE("quarantine moves a study's files aside, repeatably", "[expiry]") {
 TEST_CASE("quarantine reports files missing from both places", "[expiry]") {
   TemporaryFolder root;
   Write(root.path / kStudy[0], "x");
-  Quarantine quarantine(root.path);
-  const auto lost = quarantine.MoveIn(3, {kStudy[0], kStudy[1]});
+  FsFileStore quarantine(root.path);
+  const auto lost = quarantine.Quarantine(3, {kStudy[0], kStudy[1]});
   REQUIRE(lost.size() == 1);
   CHECK(lost[0] == kStudy[1]);
 }
@@ -88,8 +88,8 @@ TEST_CASE("quarantine reports files missing from both places", "[expiry]") {
 TEST_CASE("pruning keeps a folder that received a file meanwhile", "[expiry]") {
   TemporaryFolder root;
   for (const auto& path : kStudy) Write(root.path / path, path);
-  Quarantine quarantine(root.path);
-  quarantine.MoveIn(4, kStudy);
+  FsFileStore quarantine(root.path);
+  quarantine.Quarantine(4, kStudy);
   Write(root.path / "1/2.25.1/2.25.2/2.25.9.dcm", "new");
   quarantine.PruneEmptyFolders(kStudy);
   CHECK(fs::exists(root.path / "1/2.25.1/2.25.2/2.25.9.dcm"));
@@ -98,8 +98,8 @@ TEST_CASE("pruning keeps a folder that received a file meanwhile", "[expiry]") {
 
 TEST_CASE("quarantine refuses paths outside the storage root", "[expiry]") {
   TemporaryFolder root;
-  Quarantine quarantine(root.path);
-  CHECK_THROWS_AS(quarantine.MoveIn(1, {"../escape.dcm"}), hokan::Error);
-  CHECK_THROWS_AS(quarantine.MoveIn(1, {"/etc/passwd"}), hokan::Error);
-  CHECK_THROWS_AS(quarantine.Restore(1, {""}), hokan::Error);
+  FsFileStore quarantine(root.path);
+  CHECK_THROWS_AS(quarantine.Quarantine(1, {"../escape.dcm"}), hokan::Error);
+  CHECK_THROWS_AS(quarantine.Quarantine(1, {"/etc/passwd"}), hokan::Error);
+  CHECK_THROWS_AS(quarantine.RestoreQuarantined(1, {""}), hokan::Error);
 }

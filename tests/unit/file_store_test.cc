@@ -7,7 +7,7 @@
 #include <random>
 #include <set>
 
-#include "archive/storage/file_store.h"
+#include "archive/storage/fs_file_store.h"
 
 namespace fs = std::filesystem;
 using hokan::archive::FsFileStore;

@@ -1,4 +1,4 @@
-#include "archive/retention/quarantine.h"
+#include "archive/storage/fs_quarantine.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,22 +11,13 @@
 
 #include "archive/common/error.h"
 #include "archive/common/posix_file.h"
+#include "archive/storage/file_store.h"
 
 namespace hokan::archive {
 namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kQuarantineFolder = ".quarantine";
-
-void CheckRelative(const std::string& relative_path) {
-  const fs::path path(relative_path);
-  bool bad = relative_path.empty() || path.is_absolute();
-  for (const auto& part : path) bad = bad || part == "..";
-  if (bad) {
-    throw Error(ErrorCode::kInternal,
-                fmt::format("expiry: '{}' is not a path below the storage root", relative_path));
-  }
-}
 
 bool Exists(const fs::path& path) {
   std::error_code error;
@@ -47,21 +38,21 @@ void CreateFolders(const fs::path& folder) {
 
 }  // namespace
 
-Quarantine::Quarantine(fs::path storage_root) : root_(storage_root.lexically_normal()) {
+FsQuarantine::FsQuarantine(fs::path storage_root) : root_(storage_root.lexically_normal()) {
   if (root_.filename().empty() && root_.has_parent_path()) root_ = root_.parent_path();
 }
 
-fs::path Quarantine::FolderOf(std::int64_t deletion_id) const {
-  return root_ / kQuarantineFolder / std::to_string(deletion_id);
+fs::path FsQuarantine::FolderOf(std::int64_t set_id) const {
+  return root_ / kQuarantineFolder / std::to_string(set_id);
 }
 
-std::vector<std::string> Quarantine::MoveIn(std::int64_t deletion_id,
+std::vector<std::string> FsQuarantine::MoveIn(std::int64_t set_id,
                                             const std::vector<std::string>& relative_paths) {
-  const fs::path folder = FolderOf(deletion_id);
+  const fs::path folder = FolderOf(set_id);
   std::set<fs::path> touched;
   std::vector<std::string> lost;
   for (const auto& relative_path : relative_paths) {
-    CheckRelative(relative_path);
+    CheckStoredName(relative_path);
     const fs::path source = root_ / relative_path;
     const fs::path target = folder / relative_path;
     if (!Exists(source)) {
@@ -82,12 +73,12 @@ std::vector<std::string> Quarantine::MoveIn(std::int64_t deletion_id,
   return lost;
 }
 
-void Quarantine::Restore(std::int64_t deletion_id,
+void FsQuarantine::Restore(std::int64_t set_id,
                          const std::vector<std::string>& relative_paths) {
-  const fs::path folder = FolderOf(deletion_id);
+  const fs::path folder = FolderOf(set_id);
   std::set<fs::path> touched;
   for (const auto& relative_path : relative_paths) {
-    CheckRelative(relative_path);
+    CheckStoredName(relative_path);
     const fs::path source = folder / relative_path;
     const fs::path target = root_ / relative_path;
     if (!Exists(source)) continue;  // put back already
@@ -107,8 +98,8 @@ void Quarantine::Restore(std::int64_t deletion_id,
   }
 }
 
-void Quarantine::Remove(std::int64_t deletion_id) {
-  const fs::path folder = FolderOf(deletion_id);
+void FsQuarantine::Remove(std::int64_t set_id) {
+  const fs::path folder = FolderOf(set_id);
   std::error_code error;
   fs::remove_all(folder, error);
   if (error) {
@@ -118,12 +109,12 @@ void Quarantine::Remove(std::int64_t deletion_id) {
   SyncFolder(folder.parent_path());
 }
 
-void Quarantine::PruneEmptyFolders(const std::vector<std::string>& relative_paths) {
+void FsQuarantine::PruneEmptyFolders(const std::vector<std::string>& relative_paths) {
   // <facility>/<study>/<series>/<file>: the series folders, then the study's.
   std::set<fs::path> series_folders;
   std::set<fs::path> study_folders;
   for (const auto& relative_path : relative_paths) {
-    CheckRelative(relative_path);
+    CheckStoredName(relative_path);
     const fs::path series = fs::path(relative_path).parent_path();
     if (series.empty()) continue;
     series_folders.insert(root_ / series);
