@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -134,6 +135,77 @@ void FsFileStore::Discard(const PlacedFile& placed) {
 void FsFileStore::RemoveIncoming(const fs::path& incoming) { RemoveIfPresent(incoming); }
 
 fs::path FsFileStore::PathOf(const std::string& relative_path) const {
+  return root_ / relative_path;
+}
+
+namespace {
+
+// A stored file read with read(2); the descriptor closes with the reader.
+class FsFileReader : public StoredFileReader {
+ public:
+  explicit FsFileReader(fs::path path) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      throw Error(ErrorCode::kStorage,
+                  fmt::format("{}: open for reading failed: {}", path_.string(),
+                              std::strerror(errno)));
+    }
+    struct stat facts {};
+    if (::fstat(fd_, &facts) != 0) {
+      const int error = errno;
+      ::close(fd_);
+      throw Error(ErrorCode::kStorage,
+                  fmt::format("{}: stat failed: {}", path_.string(), std::strerror(error)));
+    }
+    size_ = static_cast<std::uint64_t>(facts.st_size);
+    ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
+  ~FsFileReader() override { ::close(fd_); }
+  FsFileReader(const FsFileReader&) = delete;
+  FsFileReader& operator=(const FsFileReader&) = delete;
+
+  std::uint64_t Size() const override { return size_; }
+
+  std::size_t Read(char* buffer, std::size_t size) override {
+    for (;;) {
+      const ssize_t got = ::read(fd_, buffer, size);
+      if (got >= 0) return static_cast<std::size_t>(got);
+      if (errno == EINTR) continue;
+      throw Error(ErrorCode::kStorage,
+                  fmt::format("{}: read failed: {}", path_.string(), std::strerror(errno)));
+    }
+  }
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<StoredFileReader> FsFileStore::OpenRead(const std::string& relative_path) const {
+  return std::make_unique<FsFileReader>(root_ / relative_path);
+}
+
+void FsFileStore::ReadAhead(const std::vector<std::string>& relative_paths) const {
+  // posix_fadvise(WILLNEED) starts the reads and returns; opening the files
+  // is the only wait, so it runs on a detached thread of its own.
+  try {
+    std::thread([root = root_, relative_paths] {
+      for (const auto& relative_path : relative_paths) {
+        const int fd = ::open((root / relative_path).c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;  // a hint only: the real read reports the error
+        ::posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+        ::close(fd);
+      }
+    }).detach();
+  } catch (const std::exception&) {
+    // No thread: no read-ahead; the reads still work.
+  }
+}
+
+std::optional<fs::path> FsFileStore::LocalPath(const std::string& relative_path) const {
   return root_ / relative_path;
 }
 

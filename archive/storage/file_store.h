@@ -3,7 +3,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "archive/common/posix_file.h"
 
@@ -16,6 +19,16 @@ namespace hokan::archive {
 struct PlacedFile {
   std::filesystem::path intent_path;  // below the node's incoming folder
   std::string relative_path;          // below the storage root
+};
+
+// A stored file opened for streaming read. Not thread-safe (one reader,
+// one thread).
+class StoredFileReader {
+ public:
+  virtual ~StoredFileReader() = default;
+  virtual std::uint64_t Size() const = 0;
+  // Reads up to `size` bytes into `buffer`; returns 0 at the end. Throws hokan::Error(kStorage).
+  virtual std::size_t Read(char* buffer, std::size_t size) = 0;
 };
 
 // Where instances live on disk. Files are written under
@@ -58,6 +71,14 @@ class FileStore {
   // Absolute path of a stored file.
   virtual std::filesystem::path PathOf(const std::string& relative_path) const = 0;
 
+  // Opens a stored file for streaming read. Throws hokan::Error(kStorage)
+  // naming the file when it cannot be opened.
+  virtual std::unique_ptr<StoredFileReader> OpenRead(const std::string& relative_path) const = 0;
+  // Hint: these files will be read soon, in this order; returns at once, never throws (POSIX: posix_fadvise WILLNEED, on a background thread if needed).
+  virtual void ReadAhead(const std::vector<std::string>& relative_paths) const = 0;
+  // The file's name on a local file system when the store has one, else std::nullopt.
+  virtual std::optional<std::filesystem::path> LocalPath(const std::string& relative_path) const = 0;
+
   // Bytes an unprivileged writer may still use on the storage root's file
   // system. Throws hokan::Error(kStorage) when it cannot be read.
   virtual std::uint64_t AvailableBytes() const = 0;
@@ -86,6 +107,9 @@ class FsFileStore : public FileStore {
   void Discard(const PlacedFile& placed) override;
   void RemoveIncoming(const std::filesystem::path& incoming) override;
   std::filesystem::path PathOf(const std::string& relative_path) const override;
+  std::unique_ptr<StoredFileReader> OpenRead(const std::string& relative_path) const override;
+  void ReadAhead(const std::vector<std::string>& relative_paths) const override;
+  std::optional<std::filesystem::path> LocalPath(const std::string& relative_path) const override;
   std::uint64_t AvailableBytes() const override;
   int SweepIncoming(const KeepPlacedFile& keep) override;
 
