@@ -9,20 +9,19 @@
 
 #include "archive/common/clock.h"
 #include "archive/index/database.h"
+#include "archive/retrieve/retrieval_ledger.h"
 
 namespace hokan::billing {
 
-// What one C-MOVE or C-GET delivered of one study.
-struct StudyDelivery {
-  std::int64_t facility_id = 0;     // the study's owner
-  std::string study_instance_uid;
-  std::string modality;             // the study's modality used for pricing ("" if unknown)
-  int delivered = 0;                // instances sent successfully
-  int failed = 0;                   // instances that failed
-};
+// What one C-MOVE or C-GET delivered of one study (the study's modality
+// is the one used for pricing).
+using StudyDelivery = archive::RetrievedStudy;
 
-// Records fee events in PostgreSQL (table fee_events). Thread-safe.
-class FeeRecorder {
+// Records fee events in PostgreSQL (table fee_events). Thread-safe. As the
+// archive's RetrievalLedger it writes a retrieval's audit row and its fee
+// events in one transaction (the retrieve service in archive/ cannot
+// depend on billing, so billing implements the archive's interface).
+class FeeRecorder : public archive::RetrievalLedger {
  public:
   explicit FeeRecorder(archive::Database& database);
 
@@ -37,6 +36,12 @@ class FeeRecorder {
   // Throws hokan::Error(kDatabase) when PostgreSQL fails.
   void RecordDelivery(std::int64_t purpose_id, const std::string& calling_ae_title,
                       const StudyDelivery& delivery, TimePoint at);
+
+  // One transaction: the audit row "retrieve" (actor the calling AE, the
+  // caller's facility, the first studies as subject, counts and purpose as
+  // detail) and, under a purpose, RecordDelivery's fee event for every
+  // study with a delivered instance. Throws hokan::Error(kDatabase).
+  void Record(const archive::RetrievalRecord& record) override;
 
  private:
   archive::Database& database_;

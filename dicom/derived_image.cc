@@ -118,13 +118,6 @@ Matrix LimitedMatrix(int rows, int columns, const PixelLimits& limits) {
   return matrix;
 }
 
-bool NeedsDerivedImage(int rows, int columns, const PixelLimits& limits) {
-  if (rows <= 0 || columns <= 0) return false;  // no pixel matrix: nothing to transform
-  if (limits.lossy_only) return true;
-  const Matrix matrix = LimitedMatrix(rows, columns, limits);
-  return matrix.rows != rows || matrix.columns != columns;
-}
-
 std::string DerivedInstanceUid(const std::string& original_uid, std::int64_t purpose_id,
                                const Matrix& matrix, bool lossy) {
   const std::string input = fmt::format("hokan derived image\n{}\n{}\n{}x{}\n{}", original_uid,
@@ -148,6 +141,78 @@ std::string DerivedInstanceUid(const std::string& original_uid, std::int64_t pur
   return "2.25." + (decimal.empty() ? std::string("0") : decimal);
 }
 
+namespace {
+
+// Scales the (uncompressed) pixels of a rows x columns image to `matrix`,
+// Pixel Spacing and Imager Pixel Spacing to match. Returns "" or why not.
+std::string Downscale(DcmDataset& data_set, Uint16 rows, Uint16 columns, const Matrix& matrix) {
+  DicomImage image(&data_set, EXS_LittleEndianExplicit, CIF_UsePartialAccessToPixelData);
+  if (image.getStatus() != EIS_Normal) {
+    return fmt::format("the image toolkit cannot read the pixels: {}",
+                       DicomImage::getString(image.getStatus()));
+  }
+  std::unique_ptr<DicomImage> scaled(
+      image.createScaledImage(static_cast<unsigned long>(matrix.columns),
+                              static_cast<unsigned long>(matrix.rows), 1 /*interpolate*/,
+                              0 /*the matrix already keeps the aspect*/));
+  if (!scaled || scaled->getStatus() != EIS_Normal) {
+    return fmt::format("the image toolkit cannot scale {}x{} to {}x{}", rows, columns,
+                       matrix.rows, matrix.columns);
+  }
+  const std::string pixel_spacing = Text(data_set, DCM_PixelSpacing);
+  const std::string imager_pixel_spacing = Text(data_set, DCM_ImagerPixelSpacing);
+  if (!scaled->writeImageToDataset(data_set)) {
+    return "the image toolkit cannot write the scaled pixels";
+  }
+  // The toolkit rewrites Pixel Spacing itself when it knew it; scale what
+  // it left as it was.
+  const double row_factor = static_cast<double>(rows) / matrix.rows;
+  const double column_factor = static_cast<double>(columns) / matrix.columns;
+  if (!pixel_spacing.empty() && Text(data_set, DCM_PixelSpacing) == pixel_spacing) {
+    ScalePixelSpacing(data_set, DCM_PixelSpacing, row_factor, column_factor);
+  }
+  if (!imager_pixel_spacing.empty() &&
+      Text(data_set, DCM_ImagerPixelSpacing) == imager_pixel_spacing) {
+    ScalePixelSpacing(data_set, DCM_ImagerPixelSpacing, row_factor, column_factor);
+  }
+  return {};
+}
+
+// JPEG-LS near-lossless compression, with the Lossy Image Compression
+// attributes. Returns "" or why not.
+std::string CompressLossy(DcmDataset& data_set) {
+  const std::string unsigned_error = MakeUnsigned(data_set);
+  if (!unsigned_error.empty()) return unsigned_error;
+  const DJLSRepresentationParameter near_lossless(2, OFFalse);
+  const E_TransferSyntax lossy = DcmXfer(kLossyTransferSyntax).getXfer();
+  if (data_set.chooseRepresentation(lossy, &near_lossless).bad() ||
+      !data_set.canWriteXfer(lossy)) {
+    return "JPEG-LS near-lossless compression failed";
+  }
+  data_set.putAndInsertString(DCM_LossyImageCompression, "01");
+  data_set.putAndInsertString(DCM_LossyImageCompressionMethod, "ISO_14495_1");
+  return {};
+}
+
+// The derived image's identity: its UID, Image Type, Derivation
+// Description and the Source Image Sequence naming the original.
+void MarkDerived(DcmDataset& data_set, const std::string& original_uid,
+                 const std::string& sop_class_uid, const std::string& derived_uid,
+                 const std::string& description) {
+  data_set.putAndInsertString(DCM_SOPInstanceUID, derived_uid.c_str());
+  data_set.putAndInsertString(DCM_ImageType, "DERIVED\\SECONDARY");
+  data_set.putAndInsertString(DCM_DerivationDescription,
+                              ("hokan available range: " + description).substr(0, 1024).c_str());
+  data_set.findAndDeleteElement(DCM_SourceImageSequence);
+  DcmItem* source = nullptr;
+  if (data_set.findOrCreateSequenceItem(DCM_SourceImageSequence, source, -2).good() && source) {
+    source->putAndInsertString(DCM_ReferencedSOPClassUID, sop_class_uid.c_str());
+    source->putAndInsertString(DCM_ReferencedSOPInstanceUID, original_uid.c_str());
+  }
+}
+
+}  // namespace
+
 std::string MakeDerivedImage(DcmDataset& data_set, const PixelLimits& limits) {
   DicomSender::RegisterDecoders();
   RegisterEncoders();
@@ -166,68 +231,21 @@ std::string MakeDerivedImage(DcmDataset& data_set, const PixelLimits& limits) {
   data_set.findAndGetUint16(DCM_Columns, columns);
   const Matrix matrix = LimitedMatrix(rows, columns, limits);
   std::string description;
-
   if (matrix.rows != rows || matrix.columns != columns) {
-    DicomImage image(&data_set, EXS_LittleEndianExplicit, CIF_UsePartialAccessToPixelData);
-    if (image.getStatus() != EIS_Normal) {
-      return fmt::format("the image toolkit cannot read the pixels: {}",
-                         DicomImage::getString(image.getStatus()));
-    }
-    std::unique_ptr<DicomImage> scaled(
-        image.createScaledImage(static_cast<unsigned long>(matrix.columns),
-                                static_cast<unsigned long>(matrix.rows), 1 /*interpolate*/,
-                                0 /*the matrix already keeps the aspect*/));
-    if (!scaled || scaled->getStatus() != EIS_Normal) {
-      return fmt::format("the image toolkit cannot scale {}x{} to {}x{}", rows, columns,
-                         matrix.rows, matrix.columns);
-    }
-    const std::string pixel_spacing = Text(data_set, DCM_PixelSpacing);
-    const std::string imager_pixel_spacing = Text(data_set, DCM_ImagerPixelSpacing);
-    if (!scaled->writeImageToDataset(data_set)) {
-      return "the image toolkit cannot write the scaled pixels";
-    }
-    // The toolkit rewrites Pixel Spacing itself when it knew it; scale what
-    // it left as it was.
-    const double row_factor = static_cast<double>(rows) / matrix.rows;
-    const double column_factor = static_cast<double>(columns) / matrix.columns;
-    if (!pixel_spacing.empty() && Text(data_set, DCM_PixelSpacing) == pixel_spacing) {
-      ScalePixelSpacing(data_set, DCM_PixelSpacing, row_factor, column_factor);
-    }
-    if (!imager_pixel_spacing.empty() &&
-        Text(data_set, DCM_ImagerPixelSpacing) == imager_pixel_spacing) {
-      ScalePixelSpacing(data_set, DCM_ImagerPixelSpacing, row_factor, column_factor);
-    }
+    const std::string error = Downscale(data_set, rows, columns, matrix);
+    if (!error.empty()) return error;
     description = fmt::format("downscaled from {}x{} to {}x{}", rows, columns, matrix.rows,
                               matrix.columns);
   }
-
   if (limits.lossy_only) {
-    const std::string unsigned_error = MakeUnsigned(data_set);
-    if (!unsigned_error.empty()) return unsigned_error;
-    const DJLSRepresentationParameter near_lossless(2, OFFalse);
-    const E_TransferSyntax lossy = DcmXfer(kLossyTransferSyntax).getXfer();
-    if (data_set.chooseRepresentation(lossy, &near_lossless).bad() ||
-        !data_set.canWriteXfer(lossy)) {
-      return "JPEG-LS near-lossless compression failed";
-    }
-    data_set.putAndInsertString(DCM_LossyImageCompression, "01");
-    data_set.putAndInsertString(DCM_LossyImageCompressionMethod, "ISO_14495_1");
+    const std::string error = CompressLossy(data_set);
+    if (!error.empty()) return error;
     if (!description.empty()) description += "; ";
     description += "JPEG-LS near-lossless copy";
   }
-
-  const std::string derived_uid = DerivedInstanceUid(original_uid, limits.purpose_id, matrix,
-                                                     limits.lossy_only);
-  data_set.putAndInsertString(DCM_SOPInstanceUID, derived_uid.c_str());
-  data_set.putAndInsertString(DCM_ImageType, "DERIVED\\SECONDARY");
-  data_set.putAndInsertString(DCM_DerivationDescription,
-                              ("hokan available range: " + description).substr(0, 1024).c_str());
-  data_set.findAndDeleteElement(DCM_SourceImageSequence);
-  DcmItem* source = nullptr;
-  if (data_set.findOrCreateSequenceItem(DCM_SourceImageSequence, source, -2).good() && source) {
-    source->putAndInsertString(DCM_ReferencedSOPClassUID, sop_class_uid.c_str());
-    source->putAndInsertString(DCM_ReferencedSOPInstanceUID, original_uid.c_str());
-  }
+  MarkDerived(data_set, original_uid, sop_class_uid,
+              DerivedInstanceUid(original_uid, limits.purpose_id, matrix, limits.lossy_only),
+              description);
   return {};
 }
 

@@ -2,7 +2,9 @@
 
 // What an available range does to one image on its way out: downscaling to
 // a maximum matrix and lossy-only copies. Pure DICOM work on one data set;
-// knows nothing of purposes' storage or of the network.
+// knows nothing of purposes' storage or of the network. Whether an image
+// goes derived at all is the retrieve service's decision
+// (archive::FormUnder in archive/retrieve/retrieve_service.h).
 
 #include <cstdint>
 #include <optional>
@@ -28,10 +30,6 @@ struct Matrix {
   int columns = 0;
 };
 Matrix LimitedMatrix(int rows, int columns, const PixelLimits& limits);
-
-// True when an image of rows x columns (0 x 0: no pixel matrix) must be
-// transformed under `limits` before it is sent.
-bool NeedsDerivedImage(int rows, int columns, const PixelLimits& limits);
 
 // The SOP Instance UID of the derived image of `original_uid` made under
 // `purpose_id` at `matrix` (and lossy or not): "2.25." and the decimal value

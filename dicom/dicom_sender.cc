@@ -2,13 +2,17 @@
 
 #include "dicom/dicom_sender.h"
 
+#include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcmetinf.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 #include "dcmtk/dcmjpeg/djdecode.h"
 #include "dcmtk/dcmjpls/djdecode.h"
-#include "dcmtk/dcmnet/scu.h"
+#include "dcmtk/dcmnet/assoc.h"
+#include "dcmtk/dcmnet/dimse.h"
+#include "dcmtk/ofstd/ofstd.h"
 
 #include <fmt/format.h>
 
@@ -21,10 +25,43 @@ namespace {
 // Presentation contexts one association may carry (PS3.8: odd IDs 1-255).
 constexpr std::size_t kMaxPresentationContexts = 128;
 
-OFList<OFString> Syntaxes(std::initializer_list<const char*> uids) {
-  OFList<OFString> list;
-  for (const char* uid : uids) list.push_back(uid);
-  return list;
+const char* kUncompressed[] = {UID_LittleEndianExplicitTransferSyntax,
+                               UID_LittleEndianImplicitTransferSyntax};
+
+// Proposes, per SOP class, each stored syntax and once the uncompressed
+// ones, up to the limit of contexts.
+OFCondition ProposeContexts(T_ASC_Parameters* params,
+                            const std::vector<std::pair<std::string, std::string>>& kinds) {
+  std::set<std::pair<std::string, std::string>> proposed;
+  std::set<std::string> classes_with_uncompressed;
+  std::size_t contexts = 0;
+  auto add = [&](const std::string& sop_class, const char** syntaxes, int count) {
+    const auto id = static_cast<T_ASC_PresentationContextID>(2 * contexts + 1);
+    ++contexts;
+    return ASC_addPresentationContext(params, id, sop_class.c_str(), syntaxes, count);
+  };
+  for (const auto& [sop_class, syntax] : kinds) {
+    if (proposed.insert({sop_class, syntax}).second && contexts < kMaxPresentationContexts) {
+      const char* own[] = {syntax.c_str()};
+      const OFCondition added = add(sop_class, own, 1);
+      if (added.bad()) return added;
+    }
+    if (classes_with_uncompressed.insert(sop_class).second &&
+        contexts < kMaxPresentationContexts) {
+      const OFCondition added = add(sop_class, kUncompressed, 2);
+      if (added.bad()) return added;
+    }
+  }
+  return EC_Normal;
+}
+
+// The SOP Instance UID in a Part 10 file's meta header ("" when absent).
+std::string MetaSopInstanceUid(const std::filesystem::path& file) {
+  DcmMetaInfo meta;
+  if (meta.loadFile(file.c_str()).bad()) return {};
+  OFString uid;
+  meta.findAndGetOFString(DCM_MediaStorageSOPInstanceUID, uid);
+  return uid.c_str();
 }
 
 }  // namespace
@@ -56,47 +93,38 @@ void DicomSender::RegisterDecoders() {
 std::string DicomSender::Open(const SendTarget& target,
                               const std::vector<std::pair<std::string, std::string>>& kinds) {
   Close();
-  scu_ = std::make_unique<DcmSCU>();
-  scu_->setAETitle(target.calling_ae.c_str());
-  scu_->setPeerAETitle(target.called_ae.c_str());
-  scu_->setPeerHostName(target.host.c_str());
-  scu_->setPeerPort(static_cast<Uint16>(target.port));
-  scu_->setACSETimeout(static_cast<Uint32>(target.acse_timeout_seconds));
-  scu_->setDIMSETimeout(static_cast<Uint32>(target.dimse_timeout_seconds));
-  scu_->setDIMSEBlockingMode(DIMSE_NONBLOCKING);
-  scu_->setMaxReceivePDULength(static_cast<Uint32>(target.max_pdu_bytes));
-
-  const OFList<OFString> uncompressed =
-      Syntaxes({UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax});
-  std::set<std::pair<std::string, std::string>> proposed;
-  std::set<std::string> classes_with_uncompressed;
-  std::size_t contexts = 0;
-  for (const auto& [sop_class, syntax] : kinds) {
-    if (proposed.insert({sop_class, syntax}).second && contexts < kMaxPresentationContexts) {
-      scu_->addPresentationContext(sop_class.c_str(), Syntaxes({syntax.c_str()}));
-      ++contexts;
-    }
-    if (classes_with_uncompressed.insert(sop_class).second &&
-        contexts < kMaxPresentationContexts) {
-      scu_->addPresentationContext(sop_class.c_str(), uncompressed);
-      ++contexts;
-    }
+  dimse_timeout_seconds_ = target.dimse_timeout_seconds;
+  const std::string peer = fmt::format("{}@{}:{}", target.called_ae, target.host, target.port);
+  OFCondition result =
+      ASC_initializeNetwork(NET_REQUESTOR, 0, target.acse_timeout_seconds, &network_);
+  T_ASC_Parameters* params = nullptr;
+  if (result.good()) {
+    result = ASC_createAssociationParameters(&params, static_cast<long>(target.max_pdu_bytes));
   }
-  OFCondition result = scu_->initNetwork();
-  if (result.good()) result = scu_->negotiateAssociation();
+  if (result.good()) {
+    ASC_setAPTitles(params, target.calling_ae.c_str(), target.called_ae.c_str(), nullptr);
+    const std::string address = fmt::format("{}:{}", target.host, target.port);
+    result = ASC_setPresentationAddresses(params, OFStandard::getHostName().c_str(),
+                                          address.c_str());
+  }
+  if (result.good()) result = ProposeContexts(params, kinds);
+  if (result.good()) result = ASC_requestAssociation(network_, params, &association_);
   if (result.bad()) {
-    const std::string reason = fmt::format("cannot associate with {}@{}:{}: {}",
-                                           target.called_ae, target.host, target.port,
-                                           result.text());
-    scu_.reset();
-    return reason;
+    if (association_ == nullptr && params != nullptr) ASC_destroyAssociationParameters(&params);
+    if (association_ != nullptr) ASC_destroyAssociation(&association_);
+    Close();
+    return fmt::format("cannot associate with {}: {}", peer, result.text());
+  }
+  if (ASC_countAcceptedPresentationContexts(association_->params) == 0) {
+    Close();
+    return fmt::format("cannot associate with {}: no presentation context was accepted", peer);
   }
   return {};
 }
 
 namespace {
 
-// What a sendSTORERequest that returned `sent` with `status` did.
+// What a C-STORE that returned `sent` with `status` did.
 SendResult Answered(const OFCondition& sent, Uint16 status) {
   SendResult result;
   if (sent.bad()) {
@@ -110,86 +138,146 @@ SendResult Answered(const OFCondition& sent, Uint16 status) {
   return result;
 }
 
+std::string SopInstanceUidOf(DcmDataset& data_set) {
+  OFString uid;
+  data_set.findAndGetOFString(DCM_SOPInstanceUID, uid);
+  return uid.c_str();
+}
+
+SendResult NotOpen() {
+  SendResult result;
+  result.reason = "the association to the destination is not open";
+  return result;
+}
+
 }  // namespace
+
+unsigned char DicomSender::ContextFor(const std::string& sop_class_uid,
+                                      const std::string& transfer_syntax_uid) const {
+  // DCMTK falls back to any context of the SOP class; only an exact match will do.
+  const T_ASC_PresentationContextID id = ASC_findAcceptedPresentationContextID(
+      association_, sop_class_uid.c_str(), transfer_syntax_uid.c_str());
+  T_ASC_PresentationContext context;
+  if (id == 0 || ASC_findAcceptedPresentationContext(association_->params, id, &context).bad() ||
+      transfer_syntax_uid != context.acceptedTransferSyntax) {
+    return 0;
+  }
+  return id;
+}
+
+SendResult DicomSender::Store(unsigned char context, const std::string& sop_class_uid,
+                              const std::string& sop_instance_uid, const char* file,
+                              DcmDataset* data_set, const std::string& move_originator_ae,
+                              std::uint16_t message_id) {
+  T_DIMSE_C_StoreRQ request{};
+  request.MessageID = association_->nextMsgID++;
+  OFStandard::strlcpy(request.AffectedSOPClassUID, sop_class_uid.c_str(),
+                      sizeof request.AffectedSOPClassUID);
+  OFStandard::strlcpy(request.AffectedSOPInstanceUID, sop_instance_uid.c_str(),
+                      sizeof request.AffectedSOPInstanceUID);
+  request.DataSetType = DIMSE_DATASET_PRESENT;
+  request.Priority = DIMSE_PRIORITY_MEDIUM;
+  if (!move_originator_ae.empty()) {
+    OFStandard::strlcpy(request.MoveOriginatorApplicationEntityTitle,
+                        move_originator_ae.c_str(),
+                        sizeof request.MoveOriginatorApplicationEntityTitle);
+    request.MoveOriginatorID = message_id;
+    request.opts = O_STORE_MOVEORIGINATORAETITLE | O_STORE_MOVEORIGINATORID;
+  }
+  T_DIMSE_C_StoreRSP response{};
+  DcmDataset* status_detail = nullptr;
+  const OFCondition sent =
+      DIMSE_storeUser(association_, context, &request, file, data_set, nullptr, nullptr,
+                      DIMSE_NONBLOCKING, dimse_timeout_seconds_, &response, &status_detail);
+  delete status_detail;
+  return Answered(sent, response.DimseStatus);
+}
 
 SendResult DicomSender::Send(const std::filesystem::path& file, const std::string& sop_class_uid,
                              const std::string& transfer_syntax_uid,
                              const std::string& move_originator_ae, std::uint16_t message_id) {
-  SendResult result;
-  if (!scu_ || !scu_->isConnected()) {
-    result.reason = "the association to the destination is not open";
+  return Send(file, sop_class_uid, MetaSopInstanceUid(file), transfer_syntax_uid,
+              move_originator_ae, message_id);
+}
+
+SendResult DicomSender::Send(const std::filesystem::path& file, const std::string& sop_class_uid,
+                             const std::string& sop_instance_uid,
+                             const std::string& transfer_syntax_uid,
+                             const std::string& move_originator_ae, std::uint16_t message_id) {
+  if (association_ == nullptr) return NotOpen();
+  // As stored, streamed from the file, when the destination accepted the stored syntax.
+  const unsigned char context = ContextFor(sop_class_uid, transfer_syntax_uid);
+  if (context != 0 && !sop_instance_uid.empty()) {
+    return Store(context, sop_class_uid, sop_instance_uid, file.c_str(), nullptr,
+                 move_originator_ae, message_id);
+  }
+  // Otherwise loaded and, unless it is already, decompressed to a syntax it accepted.
+  DcmFileFormat format;
+  const OFCondition loaded = format.loadFile(file.c_str());
+  if (loaded.bad()) {
+    SendResult result;
+    result.reason = fmt::format("cannot read {}: {}", file.string(), loaded.text());
     return result;
   }
-  Uint16 status = 0;
-  OFCondition sent;
-  // As stored, when the destination accepted the stored syntax.
-  T_ASC_PresentationContextID context =
-      scu_->findPresentationContextID(sop_class_uid.c_str(), transfer_syntax_uid.c_str());
-  if (context != 0) {
-    sent = scu_->sendSTORERequest(context, file.c_str(), nullptr, status,
-                                  move_originator_ae.c_str(), message_id);
-  } else {
-    // Otherwise decompressed to a syntax it accepted.
-    DcmFileFormat format;
-    OFCondition loaded = format.loadFile(file.c_str());
-    if (loaded.bad()) {
-      result.reason = fmt::format("cannot read {}: {}", file.string(), loaded.text());
-      return result;
-    }
-    DcmDataset* data_set = format.getDataset();
-    for (const char* syntax :
-         {UID_LittleEndianExplicitTransferSyntax, UID_LittleEndianImplicitTransferSyntax}) {
-      context = scu_->findPresentationContextID(sop_class_uid.c_str(), syntax);
-      if (context == 0) continue;
-      result.reason = ConvertForSending(*data_set, transfer_syntax_uid, syntax);
-      if (result.reason.empty()) break;
-      context = 0;
-    }
-    if (context == 0) {
-      if (result.reason.empty()) {
-        result.reason = fmt::format("the destination accepted neither {} nor an uncompressed "
-                                    "transfer syntax for SOP class {}",
-                                    DcmXfer(transfer_syntax_uid.c_str()).getXferName(),
-                                    sop_class_uid);
-      }
-      return result;
-    }
-    sent = scu_->sendSTORERequest(context, "", data_set, status, move_originator_ae.c_str(),
-                                  message_id);
-  }
-  return Answered(sent, status);
+  return SendDecompressed(*format.getDataset(), sop_class_uid, transfer_syntax_uid,
+                          move_originator_ae, message_id);
 }
 
 SendResult DicomSender::SendDataSet(DcmDataset& data_set, const std::string& sop_class_uid,
                                     const std::string& transfer_syntax_uid,
                                     const std::string& move_originator_ae,
                                     std::uint16_t message_id) {
-  SendResult result;
-  if (!scu_ || !scu_->isConnected()) {
-    result.reason = "the association to the destination is not open";
-    return result;
-  }
-  T_ASC_PresentationContextID context =
-      scu_->findPresentationContextID(sop_class_uid.c_str(), transfer_syntax_uid.c_str());
+  if (association_ == nullptr) return NotOpen();
+  unsigned char context = ContextFor(sop_class_uid, transfer_syntax_uid);
   if (context == 0 && transfer_syntax_uid == UID_LittleEndianExplicitTransferSyntax) {
-    context = scu_->findPresentationContextID(sop_class_uid.c_str(),
-                                              UID_LittleEndianImplicitTransferSyntax);
+    context = ContextFor(sop_class_uid, UID_LittleEndianImplicitTransferSyntax);
   }
   if (context == 0) {
+    SendResult result;
     result.reason = fmt::format("the destination did not accept {} for SOP class {}",
                                 DcmXfer(transfer_syntax_uid.c_str()).getXferName(),
                                 sop_class_uid);
     return result;
   }
-  Uint16 status = 0;
-  const OFCondition sent = scu_->sendSTORERequest(context, "", &data_set, status,
-                                                  move_originator_ae.c_str(), message_id);
-  return Answered(sent, status);
+  return Store(context, sop_class_uid, SopInstanceUidOf(data_set), nullptr, &data_set,
+               move_originator_ae, message_id);
+}
+
+SendResult DicomSender::SendDecompressed(DcmDataset& data_set, const std::string& sop_class_uid,
+                                         const std::string& transfer_syntax_uid,
+                                         const std::string& move_originator_ae,
+                                         std::uint16_t message_id) {
+  if (association_ == nullptr) return NotOpen();
+  SendResult result;
+  unsigned char context = ContextFor(sop_class_uid, transfer_syntax_uid);
+  for (const char* syntax : kUncompressed) {
+    if (context != 0) break;
+    context = ContextFor(sop_class_uid, syntax);
+    if (context == 0) continue;
+    result.reason = ConvertForSending(data_set, transfer_syntax_uid, syntax);
+    if (!result.reason.empty()) context = 0;
+  }
+  if (context == 0) {
+    if (result.reason.empty()) {
+      result.reason = fmt::format("the destination accepted neither {} nor an uncompressed "
+                                  "transfer syntax for SOP class {}",
+                                  DcmXfer(transfer_syntax_uid.c_str()).getXferName(),
+                                  sop_class_uid);
+    }
+    return result;
+  }
+  return Store(context, sop_class_uid, SopInstanceUidOf(data_set), nullptr, &data_set,
+               move_originator_ae, message_id);
 }
 
 void DicomSender::Close() {
-  if (scu_ && scu_->isConnected()) scu_->releaseAssociation();
-  scu_.reset();
+  if (association_ != nullptr) {
+    ASC_releaseAssociation(association_);
+    ASC_destroyAssociation(&association_);
+  }
+  if (network_ != nullptr) ASC_dropNetwork(&network_);
+  association_ = nullptr;
+  network_ = nullptr;
 }
 
 }  // namespace hokan::dicom

@@ -7,8 +7,9 @@
 #include <utility>
 #include <vector>
 
-class DcmSCU;
 class DcmDataset;
+struct T_ASC_Association;
+struct T_ASC_Network;
 
 namespace hokan::dicom {
 
@@ -40,9 +41,11 @@ std::string ConvertForSending(DcmDataset& data_set, const std::string& stored_sy
 // Sends stored DICOM files over one association (C-STORE SCU), as C-MOVE
 // and forwarding need. For each SOP class it proposes the file's own
 // transfer syntax and, separately, the uncompressed ones; a file goes as it
-// is when the destination accepted its syntax, otherwise decompressed with
-// DCMTK's JPEG, JPEG-LS and RLE decoders; when neither fits, that file fails
-// with the reason. Not thread-safe: one association, one thread.
+// is when the destination accepted its syntax (its data set streamed from
+// disk in PDV-sized pieces, never parsed or re-encoded), otherwise
+// decompressed with DCMTK's JPEG, JPEG-LS and RLE decoders; when neither
+// fits, that file fails with the reason. Not thread-safe: one association,
+// one thread.
 class DicomSender {
  public:
   DicomSender();
@@ -59,11 +62,16 @@ class DicomSender {
   std::string Open(const SendTarget& target,
                    const std::vector<std::pair<std::string, std::string>>& kinds);
 
-  // Sends one file. `move_originator_ae`/`message_id` identify the C-MOVE
-  // it serves (empty/0 for none). REQUIRES: Open() succeeded.
+  // Sends one Part 10 file. `move_originator_ae`/`message_id` identify the
+  // C-MOVE it serves (empty/0 for none). The SOP Instance UID is read from
+  // the file's meta header. REQUIRES: Open() succeeded.
   SendResult Send(const std::filesystem::path& file, const std::string& sop_class_uid,
                   const std::string& transfer_syntax_uid, const std::string& move_originator_ae,
                   std::uint16_t message_id);
+  // The same, for a file whose SOP Instance UID the caller knows.
+  SendResult Send(const std::filesystem::path& file, const std::string& sop_class_uid,
+                  const std::string& sop_instance_uid, const std::string& transfer_syntax_uid,
+                  const std::string& move_originator_ae, std::uint16_t message_id);
 
   // Sends a data set built in memory (e.g. a derived image), whose pixel
   // data is in `transfer_syntax_uid`: on a context accepted for that
@@ -74,11 +82,29 @@ class DicomSender {
                          const std::string& transfer_syntax_uid,
                          const std::string& move_originator_ae, std::uint16_t message_id);
 
+  // A stored data set loaded in memory (stored in `transfer_syntax_uid`):
+  // as it is when the destination accepted that syntax, else decompressed
+  // to an uncompressed syntax it accepted; Send()'s fallback.
+  // REQUIRES: Open() succeeded.
+  SendResult SendDecompressed(DcmDataset& data_set, const std::string& sop_class_uid,
+                              const std::string& transfer_syntax_uid,
+                              const std::string& move_originator_ae, std::uint16_t message_id);
+
   // Releases the association (no-op when not open).
   void Close();
 
  private:
-  std::unique_ptr<DcmSCU> scu_;
+  // One C-STORE of `file` (as stored) or `data_set`, on `context`.
+  SendResult Store(unsigned char context, const std::string& sop_class_uid,
+                   const std::string& sop_instance_uid, const char* file, DcmDataset* data_set,
+                   const std::string& move_originator_ae, std::uint16_t message_id);
+  // The accepted context of `sop_class_uid` in exactly `transfer_syntax_uid`; 0: none.
+  unsigned char ContextFor(const std::string& sop_class_uid,
+                           const std::string& transfer_syntax_uid) const;
+
+  T_ASC_Network* network_ = nullptr;
+  T_ASC_Association* association_ = nullptr;
+  int dimse_timeout_seconds_ = 60;
 };
 
 }  // namespace hokan::dicom

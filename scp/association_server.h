@@ -9,8 +9,9 @@
 #include "archive/index/instance_index.h"
 #include "archive/index/query_index.h"
 #include "archive/ingest/ingest_service.h"
+#include "archive/query/query_service.h"
+#include "archive/retrieve/retrieve_service.h"
 #include "archive/storage/file_store.h"
-#include "billing/fee_recorder.h"
 #include "billing/purposes.h"
 #include "scp/archive_scp.h"
 #include "dicom/association_pool.h"
@@ -23,7 +24,10 @@ namespace hokan::scp {
 // limit exceeded). Each worker admits or rejects the association (called
 // AE, calling AE, peer address, and the purpose the called AE title stands
 // for: see DecideAdmission) and then serves it with an ArchiveScp.
-// Nagle's algorithm is off on every association socket.
+// Nagle's algorithm is off on every association socket. It owns the query
+// and retrieve services the associations share; `retrievals` (when given;
+// billing::FeeRecorder in hokan-archive) records each retrieval's fee
+// events and audit row.
 class AssociationServer {
  public:
   AssociationServer(const archive::ArchiveConfig& config, archive::InstanceIndex& index,
@@ -31,7 +35,7 @@ class AssociationServer {
                     archive::IngestService& ingest,
                     archive::CommitmentService* commitment = nullptr,
                     billing::PurposeDirectory* purposes = nullptr,
-                    billing::FeeRecorder* fees = nullptr);
+                    archive::RetrievalLedger* retrievals = nullptr);
   ~AssociationServer();  // stops and joins every thread
   AssociationServer(const AssociationServer&) = delete;
   AssociationServer& operator=(const AssociationServer&) = delete;
@@ -56,6 +60,8 @@ class AssociationServer {
   archive::FileStore& files_;
   archive::IngestService& ingest_;
   billing::PurposeDirectory* purposes_;
+  archive::QueryService query_service_;
+  archive::RetrieveService retrieve_service_;
   ArchiveServices services_;
   DcmSharedSCPConfig scp_config_;
   dicom::AssociationPool pool_;  // last: its workers use the members above until it is destroyed

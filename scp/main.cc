@@ -110,18 +110,22 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   return command_line;
 }
 
-int Run(const CommandLine& command_line) {
-  // Signals are taken by one thread with sigwait, so no handler runs in the
-  // middle of DCMTK or libpq code. Blocked before any thread starts, so
-  // every thread inherits the mask.
+// Blocks SIGINT and SIGTERM, to be taken by one thread with sigwait so no
+// handler runs in the middle of DCMTK or libpq code. Call before any thread
+// starts, so every thread inherits the mask.
+sigset_t BlockTerminationSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
 
-  const archive::ArchiveConfig config =
+// The configuration, with logging set up and the DICOM dictionary checked.
+archive::ArchiveConfig LoadCheckedConfig(const CommandLine& command_line) {
+  archive::ArchiveConfig config =
       archive::LoadConfig(command_line.config_path, command_line.overrides);
   SetLogLevel(config.log_level);
   OFLog::configure(config.log_level == LogLevel::kDebug ? OFLogger::INFO_LOG_LEVEL
@@ -131,15 +135,45 @@ int Run(const CommandLine& command_line) {
                 "the DICOM data dictionary is not loaded: install DCMTK's dictionary "
                 "(libdcmtk17) or set DCMDICTPATH");
   }
+  return config;
+}
 
+void MigrateSchema(archive::Database& database) {
+  auto lease = database.Acquire();
+  const int applied = archive::ApplyMigrations(lease.connection(), schema::EmbeddedMigrations());
+  Log(LogLevel::kInfo, "database schema is current ({} migration(s) applied now)", applied);
+}
+
+// Serves associations until SIGINT or SIGTERM, with the job runner running.
+void ServeUntilSignalled(scp::AssociationServer& server, archive::JobRunner& job_runner,
+                         const sigset_t& signals, const archive::ArchiveConfig& config,
+                         const std::filesystem::path& storage_root) {
+  server.Open();
+  job_runner.Start();
+  std::thread signal_waiter([&server, signals] {
+    int received = 0;
+    sigwait(&signals, &received);
+    Log(LogLevel::kInfo, "received signal {}, shutting down", received);
+    server.Stop();
+  });
+  Log(LogLevel::kInfo, "storage root {}, node {}, {} facilities, up to {} associations",
+      storage_root.string(), config.node_name, config.facilities.size(),
+      config.max_associations);
+  std::cout << fmt::format("hokan-archive listening on port {} as AE title {}", config.port,
+                           config.ae_title)
+            << std::endl;
+  server.Serve();
+  job_runner.Stop();
+  pthread_kill(signal_waiter.native_handle(), SIGTERM);
+  signal_waiter.join();
+}
+
+int Run(const CommandLine& command_line) {
+  const sigset_t signals = BlockTerminationSignals();
+  const archive::ArchiveConfig config = LoadCheckedConfig(command_line);
   archive::Database database(config.database_url, config.database_pool_size + 3,
                              &archive::InstanceIndex::PrepareStatements);
-  {
-    auto lease = database.Acquire();
-    const int applied = archive::ApplyMigrations(lease.connection(),
-                                                 schema::EmbeddedMigrations());
-    Log(LogLevel::kInfo, "database schema is current ({} migration(s) applied now)", applied);
-  }
+  MigrateSchema(database);
   if (command_line.migrate_only) return 0;
 
   archive::InstanceIndex index(database);
@@ -209,24 +243,7 @@ int Run(const CommandLine& command_line) {
   billing::FeeRecorder fees(database);
   scp::AssociationServer server(config, index, query, files, ingest, &commitment, &purposes,
                                 &fees);
-  server.Open();
-  job_runner.Start();
-  std::thread signal_waiter([&server, signals] {
-    int received = 0;
-    sigwait(&signals, &received);
-    Log(LogLevel::kInfo, "received signal {}, shutting down", received);
-    server.Stop();
-  });
-  Log(LogLevel::kInfo, "storage root {}, node {}, {} facilities, up to {} associations",
-      files.root().string(), config.node_name, config.facilities.size(),
-      config.max_associations);
-  std::cout << fmt::format("hokan-archive listening on port {} as AE title {}", config.port,
-                           config.ae_title)
-            << std::endl;
-  server.Serve();
-  job_runner.Stop();
-  pthread_kill(signal_waiter.native_handle(), SIGTERM);
-  signal_waiter.join();
+  ServeUntilSignalled(server, job_runner, signals, config, files.root());
   return 0;
 }
 

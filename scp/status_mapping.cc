@@ -18,7 +18,10 @@ std::uint16_t StoreStatusFor(const archive::IngestResult& result) {
     case IngestStatus::kDuplicateDifferentContent:
       return dicom::status::kDuplicateDifferentContent;
     case IngestStatus::kOutOfResources:
+    case IngestStatus::kOverQuota:
       return dicom::status::kOutOfResources;
+    case IngestStatus::kNotAuthorized:
+      return dicom::status::kRefusedNotAuthorized;
   }
   return dicom::status::kOutOfResources;
 }

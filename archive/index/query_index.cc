@@ -595,36 +595,53 @@ SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.relative_pa
       });
 }
 
-std::vector<FindMatch> QueryIndex::Find(const FindRequest& request) {
+// Added for streaming C-FIND (archive/query/query_service.h): Find and
+// ForEachMatch share the statement and the row conversion.
+namespace {
+
+FindMatch MatchOf(const pqxx::row& row, const BuiltQuery& query) {
+  FindMatch match;
+  match.values.reserve(query.key_columns.size());
+  match.sequences.resize(query.key_columns.size());
+  for (std::size_t k = 0; k < query.key_columns.size(); ++k) {
+    const int column = query.key_columns[k];
+    if (column < 0) {
+      match.values.emplace_back(std::nullopt);
+    } else if (query.sequence_keys[k]) {
+      match.values.emplace_back(std::string());
+      match.sequences[k] = SequenceItemsOf(row[column]);
+    } else {
+      const pqxx::field field = row[column];
+      match.values.emplace_back(field.is_null() ? std::string()
+                                                : std::string(field.c_str(), field.size()));
+    }
+  }
+  return match;
+}
+
+}  // namespace
+
+void QueryIndex::ForEachMatch(const FindRequest& request, const MatchConsumer& each) {
   const BuiltQuery query = BuildFindQuery(request);
   const std::string what = fmt::format("C-FIND at {} level", QueryLevelName(request.level));
-  return WithConnection(database_, what, [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
-    const pqxx::result result =
-        transaction.exec_params(query.sql, pqxx::prepare::make_dynamic_params(query.params));
-    std::vector<FindMatch> matches;
-    matches.reserve(result.size());
-    for (const auto& row : result) {
-      FindMatch match;
-      match.values.reserve(query.key_columns.size());
-      match.sequences.resize(query.key_columns.size());
-      for (std::size_t k = 0; k < query.key_columns.size(); ++k) {
-        const int column = query.key_columns[k];
-        if (column < 0) {
-          match.values.emplace_back(std::nullopt);
-        } else if (query.sequence_keys[k]) {
-          match.values.emplace_back(std::string());
-          match.sequences[k] = SequenceItemsOf(row[column]);
-        } else {
-          const pqxx::field field = row[column];
-          match.values.emplace_back(field.is_null() ? std::string()
-                                                    : std::string(field.c_str(), field.size()));
-        }
-      }
-      matches.push_back(std::move(match));
-    }
-    return matches;
+  const pqxx::result result =
+      WithConnection(database_, what, [&](pqxx::connection& connection) {
+        pqxx::read_transaction transaction(connection);
+        return transaction.exec_params(query.sql,
+                                       pqxx::prepare::make_dynamic_params(query.params));
+      });
+  for (const auto& row : result) {
+    if (!each(MatchOf(row, query))) return;
+  }
+}
+
+std::vector<FindMatch> QueryIndex::Find(const FindRequest& request) {
+  std::vector<FindMatch> matches;
+  ForEachMatch(request, [&](const FindMatch& match) {
+    matches.push_back(match);
+    return true;
   });
+  return matches;
 }
 
 }  // namespace hokan::archive

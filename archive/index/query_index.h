@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,15 @@ class QueryIndex {
   // touching the database) and hokan::Error(kDatabase) when PostgreSQL
   // fails; parameter values are never logged.
   std::vector<FindMatch> Find(const FindRequest& request);
+
+  // Streaming form of Find: calls `each` with every match, in Find's
+  // order, one at a time, until it returns false. The statement runs in one
+  // read transaction that ends (and gives its connection back) before the
+  // first call, so `each` may do network I/O; the rows stay in the client
+  // library's result, matches are not collected. Throws as Find does
+  // (before the first call); exceptions from `each` pass through.
+  using MatchConsumer = std::function<bool(const FindMatch& match)>;
+  void ForEachMatch(const FindRequest& request, const MatchConsumer& each);
 
   // The stored instances a C-MOVE or C-GET selects, in study, series and
   // instance order, from one statement. Throws hokan::Error(kInvalidInput)

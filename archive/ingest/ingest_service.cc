@@ -197,7 +197,7 @@ IngestResult IngestService::Ingest(const StoreRequest& request, StoreExpectation
     const StorageContract& contract = *request.gate->contract();
     if (OverQuota(request.facility_id, contract.quota_bytes, size)) {
       if (contract.over_quota == "refuse") {
-        return Refuse(request, IngestStatus::kOutOfResources, kOutOfResourcesStatus,
+        return Refuse(request, IngestStatus::kOverQuota, kOutOfResourcesStatus,
                       fmt::format("the facility's quota of {} is used up (contract {})",
                                   Gibibytes(contract.quota_bytes), contract.id));
       }

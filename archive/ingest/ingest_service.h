@@ -38,8 +38,10 @@ enum class IngestStatus {
   kInvalidDataSet,           // missing or malformed attribute: cannot understand
   kRequestMismatch,          // data set does not match the request's SOP class/instance
   kDuplicateDifferentContent,// SOP Instance UID stored with other content; kept the old
-  kOutOfResources,           // disk or database trouble, quota or free-space floor; retry later
+  kOutOfResources,           // disk or database trouble, or the free-space floor; retry later
+  kOverQuota,                // the facility's quota is used up and its contract refuses more
   kRefused,                  // the contract or a storage rule refuses it (refusal_status)
+  kNotAuthorized,            // the caller may not store this (CheckStoreRights)
 };
 
 struct IngestResult {
@@ -47,6 +49,12 @@ struct IngestResult {
   std::string message;  // why, for logs and the DIMSE error comment
   std::uint16_t refusal_status = 0;  // kRefused: the status the contract or rule gives
 };
+
+// Whether `rights` let the caller store an instance of `sop_class_uid`:
+// kStored when they do, else kNotAuthorized with the reason (an AE title
+// that may only query and retrieve; a purpose without the right to store
+// reports, for a report class). Pure; nothing is removed or audited.
+IngestResult CheckStoreRights(const StoreRights& rights, const std::string& sop_class_uid);
 
 // Validates a required-attribute set and the UIDs. Returns kStored when the
 // request may proceed, otherwise the failure and its reason. Pure.
@@ -85,7 +93,8 @@ class IngestService {
   // Before anything is placed, the gate decides (no current contract, what
   // the contract keeps, the first matching rule: kRefused with its status)
   // and the free-space floor and the quota are checked (kOutOfResources
-  // when the contract refuses over quota; over a recycling contract's quota
+  // for the free-space floor, kOverQuota when the contract refuses over
+  // quota; over a recycling contract's quota
   // the store proceeds and OnRecycleNeeded's callback runs). Every refusal
   // is logged and audited ("ingest.refuse"). A stored instance carries the
   // decision's expiry, rule and tier.

@@ -1,6 +1,20 @@
 #include "archive/ingest/storage_gate.h"
 
+#include "archive/ingest/ingest_service.h"
+#include "archive/model/report_class.h"
+
 namespace hokan::archive {
+
+IngestResult CheckStoreRights(const StoreRights& rights, const std::string& sop_class_uid) {
+  if (!rights.may_store) {
+    return {IngestStatus::kNotAuthorized, "this AE title may query and retrieve, not store", 0};
+  }
+  if (!rights.may_store_reports && IsReportSopClass(sop_class_uid)) {
+    return {IngestStatus::kNotAuthorized,
+            "purpose " + rights.purpose_name + " may not store reports", 0};
+  }
+  return {IngestStatus::kStored, {}, 0};
+}
 
 StorageGate::StorageGate(StorageConditionsIndex& index, std::int64_t facility_id, TimePoint now)
     : index_(index), facility_id_(facility_id), conditions_(index.Load(facility_id, now)) {}

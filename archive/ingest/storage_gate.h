@@ -12,6 +12,13 @@
 
 namespace hokan::archive {
 
+// What the caller of one association may store, as its admission found it.
+struct StoreRights {
+  bool may_store = false;          // false: the AE title may only query and retrieve
+  bool may_store_reports = true;   // false: its purpose may not store report classes
+  std::string purpose_name;        // the purpose, for the refusal's reason ("" for none)
+};
+
 // A facility's storage conditions as one association applies them: the
 // current contract and the rules are read once, when the gate opens (the
 // association's first C-STORE), so a change takes effect from the next

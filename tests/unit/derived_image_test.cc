@@ -15,7 +15,6 @@ using hokan::dicom::DerivedInstanceUid;
 using hokan::dicom::LimitedMatrix;
 using hokan::dicom::MakeDerivedImage;
 using hokan::dicom::Matrix;
-using hokan::dicom::NeedsDerivedImage;
 using hokan::dicom::PixelLimits;
 
 namespace {
@@ -49,11 +48,6 @@ TEST_CASE("the limited matrix keeps the aspect and never grows") {
     CHECK(matrix.rows == c.expected_rows);
     CHECK(matrix.columns == c.expected_columns);
   }
-  CHECK_FALSE(NeedsDerivedImage(128, 128, limits));
-  CHECK(NeedsDerivedImage(129, 128, limits));
-  CHECK_FALSE(NeedsDerivedImage(0, 0, limits));  // not an image
-  CHECK(NeedsDerivedImage(16, 16, PixelLimits{7, std::nullopt, std::nullopt, true}));
-  CHECK_FALSE(NeedsDerivedImage(4096, 4096, PixelLimits{}));
 }
 
 TEST_CASE("derived UIDs are deterministic, valid and differ per input") {

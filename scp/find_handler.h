@@ -1,0 +1,34 @@
+#pragma once
+
+#include "dcmtk/config/osconfig.h"  // must come first
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "dcmtk/dcmnet/dimse.h"
+
+namespace hokan::scp {
+
+class ArchiveScp;
+
+// C-FIND in the Patient Root and Study Root models: parses the identifier,
+// asks the query service (scoped to the caller's facility, the patients
+// shared with it and, under a purpose, its range) and sends each match as
+// a pending response as it comes, honouring C-CANCEL between matches.
+class FindHandler {
+ public:
+  explicit FindHandler(ArchiveScp& scp) : scp_(scp) {}
+  OFCondition Handle(T_DIMSE_C_FindRQ& request, T_ASC_PresentationContextID context_id);
+
+ private:
+  // The final response, and its log line.
+  OFCondition Finish(T_ASC_PresentationContextID context_id, const T_DIMSE_C_FindRQ& request,
+                     std::uint16_t status, const std::string& comment, std::size_t matches,
+                     const char* level);
+
+  ArchiveScp& scp_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace hokan::scp
