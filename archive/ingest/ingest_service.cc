@@ -166,24 +166,12 @@ std::unique_ptr<IngestService::StoreExpectation> IngestService::ExpectStore() {
   return std::make_unique<StoreExpectation>(committer_);
 }
 
-IngestResult IngestService::Ingest(const StoreRequest& request, StoreExpectation* expectation) {
-  const std::string& uid = request.attributes.sop_instance_uid;
-  IngestResult validation = ValidateStoreRequest(request);
-  if (validation.status != IngestStatus::kStored) {
-    try {
-      files_.RemoveIncoming(request.incoming_file);
-    } catch (const Error& error) {
-      Log(LogLevel::kError, "{}", error.what());
-    }
-    return validation;
-  }
-
-  // The storage conditions, before anything is placed.
-  StorageDecision decision;
+std::optional<IngestResult> IngestService::CheckStorageConditions(const StoreRequest& request,
+                                                                  StorageDecision* decision) {
   try {
-    decision = request.gate->Decide(request.calling_ae, request.attributes, Now());
-    if (!decision.accept) {
-      return Refuse(request, IngestStatus::kRefused, decision.status, decision.reason);
+    *decision = request.gate->Decide(request.calling_ae, request.attributes, Now());
+    if (!decision->accept) {
+      return Refuse(request, IngestStatus::kRefused, decision->status, decision->reason);
     }
     const std::uint64_t size = std::filesystem::file_size(request.incoming_file);
     const std::uint64_t available = files_.AvailableBytes();
@@ -207,7 +195,13 @@ IngestResult IngestService::Ingest(const StoreRequest& request, StoreExpectation
     return Refuse(request, IngestStatus::kOutOfResources, kOutOfResourcesStatus,
                   fmt::format("storage conditions cannot be checked: {}", error.what()));
   }
+  return std::nullopt;
+}
 
+IngestResult IngestService::PlaceAndCommit(const StoreRequest& request,
+                                           const StorageDecision& decision,
+                                           StoreExpectation* expectation) {
+  const std::string& uid = request.attributes.sop_instance_uid;
   PlacedFile placed;
   bool is_placed = false;
   try {
@@ -260,6 +254,22 @@ IngestResult IngestService::Ingest(const StoreRequest& request, StoreExpectation
                                                            : IngestStatus::kOutOfResources,
                   error.what());
   }
+}
+
+IngestResult IngestService::Ingest(const StoreRequest& request, StoreExpectation* expectation) {
+  IngestResult validation = ValidateStoreRequest(request);
+  if (validation.status != IngestStatus::kStored) {
+    try {
+      files_.RemoveIncoming(request.incoming_file);
+    } catch (const Error& error) {
+      Log(LogLevel::kError, "{}", error.what());
+    }
+    return validation;
+  }
+  // The storage conditions, before anything is placed.
+  StorageDecision decision;
+  if (auto refusal = CheckStorageConditions(request, &decision)) return *refusal;
+  return PlaceAndCommit(request, decision, expectation);
 }
 
 }  // namespace hokan::archive

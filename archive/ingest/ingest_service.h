@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "archive/index/instance_index.h"
@@ -109,6 +110,15 @@ class IngestService {
   int RecoverInterruptedStores();
 
  private:
+  // The gate's decision, the free-space floor and the quota, in that order:
+  // a refusal (incoming file removed, audited), or nullopt with `decision`
+  // set when the instance may be placed.
+  std::optional<IngestResult> CheckStorageConditions(const StoreRequest& request,
+                                                     StorageDecision* decision);
+  // Hash, place under the final name, commit the row in a group; settles
+  // the placed file by the index outcome (see Ingest).
+  IngestResult PlaceAndCommit(const StoreRequest& request, const StorageDecision& decision,
+                              StoreExpectation* expectation);
   // Place() found the final name taken: decide by the stored checksum.
   IngestResult AnswerForTakenName(const StoreRequest& request, const std::string& relative_path,
                                   const FileFacts& facts);
