@@ -8,6 +8,7 @@
 #include "archive/common/error.h"
 #include "archive/common/failpoint.h"
 #include "archive/common/log.h"
+#include "archive/retention/expiry_reason.h"
 
 namespace hokan::archive {
 
