@@ -13,8 +13,9 @@
 
 namespace hokan::billing {
 
-// True for the SOP classes billing treats as reports: every Structured
-// Report class (1.2.840.10008.5.1.4.1.1.88.*), Encapsulated PDF and CDA.
+// True for the SOP classes treated as reports: every Structured Report
+// class (1.2.840.10008.5.1.4.1.1.88.*), Encapsulated PDF and CDA (the one
+// definition is archive/model/available_range.h).
 bool IsReportSopClass(const std::string& sop_class_uid);
 
 // What a purpose may retrieve.
@@ -29,7 +30,7 @@ struct AvailableRange {
 
   // An instance of `sop_class_uid` in a series of `modality` is in range
   // when its class or its modality is listed (reports only with
-  // may_retrieve_reports).
+  // may_retrieve_reports): archive::InRange, the test C-FIND runs as SQL.
   bool Includes(const std::string& modality, const std::string& sop_class_uid) const;
   // True when `modality` may have anything in range (for C-FIND at
   // patient, study and series level).

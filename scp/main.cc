@@ -132,12 +132,9 @@ int Run(const CommandLine& command_line) {
                 "(libdcmtk17) or set DCMDICTPATH");
   }
 
-  archive::Database database(config.database_url, config.database_pool_size + 3,
-                             &archive::InstanceIndex::PrepareStatements);
+  archive::Database database(config.database_url, config.database_pool_size + 3);
   {
-    auto lease = database.Acquire();
-    const int applied = archive::ApplyMigrations(lease.connection(),
-                                                 schema::EmbeddedMigrations());
+    const int applied = archive::ApplyMigrations(database, schema::EmbeddedMigrations());
     Log(LogLevel::kInfo, "database schema is current ({} migration(s) applied now)", applied);
   }
   if (command_line.migrate_only) return 0;
