@@ -9,6 +9,8 @@
 #include "archive/index/audit_log.h"
 #include "archive/index/contract_admin_terms.h"
 #include "archive/index/database.h"
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/transaction.h"
 
 namespace hokan::billing {
 namespace {
@@ -47,10 +49,9 @@ std::string FeeDescription(const FeeSetting& fee) {
 FeeAdmin::FeeAdmin(archive::Database& database) : database_(database) {}
 
 std::int64_t FeeAdmin::AddFee(const FeeSetting& fee, const std::string& actor) {
-  return archive::WithConnection(
+  return archive::sql::ReadWrite(
       database_, fmt::format("add a fee to purpose '{}'", fee.purpose),
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+      [&](pqxx::work& transaction) {
         const auto purpose =
             transaction.exec_params("SELECT id FROM purposes WHERE name = $1", fee.purpose);
         if (purpose.empty()) Refuse(fmt::format("--purpose: unknown purpose '{}'", fee.purpose));
@@ -89,15 +90,13 @@ std::int64_t FeeAdmin::AddFee(const FeeSetting& fee, const std::string& actor) {
         archive::RecordAudit(
             transaction, archive::AuditEntry{actor, "fee.add", std::nullopt,
                                              fmt::format("fee {}", id), FeeDescription(fee), ""});
-        transaction.commit();
         return id;
       });
 }
 
 std::vector<FeeRow> FeeAdmin::ListFees(const std::optional<std::string>& purpose,
                                        const archive::CivilDate& today) {
-  return archive::WithConnection(database_, "list fees", [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
+  return archive::sql::ReadOnly(database_, "list fees", [&](pqxx::read_transaction& transaction) {
     if (purpose &&
         transaction.exec_params("SELECT 1 FROM purposes WHERE name = $1", *purpose).empty()) {
       Refuse(fmt::format("--purpose: unknown purpose '{}'", *purpose));
@@ -135,9 +134,8 @@ std::int64_t FeeAdmin::SetPrice(const PriceSetting& price, const archive::CivilD
                     "days already charged; give --allow-past if that is intended",
                     effective, archive::FormatIsoDate(today)));
   }
-  return archive::WithConnection(
-      database_, fmt::format("set the price of {}", price.item), [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+  return archive::sql::ReadWrite(
+      database_, fmt::format("set the price of {}", price.item), [&](pqxx::work& transaction) {
         const auto existing = transaction.exec_params(
             "SELECT id FROM price_list WHERE item = $1 AND effective_from = $2::date", price.item,
             effective);
@@ -170,14 +168,12 @@ std::int64_t FeeAdmin::SetPrice(const PriceSetting& price, const archive::CivilD
                                 fmt::format("{}: {} {} from {}", price.item, price.amount_minor,
                                             price.currency, effective),
                                 ""});
-        transaction.commit();
         return id;
       });
 }
 
 std::vector<PriceRow> FeeAdmin::ListPrices(const archive::CivilDate& today) {
-  return archive::WithConnection(database_, "list prices", [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
+  return archive::sql::ReadOnly(database_, "list prices", [&](pqxx::read_transaction& transaction) {
     const auto result = transaction.exec_params(
         fmt::format("SELECT id, item, amount_minor, currency, effective_from::text, {} "
                     "  FROM price_list ORDER BY item, effective_from",

@@ -2,14 +2,46 @@
 
 #include <fmt/format.h>
 
-#include "archive/index/audit_log.h"
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/statement.h"
+#include "archive/index/sql/transaction.h"
 
 namespace hokan::billing {
 namespace {
 
-void InsertFeeEvent(pqxx::transaction_base& transaction, std::int64_t purpose_id,
+// One fee event per (facility, study, purpose, billing day), its counts
+// added up per delivery. The fee line is the one in force on the billing
+// day: the purpose's line for the study's modality, else its line without a
+// modality; the latest effective_from not after that day. Runs per
+// retrieved study: prepared once per connection.
+const archive::sql::Statement kRecordDelivery{
+    "hokan_record_delivery",
+    "WITH day AS (SELECT ($5::timestamptz AT TIME ZONE 'UTC')::date AS billing_day), "
+    "line AS ("
+    "  SELECT f.id, f.amount_minor, f.currency FROM fee_schedules f, day"
+    "   WHERE f.purpose_id = $2 AND f.effective_from <= day.billing_day"
+    "     AND (f.modality = $4 OR f.modality IS NULL)"
+    "   ORDER BY (f.modality IS NULL), f.effective_from DESC LIMIT 1) "
+    "INSERT INTO fee_events (facility_id, study_instance_uid, purpose_id, billing_day, "
+    "  modality, fee_schedule_id, amount_minor, currency, calling_ae, "
+    "  instances_delivered, instances_failed, first_delivered_at, last_delivered_at) "
+    "SELECT $1, $3, $2, day.billing_day, $4, line.id, coalesce(line.amount_minor, 0), "
+    "       coalesce(line.currency, 'JPY'), $6, $7, $8, $5, $5 "
+    "  FROM day LEFT JOIN line ON true "
+    "ON CONFLICT (facility_id, study_instance_uid, purpose_id, billing_day) DO UPDATE SET "
+    "  instances_delivered = fee_events.instances_delivered + excluded.instances_delivered,"
+    "  instances_failed = fee_events.instances_failed + excluded.instances_failed,"
+    "  last_delivered_at = greatest(fee_events.last_delivered_at, "
+    "                               excluded.last_delivered_at)"};
+
+
+void InsertFeeEvent(pqxx::work& transaction, std::int64_t purpose_id,
                     const std::string& calling_ae_title, const StudyDelivery& delivery,
-                    TimePoint at);
+                    TimePoint at) {
+  archive::sql::Exec(transaction, kRecordDelivery, delivery.facility_id, purpose_id,
+                     delivery.study_instance_uid, delivery.modality, FormatUtc(at),
+                     calling_ae_title, delivery.delivered, delivery.failed);
+}
 
 // The audit row of one retrieval: who, what (the first studies), how it went.
 archive::AuditEntry AuditOf(const archive::RetrievalRecord& record) {
@@ -40,66 +72,30 @@ archive::AuditEntry AuditOf(const archive::RetrievalRecord& record) {
 
 }  // namespace
 
-void FeeRecorder::Record(const archive::RetrievalRecord& record) {
-  archive::WithConnection(
-      database_, "recording the retrieval by " + record.calling_ae,
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
-        archive::RecordAudit(transaction, AuditOf(record));
-        if (record.purpose_id) {
-          for (const auto& study : record.studies) {
-            if (study.delivered <= 0) continue;
-            InsertFeeEvent(transaction, *record.purpose_id, record.calling_ae, study, record.at);
-          }
-        }
-        transaction.commit();
-      });
-}
-
 FeeRecorder::FeeRecorder(archive::Database& database) : database_(database) {}
+
+void FeeRecorder::Record(const archive::RetrievalRecord& record) {
+  archive::sql::ReadWrite(database_, "recording the retrieval by " + record.calling_ae,
+                          [&](pqxx::work& transaction) {
+                            // Safe to re-run: a failed attempt's rows rolled back with it.
+                            archive::RecordAudit(transaction, AuditOf(record));
+                            if (!record.purpose_id) return;
+                            for (const auto& study : record.studies) {
+                              if (study.delivered <= 0) continue;
+                              InsertFeeEvent(transaction, *record.purpose_id, record.calling_ae,
+                                             study, record.at);
+                            }
+                          });
+}
 
 void FeeRecorder::RecordDelivery(std::int64_t purpose_id, const std::string& calling_ae_title,
                                  const StudyDelivery& delivery, TimePoint at) {
   if (delivery.delivered <= 0) return;
-  archive::WithConnection(
-      database_, "recording the fee of study " + delivery.study_instance_uid,
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
-        InsertFeeEvent(transaction, purpose_id, calling_ae_title, delivery, at);
-        transaction.commit();
-      });
+  archive::sql::ReadWrite(database_, "recording the fee of study " + delivery.study_instance_uid,
+                          [&](pqxx::work& transaction) {
+                            // Safe to re-run: a failed attempt's counts rolled back with it.
+                            InsertFeeEvent(transaction, purpose_id, calling_ae_title, delivery, at);
+                          });
 }
-
-namespace {
-
-void InsertFeeEvent(pqxx::transaction_base& transaction, std::int64_t purpose_id,
-                    const std::string& calling_ae_title, const StudyDelivery& delivery,
-                    TimePoint at) {
-  // The fee line in force on the billing day: the purpose's line for the
-  // study's modality, else its line without a modality; the latest
-  // effective_from not after that day.
-  transaction.exec_params(
-      "WITH day AS (SELECT ($5::timestamptz AT TIME ZONE 'UTC')::date AS billing_day), "
-      "line AS ("
-      "  SELECT f.id, f.amount_minor, f.currency FROM fee_schedules f, day"
-      "   WHERE f.purpose_id = $2 AND f.effective_from <= day.billing_day"
-      "     AND (f.modality = $4 OR f.modality IS NULL)"
-      "   ORDER BY (f.modality IS NULL), f.effective_from DESC LIMIT 1) "
-      "INSERT INTO fee_events (facility_id, study_instance_uid, purpose_id, billing_day, "
-      "  modality, fee_schedule_id, amount_minor, currency, calling_ae, "
-      "  instances_delivered, instances_failed, first_delivered_at, last_delivered_at) "
-      "SELECT $1, $3, $2, day.billing_day, $4, line.id, coalesce(line.amount_minor, 0), "
-      "       coalesce(line.currency, 'JPY'), $6, $7, $8, $5, $5 "
-      "  FROM day LEFT JOIN line ON true "
-      "ON CONFLICT (facility_id, study_instance_uid, purpose_id, billing_day) DO UPDATE SET "
-      "  instances_delivered = fee_events.instances_delivered + excluded.instances_delivered,"
-      "  instances_failed = fee_events.instances_failed + excluded.instances_failed,"
-      "  last_delivered_at = greatest(fee_events.last_delivered_at, "
-      "                               excluded.last_delivered_at)",
-      delivery.facility_id, purpose_id, delivery.study_instance_uid, delivery.modality,
-      FormatUtc(at), calling_ae_title, delivery.delivered, delivery.failed);
-}
-
-}  // namespace
 
 }  // namespace hokan::billing

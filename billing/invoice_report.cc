@@ -5,17 +5,18 @@
 #include <pqxx/pqxx>
 
 #include "archive/index/database.h"
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/transaction.h"
 
 namespace hokan::billing {
 
 Invoice ReadInvoice(archive::Database& database, const std::string& facility,
                     const BillingMonth& month) {
-  return archive::WithConnection(
+  // One snapshot: the lines and the totals agree.
+  return archive::sql::ReadOnlySnapshot(
       database,
       fmt::format("read the invoice of facility '{}' for {}", facility, FormatBillingMonth(month)),
-      [&](pqxx::connection& connection) {
-        // Repeatable read: the lines and the totals come from one snapshot.
-        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> transaction(connection);
+      [&](pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>& transaction) {
         archive::RequireFacilityId(transaction, facility, "--facility: ");
         Invoice invoice;
         invoice.facility = facility;

@@ -8,6 +8,8 @@
 #include "archive/common/error.h"
 #include "archive/index/audit_log.h"
 #include "archive/index/database.h"
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/transaction.h"
 
 namespace hokan::billing {
 namespace {
@@ -168,9 +170,8 @@ PurposeAdmin::PurposeAdmin(archive::Database& database) : database_(database) {}
 
 std::int64_t PurposeAdmin::Add(const PurposeSettings& settings, const std::string& actor) {
   RequireRange(settings.name, settings.modalities, settings.sop_class_uids);
-  return archive::WithConnection(
-      database_, fmt::format("add purpose '{}'", settings.name), [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+  return archive::sql::ReadWrite(
+      database_, fmt::format("add purpose '{}'", settings.name), [&](pqxx::work& transaction) {
         if (!transaction.exec_params("SELECT 1 FROM purposes WHERE name = $1", settings.name)
                  .empty()) {
           Refuse(fmt::format("purpose '{}' exists; use 'purpose change'", settings.name));
@@ -180,16 +181,14 @@ std::int64_t PurposeAdmin::Add(const PurposeSettings& settings, const std::strin
         archive::RecordAudit(transaction, archive::AuditEntry{actor, "purpose.add", std::nullopt,
                                                               "purpose " + settings.name,
                                                               SummarizePurpose(settings), ""});
-        transaction.commit();
         return id;
       });
 }
 
 PurposeSettings PurposeAdmin::Change(const std::string& name, const PurposeChange& change,
                                      const std::string& actor) {
-  return archive::WithConnection(
-      database_, fmt::format("change purpose '{}'", name), [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+  return archive::sql::ReadWrite(
+      database_, fmt::format("change purpose '{}'", name), [&](pqxx::work& transaction) {
         const PurposeListing current = LockPurpose(transaction, name);
         const PurposeSettings settings = ApplyPurposeChange(current.settings, change);
         const auto changes = DescribePurposeChanges(current.settings, settings);
@@ -201,29 +200,27 @@ PurposeSettings PurposeAdmin::Change(const std::string& name, const PurposeChang
         for (const auto& line : changes) detail += (detail.empty() ? "" : "; ") + line;
         archive::RecordAudit(transaction, archive::AuditEntry{actor, "purpose.change", std::nullopt,
                                                               "purpose " + name, detail, ""});
-        transaction.commit();
         return settings;
       });
 }
 
 std::vector<PurposeListing> PurposeAdmin::List() {
-  return archive::WithConnection(database_, "list purposes", [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
-    std::vector<PurposeListing> listings;
-    for (const auto& row :
-         transaction.exec_params(std::string(kSelectPurpose) + " ORDER BY p.name")) {
-      listings.push_back(ListingFromRow(row));
-    }
-    return listings;
-  });
+  return archive::sql::ReadOnly(
+      database_, "list purposes", [&](pqxx::read_transaction& transaction) {
+        std::vector<PurposeListing> listings;
+        for (const auto& row :
+             transaction.exec_params(std::string(kSelectPurpose) + " ORDER BY p.name")) {
+          listings.push_back(ListingFromRow(row));
+        }
+        return listings;
+      });
 }
 
 void PurposeAdmin::Grant(const std::string& name, const std::string& ae_title,
                          const std::string& actor) {
-  archive::WithConnection(
+  archive::sql::ReadWrite(
       database_, fmt::format("grant purpose '{}' to {}", name, ae_title),
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+      [&](pqxx::work& transaction) {
         const PurposeListing purpose = LockPurpose(transaction, name);
         const auto known = transaction.exec_params(
             "SELECT facility_id FROM application_entities WHERE ae_title = $1", ae_title);
@@ -247,16 +244,14 @@ void PurposeAdmin::Grant(const std::string& name, const std::string& ae_title,
                                 fmt::format("{} may retrieve under purpose {} (called AE {})",
                                             ae_title, name, purpose.settings.called_ae_title),
                                 ""});
-        transaction.commit();
       });
 }
 
 void PurposeAdmin::Revoke(const std::string& name, const std::string& ae_title,
                           const std::string& actor) {
-  archive::WithConnection(
+  archive::sql::ReadWrite(
       database_, fmt::format("revoke purpose '{}' from {}", name, ae_title),
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+      [&](pqxx::work& transaction) {
         const PurposeListing purpose = LockPurpose(transaction, name);
         const auto deleted = transaction.exec_params(
             "DELETE FROM purpose_grants WHERE purpose_id = $1 AND ae_title = $2 RETURNING 1",
@@ -273,7 +268,6 @@ void PurposeAdmin::Revoke(const std::string& name, const std::string& ae_title,
             archive::AuditEntry{
                 actor, "purpose.revoke", facility_id, "purpose " + name,
                 fmt::format("{} may no longer retrieve under purpose {}", ae_title, name), ""});
-        transaction.commit();
       });
 }
 

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/transaction.h"
+#include "archive/model/available_range.h"
+
 namespace hokan::billing {
 namespace {
-
-bool Contains(const std::vector<std::string>& values, const std::string& value) {
-  return std::find(values.begin(), values.end(), value) != values.end();
-}
 
 constexpr const char* kPurposeColumns =
     "id, name, called_ae_title, modalities, sop_class_uids, max_rows, max_columns, "
@@ -30,31 +30,12 @@ Purpose PurposeFromRow(const pqxx::row& row) {
 
 }  // namespace
 
-bool IsReportSopClass(const std::string& sop_class_uid) {
-  static const std::string kStructuredReports = "1.2.840.10008.5.1.4.1.1.88.";
-  return sop_class_uid.rfind(kStructuredReports, 0) == 0 ||
-         sop_class_uid == "1.2.840.10008.5.1.4.1.1.104.1" ||  // Encapsulated PDF
-         sop_class_uid == "1.2.840.10008.5.1.4.1.1.104.2";    // Encapsulated CDA
-}
-
-bool AvailableRange::IncludesModality(const std::string& modality) const {
-  return Contains(modalities, "*") || Contains(modalities, modality) || !sop_class_uids.empty();
-}
-
-bool AvailableRange::Includes(const std::string& modality,
-                              const std::string& sop_class_uid) const {
-  if (IsReportSopClass(sop_class_uid) && !may_retrieve_reports) return false;
-  return Contains(sop_class_uids, sop_class_uid) || Contains(modalities, "*") ||
-         Contains(modalities, modality);
-}
-
 PurposeDirectory::PurposeDirectory(archive::Database& database) : database_(database) {}
 
 std::optional<Purpose> PurposeDirectory::ForCalledAe(const std::string& called_ae_title) {
-  return archive::WithConnection(
+  return archive::sql::ReadOnly(
       database_, "reading the purpose of called AE " + called_ae_title,
-      [&](pqxx::connection& connection) -> std::optional<Purpose> {
-        pqxx::read_transaction transaction(connection);
+      [&](pqxx::read_transaction& transaction) -> std::optional<Purpose> {
         const pqxx::result rows = transaction.exec_params(
             fmt::format("SELECT {} FROM purposes WHERE called_ae_title = $1", kPurposeColumns),
             called_ae_title);
@@ -64,10 +45,9 @@ std::optional<Purpose> PurposeDirectory::ForCalledAe(const std::string& called_a
 }
 
 bool PurposeDirectory::IsGranted(std::int64_t purpose_id, const std::string& calling_ae_title) {
-  return archive::WithConnection(
+  return archive::sql::ReadOnly(
       database_, "reading purpose grants of " + calling_ae_title,
-      [&](pqxx::connection& connection) {
-        pqxx::read_transaction transaction(connection);
+      [&](pqxx::read_transaction& transaction) {
         return !transaction
                     .exec_params("SELECT 1 FROM purpose_grants WHERE purpose_id = $1 AND "
                                  "ae_title = $2",
@@ -77,16 +57,15 @@ bool PurposeDirectory::IsGranted(std::int64_t purpose_id, const std::string& cal
 }
 
 std::vector<std::string> PurposeDirectory::CalledAeTitles() {
-  return archive::WithConnection(database_, "listing purposes' AE titles",
-                                 [&](pqxx::connection& connection) {
-                                   pqxx::read_transaction transaction(connection);
-                                   std::vector<std::string> titles;
-                                   for (const auto& row : transaction.exec(
-                                            "SELECT called_ae_title FROM purposes ORDER BY id")) {
-                                     titles.push_back(row[0].as<std::string>());
-                                   }
-                                   return titles;
-                                 });
+  return archive::sql::ReadOnly(
+      database_, "listing purposes' AE titles", [&](pqxx::read_transaction& transaction) {
+        std::vector<std::string> titles;
+        for (const auto& row :
+             transaction.exec("SELECT called_ae_title FROM purposes ORDER BY id")) {
+          titles.push_back(row[0].as<std::string>());
+        }
+        return titles;
+      });
 }
 
 }  // namespace hokan::billing

@@ -13,10 +13,6 @@
 
 namespace hokan::billing {
 
-// True for the SOP classes billing treats as reports: every Structured
-// Report class (1.2.840.10008.5.1.4.1.1.88.*), Encapsulated PDF and CDA.
-bool IsReportSopClass(const std::string& sop_class_uid);
-
 // What a purpose may retrieve.
 struct AvailableRange {
   std::vector<std::string> modalities;      // "*": every modality
@@ -26,14 +22,9 @@ struct AvailableRange {
   bool lossy_only = false;                  // a lossy-compressed copy, never the original pixels
   bool may_retrieve_reports = false;
   bool may_store_reports = false;
-
-  // An instance of `sop_class_uid` in a series of `modality` is in range
-  // when its class or its modality is listed (reports only with
-  // may_retrieve_reports).
-  bool Includes(const std::string& modality, const std::string& sop_class_uid) const;
-  // True when `modality` may have anything in range (for C-FIND at
-  // patient, study and series level).
-  bool IncludesModality(const std::string& modality) const;
+  // Whether an instance is in range is archive::InRange
+  // (archive/model/available_range.h), the one definition C-FIND runs as
+  // SQL and retrieval in C++.
 };
 
 struct Purpose {

@@ -13,6 +13,7 @@
 #include "archive/index/contract_admin_terms.h"
 #include "archive/index/database.h"
 #include "archive/index/job_queue.h"
+#include "archive/index/sql/transaction.h"
 #include "archive/jobs/job_runner.h"
 
 namespace hokan::billing {
@@ -30,10 +31,9 @@ std::optional<archive::CivilDate> PayloadDay(const std::string& payload) {
 
 int TakeUsageSamples(archive::Database& database, const archive::CivilDate& day) {
   const std::string day_text = archive::FormatIsoDate(day);
-  return archive::WithConnection(
+  return archive::sql::ReadWrite(
       database, fmt::format("take the usage samples of {}", day_text),
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+      [&](pqxx::work& transaction) {
         const auto written = transaction.exec_params(
             "INSERT INTO usage_samples (facility_id, sample_day, used_bytes, quota_bytes, "
             "                           taken_at) "
@@ -45,7 +45,6 @@ int TakeUsageSamples(archive::Database& database, const archive::CivilDate& day)
             "ON CONFLICT (facility_id, sample_day) DO NOTHING "
             "RETURNING facility_id",
             day_text, FormatUtcMicroseconds(Now()));
-        transaction.commit();
         return static_cast<int>(written.size());
       });
 }

@@ -170,11 +170,8 @@ int main(int argc, char** argv) {
   const std::string command = globals["command"].as<std::string>();
 
   try {
-    archive::Database database(DatabaseUrl(globals), 1, nullptr);
-    {
-      auto lease = database.Acquire();
-      archive::ApplyMigrations(lease.connection(), schema::EmbeddedMigrations());
-    }
+    archive::Database database(DatabaseUrl(globals), 1);
+    archive::ApplyMigrations(database, schema::EmbeddedMigrations());
     if (command == "grant") {
       archive::SharingGrants grants(database);
       return Grant(grants, arguments);

@@ -139,8 +139,7 @@ archive::ArchiveConfig LoadCheckedConfig(const CommandLine& command_line) {
 }
 
 void MigrateSchema(archive::Database& database) {
-  auto lease = database.Acquire();
-  const int applied = archive::ApplyMigrations(lease.connection(), schema::EmbeddedMigrations());
+  const int applied = archive::ApplyMigrations(database, schema::EmbeddedMigrations());
   Log(LogLevel::kInfo, "database schema is current ({} migration(s) applied now)", applied);
 }
 
@@ -171,8 +170,7 @@ void ServeUntilSignalled(scp::AssociationServer& server, archive::JobRunner& job
 int Run(const CommandLine& command_line) {
   const sigset_t signals = BlockTerminationSignals();
   const archive::ArchiveConfig config = LoadCheckedConfig(command_line);
-  archive::Database database(config.database_url, config.database_pool_size + 3,
-                             &archive::InstanceIndex::PrepareStatements);
+  archive::Database database(config.database_url, config.database_pool_size + 3);
   MigrateSchema(database);
   if (command_line.migrate_only) return 0;
 

@@ -60,6 +60,11 @@ def long_functions(lines, limit):
                 else:
                     kind = "function"
                 inside_function = any(k == "function" for k, _ in stack)
+                if kind == "function" and not inside_function:
+                    # A brace initializer of a constant (no parameter list) is data.
+                    declaration = " ".join(lines[declaration_start(lines, number):number + 1])
+                    if "(" not in code_of(declaration).split("{")[0]:
+                        kind = "data"
                 start = declaration_start(lines, number) if kind == "function" and not inside_function else number
                 stack.append((kind, start))
             elif char == "}" and stack:

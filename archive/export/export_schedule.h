@@ -9,6 +9,7 @@
 #include <string>
 
 #include "archive/common/clock.h"
+#include "archive/model/export_cut_off.h"
 
 namespace hokan::archive {
 
@@ -31,12 +32,6 @@ struct DueExport {
 // Throws hokan::Error(kInvalidInput) when export_at does not parse.
 std::optional<DueExport> DueExportFor(std::int64_t facility_id, const std::string& export_at,
                                       TimePoint now);
-
-// A cut-off as text with microseconds, "2026-11-22T02:00:00.000000Z", and
-// back (also accepts the whole-second forms of ParseUtc). Cut-offs keep
-// microseconds because they compare with studies.last_received_at.
-std::string FormatCutOff(TimePoint time);
-std::optional<TimePoint> ParseCutOff(const std::string& text);
 
 // The job payload, {"facility_id": N, "cut_off": "<FormatCutOff>"}, and
 // back. Parsing accepts any key order and spacing (jsonb reorders keys);

@@ -5,6 +5,8 @@
 #include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/index/database.h"
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/transaction.h"
 
 namespace hokan::archive {
 
@@ -17,18 +19,13 @@ void RecordAudit(pqxx::transaction_base& transaction, const AuditEntry& entry) {
 }
 
 void RecordAudit(Database& database, const AuditEntry& entry) {
-  WithConnection(database, fmt::format("audit {}", entry.action),
-                 [&](pqxx::connection& connection) {
-                   pqxx::work transaction(connection);
-                   RecordAudit(transaction, entry);
-                   transaction.commit();
-                 });
+  sql::ReadWrite(database, fmt::format("audit {}", entry.action),
+                 [&](pqxx::work& transaction) { RecordAudit(transaction, entry); });
 }
 
 std::vector<AuditRow> ListAudit(Database& database, const std::optional<std::string>& facility,
                                 const std::string& action_prefix, int limit) {
-  return WithConnection(database, "list the audit log", [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
+  return sql::ReadOnly(database, "list the audit log", [&](pqxx::read_transaction& transaction) {
     if (facility) RequireFacilityId(transaction, *facility);
     const pqxx::result result = transaction.exec_params(
         "SELECT a.id, to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "

@@ -5,8 +5,6 @@
 #include <string>
 #include <vector>
 
-#include <pqxx/pqxx>
-
 namespace hokan::archive {
 
 class Database;
@@ -28,11 +26,9 @@ struct AuditRow {
   AuditEntry entry;
 };
 
-// Writes `entry`, at hokan's Now(), inside the caller's transaction (it
-// exists iff the change it records commits).
-void RecordAudit(pqxx::transaction_base& transaction, const AuditEntry& entry);
-
-// Writes `entry` in its own transaction. Throws hokan::Error(kDatabase).
+// Writes `entry`, at hokan's Now(), in its own transaction (the index
+// writes audit rows inside the transaction of the change they record:
+// archive/index/sql/index_sql.h). Throws hokan::Error(kDatabase).
 void RecordAudit(Database& database, const AuditEntry& entry);
 
 // Newest first: at most `limit` rows, of `facility` when given (by name),

@@ -1,12 +1,15 @@
 #include "archive/index/commitment_index.h"
 
 #include <fmt/format.h>
+
 #include <pqxx/pqxx>
 
 #include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/index/database.h"
 #include "archive/index/job_queue.h"
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/transaction.h"
 
 namespace hokan::archive {
 
@@ -15,10 +18,9 @@ CommitmentIndex::CommitmentIndex(Database& database) : database_(database) {}
 AddedCommitmentRequest CommitmentIndex::AddRequest(const NewCommitmentRequest& request,
                                                    const std::string& node,
                                                    TimePoint report_after) {
-  return WithConnection(
+  return sql::ReadWrite(
       database_, fmt::format("storing commitment request {}", request.transaction_uid),
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+      [&](pqxx::work& transaction) {
         AddedCommitmentRequest added;
         added.request_id =
             transaction
@@ -40,25 +42,23 @@ AddedCommitmentRequest CommitmentIndex::AddRequest(const NewCommitmentRequest& r
             "   FROM unnest($2::text[], $3::text[]) WITH ORDINALITY"
             "        AS t(class_uid, instance_uid, ord)",
             added.request_id, TextArrayLiteral(classes), TextArrayLiteral(instances));
-        const auto job_id = JobQueue::Enqueue(
-            transaction, kReportJobKind, fmt::format("{{\"request_id\": {}}}", added.request_id),
-            report_after);
+        const auto job_id =
+            EnqueueJob(transaction, kReportJobKind,
+                       fmt::format("{{\"request_id\": {}}}", added.request_id), report_after);
         if (!job_id) {
           throw Error(ErrorCode::kInternal,
                       fmt::format("commitment request {}: the report job was not created",
                                   request.transaction_uid));
         }
         added.job_id = *job_id;
-        transaction.commit();
         return added;
       });
 }
 
 std::optional<StoredCommitmentRequest> CommitmentIndex::FindRequest(std::int64_t request_id) {
-  return WithConnection(
+  return sql::ReadOnly(
       database_, fmt::format("reading commitment request {}", request_id),
-      [&](pqxx::connection& connection) -> std::optional<StoredCommitmentRequest> {
-        pqxx::read_transaction transaction(connection);
+      [&](pqxx::read_transaction& transaction) -> std::optional<StoredCommitmentRequest> {
         const auto found = transaction.exec_params(
             "SELECT facility_id, requester_ae, transaction_uid, state"
             "  FROM commitment_requests WHERE id = $1",
@@ -83,9 +83,8 @@ std::optional<StoredCommitmentRequest> CommitmentIndex::FindRequest(std::int64_t
 
 std::vector<IndexedCopy> CommitmentIndex::FindInstances(
     std::int64_t facility_id, const std::vector<std::string>& sop_instance_uids) {
-  return WithConnection(
-      database_, "looking up instances to commit", [&](pqxx::connection& connection) {
-        pqxx::read_transaction transaction(connection);
+  return sql::ReadOnly(
+      database_, "looking up instances to commit", [&](pqxx::read_transaction& transaction) {
         const auto result = transaction.exec_params(
             "SELECT sop_instance_uid, sop_class_uid, relative_path, checksum_sha256"
             "  FROM instances WHERE facility_id = $1 AND sop_instance_uid = ANY ($2::text[])",
@@ -101,10 +100,9 @@ std::vector<IndexedCopy> CommitmentIndex::FindInstances(
 
 std::optional<ReportAddress> CommitmentIndex::FindReportAddress(std::int64_t facility_id,
                                                                 const std::string& ae_title) {
-  return WithConnection(
+  return sql::ReadOnly(
       database_, fmt::format("looking up the address of AE '{}'", ae_title),
-      [&](pqxx::connection& connection) -> std::optional<ReportAddress> {
-        pqxx::read_transaction transaction(connection);
+      [&](pqxx::read_transaction& transaction) -> std::optional<ReportAddress> {
         const auto result = transaction.exec_params(
             "SELECT host, port FROM application_entities"
             " WHERE ae_title = $1 AND facility_id = $2 AND enabled"
@@ -129,10 +127,9 @@ void CommitmentIndex::RecordReported(std::int64_t request_id,
   }
   const int committed = static_cast<int>(items.size()) - failed;
   const std::string reported_at = FormatUtcMicroseconds(Now());
-  WithConnection(
+  sql::ReadWrite(
       database_, fmt::format("recording the report of commitment request {}", request_id),
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+      [&](pqxx::work& transaction) {
         transaction.exec_params(
             "UPDATE commitment_items c"
             "   SET outcome = CASE WHEN t.reason = 0 THEN 'committed' ELSE 'failed' END,"
@@ -154,35 +151,30 @@ void CommitmentIndex::RecordReported(std::int64_t request_id,
               " WHERE id = $1 AND state = 'pending'",
               *finished_job_id, node, reported_at);
         }
-        transaction.commit();
       });
 }
 
 void CommitmentIndex::RecordAttempt(std::int64_t request_id, const std::string& error,
                                     bool gave_up) {
-  WithConnection(
-      database_, fmt::format("recording a report attempt of commitment request {}", request_id),
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
-        transaction.exec_params(
-            "UPDATE commitment_requests"
-            "   SET attempts = attempts + 1, last_error = $2,"
-            "       state = CASE WHEN $3 THEN 'failed' ELSE state END"
-            " WHERE id = $1 AND state = 'pending'",
-            request_id, error, gave_up);
-        transaction.commit();
-      });
+  sql::ReadWrite(database_,
+                 fmt::format("recording a report attempt of commitment request {}", request_id),
+                 [&](pqxx::work& transaction) {
+                   transaction.exec_params(
+                       "UPDATE commitment_requests"
+                       "   SET attempts = attempts + 1, last_error = $2,"
+                       "       state = CASE WHEN $3 THEN 'failed' ELSE state END"
+                       " WHERE id = $1 AND state = 'pending'",
+                       request_id, error, gave_up);
+                 });
 }
 
 void CommitmentIndex::RunJobNow(std::int64_t job_id) {
-  WithConnection(database_, fmt::format("rescheduling job {}", job_id),
-                 [&](pqxx::connection& connection) {
-                   pqxx::work transaction(connection);
+  sql::ReadWrite(database_, fmt::format("rescheduling job {}", job_id),
+                 [&](pqxx::work& transaction) {
                    transaction.exec_params(
                        "UPDATE jobs SET run_after = $2::timestamptz"
                        " WHERE id = $1 AND state = 'pending'",
                        job_id, FormatUtc(Now()));
-                   transaction.commit();
                  });
 }
 

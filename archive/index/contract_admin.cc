@@ -9,6 +9,8 @@
 #include "archive/common/error.h"
 #include "archive/index/audit_log.h"
 #include "archive/index/database.h"
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/transaction.h"
 
 namespace hokan::archive {
 namespace {
@@ -146,10 +148,9 @@ ContractAdmin::ContractAdmin(Database& database) : database_(database) {}
 
 std::int64_t ContractAdmin::Add(const std::string& facility, const ContractTerms& terms,
                                 const ChangeAuthor& author) {
-  return WithConnection(
+  return sql::ReadWrite(
       database_, fmt::format("add a contract to facility '{}'", facility),
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+      [&](pqxx::work& transaction) {
         const std::int64_t facility_id = LockFacility(transaction, facility);
         CheckOverlap(transaction, facility_id, facility, terms, 0);
         const std::int64_t id =
@@ -157,7 +158,6 @@ std::int64_t ContractAdmin::Add(const std::string& facility, const ContractTerms
         RecordAudit(transaction, AuditEntry{author.actor, "contract.add", facility_id,
                                             fmt::format("contract {}", id), SummarizeTerms(terms),
                                             author.reason});
-        transaction.commit();
         return id;
       });
 }
@@ -169,9 +169,8 @@ namespace {
 ContractVersion Supersede(Database& database, std::int64_t id, const std::string& action,
                           const ChangeAuthor& author,
                           const std::function<ContractTerms(const ContractVersion&)>& make) {
-  return WithConnection(
-      database, fmt::format("{} {}", action, id), [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+  return sql::ReadWrite(
+      database, fmt::format("{} {}", action, id), [&](pqxx::work& transaction) {
         const auto found = transaction.exec_params(
             std::string(kSelectContract) + " WHERE c.id = $1 FOR UPDATE OF c", id);
         if (found.empty()) {
@@ -209,7 +208,6 @@ ContractVersion Supersede(Database& database, std::int64_t id, const std::string
                                fmt::format("contract {}", new_id), detail, author.reason});
         const auto inserted =
             transaction.exec_params(std::string(kSelectContract) + " WHERE c.id = $1", new_id);
-        transaction.commit();
         return VersionFromRow(inserted[0]);
       });
 }
@@ -247,23 +245,21 @@ ContractVersion ContractAdmin::End(std::int64_t id, const CivilDate& last_day,
 
 std::optional<ContractVersion> ContractAdmin::Current(const std::string& facility,
                                                       const CivilDate& today) {
-  return WithConnection(database_, fmt::format("read the contract of facility '{}'", facility),
-                        [&](pqxx::connection& connection) -> std::optional<ContractVersion> {
-                          pqxx::read_transaction transaction(connection);
-                          const std::int64_t facility_id = FacilityIdOf(transaction, facility);
-                          const auto result = transaction.exec_params(
-                              std::string(kSelectContract) +
-                                  " WHERE c.facility_id = $1 AND c.superseded_at IS NULL "
-                                  "   AND $2::date BETWEEN c.starts_on AND c.ends_on",
-                              facility_id, FormatIsoDate(today));
-                          if (result.empty()) return std::nullopt;
-                          return VersionFromRow(result[0]);
-                        });
+  return sql::ReadOnly(database_, fmt::format("read the contract of facility '{}'", facility),
+                       [&](pqxx::read_transaction& transaction) -> std::optional<ContractVersion> {
+                         const std::int64_t facility_id = FacilityIdOf(transaction, facility);
+                         const auto result = transaction.exec_params(
+                             std::string(kSelectContract) +
+                                 " WHERE c.facility_id = $1 AND c.superseded_at IS NULL "
+                                 "   AND $2::date BETWEEN c.starts_on AND c.ends_on",
+                             facility_id, FormatIsoDate(today));
+                         if (result.empty()) return std::nullopt;
+                         return VersionFromRow(result[0]);
+                       });
 }
 
 std::vector<ContractVersion> ContractAdmin::List(const std::optional<std::string>& facility) {
-  return WithConnection(database_, "list contracts", [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
+  return sql::ReadOnly(database_, "list contracts", [&](pqxx::read_transaction& transaction) {
     std::optional<std::int64_t> facility_id;
     if (facility) facility_id = FacilityIdOf(transaction, *facility);
     const auto result = transaction.exec_params(

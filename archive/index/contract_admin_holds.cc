@@ -8,6 +8,8 @@
 #include "archive/common/error.h"
 #include "archive/index/audit_log.h"
 #include "archive/index/database.h"
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/transaction.h"
 
 namespace hokan::archive {
 namespace {
@@ -44,10 +46,8 @@ void LegalHolds::Set(const std::string& facility, const std::string& study_insta
   if (reason.find_first_not_of(" \t") == std::string::npos) {
     throw Error(ErrorCode::kInvalidInput, "--reason is required to put a study on hold");
   }
-  WithConnection(
-      database_, fmt::format("hold study {}", study_instance_uid),
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+  sql::ReadWrite(
+      database_, fmt::format("hold study {}", study_instance_uid), [&](pqxx::work& transaction) {
         const std::int64_t facility_id = FacilityIdOf(transaction, facility);
         const StudyHold before = LockStudy(transaction, facility_id, facility, study_instance_uid);
         transaction.exec_params(
@@ -60,16 +60,13 @@ void LegalHolds::Set(const std::string& facility, const std::string& study_insta
                 actor, "hold.set", facility_id, study_instance_uid,
                 before.held ? fmt::format("already held; reason was '{}'", before.reason) : "held",
                 reason});
-        transaction.commit();
       });
 }
 
 void LegalHolds::Release(const std::string& facility, const std::string& study_instance_uid,
                          const std::string& reason, const std::string& actor) {
-  WithConnection(
-      database_, fmt::format("release study {}", study_instance_uid),
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+  sql::ReadWrite(
+      database_, fmt::format("release study {}", study_instance_uid), [&](pqxx::work& transaction) {
         const std::int64_t facility_id = FacilityIdOf(transaction, facility);
         const StudyHold before = LockStudy(transaction, facility_id, facility, study_instance_uid);
         if (!before.held) {
@@ -84,13 +81,11 @@ void LegalHolds::Release(const std::string& facility, const std::string& study_i
             facility_id, study_instance_uid, FormatUtcMicroseconds(Now()));
         RecordAudit(transaction, AuditEntry{actor, "hold.release", facility_id, study_instance_uid,
                                             fmt::format("was held: '{}'", before.reason), reason});
-        transaction.commit();
       });
 }
 
 std::vector<HeldStudy> LegalHolds::List(const std::optional<std::string>& facility) {
-  return WithConnection(database_, "list legal holds", [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
+  return sql::ReadOnly(database_, "list legal holds", [&](pqxx::read_transaction& transaction) {
     std::optional<std::int64_t> facility_id;
     if (facility) facility_id = FacilityIdOf(transaction, *facility);
     const auto result = transaction.exec_params(

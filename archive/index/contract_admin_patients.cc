@@ -8,6 +8,8 @@
 #include "archive/common/error.h"
 #include "archive/index/audit_log.h"
 #include "archive/index/database.h"
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/transaction.h"
 
 namespace hokan::archive {
 namespace {
@@ -37,10 +39,9 @@ std::string PatientChoices::Record(const std::string& facility, const std::strin
   if (choice != "opt_in" && choice != "opt_out") {
     throw Error(ErrorCode::kInternal, fmt::format("unknown patient choice '{}'", choice));
   }
-  return WithConnection(
+  return sql::ReadWrite(
       database_, fmt::format("record {} of patient '{}'", choice, patient_id),
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+      [&](pqxx::work& transaction) {
         const std::int64_t facility_id = FacilityIdOf(transaction, facility);
         const auto earlier = transaction.exec_params(
             "SELECT choice FROM patient_choices WHERE facility_id = $1 AND patient_id = $2 "
@@ -59,7 +60,6 @@ std::string PatientChoices::Record(const std::string& facility, const std::strin
                     AuditEntry{actor, "patient." + choice, facility_id,
                                fmt::format("patient {}", patient_id),
                                before.empty() ? "no earlier choice" : "was " + before, reason});
-        transaction.commit();
         return before;
       });
 }
@@ -67,10 +67,9 @@ std::string PatientChoices::Record(const std::string& facility, const std::strin
 void PatientChoices::Clear(const std::string& facility, const std::string& patient_id,
                            const std::string& actor, const std::string& reason) {
   CheckPatientId(patient_id);
-  WithConnection(
+  sql::ReadWrite(
       database_, fmt::format("clear the choice of patient '{}'", patient_id),
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+      [&](pqxx::work& transaction) {
         const std::int64_t facility_id = FacilityIdOf(transaction, facility);
         const auto removed = transaction.exec_params(
             "DELETE FROM patient_choices WHERE facility_id = $1 AND patient_id = $2 "
@@ -85,13 +84,11 @@ void PatientChoices::Clear(const std::string& facility, const std::string& patie
         RecordAudit(transaction, AuditEntry{actor, "patient.clear", facility_id,
                                             fmt::format("patient {}", patient_id),
                                             "was " + removed[0][0].as<std::string>(), reason});
-        transaction.commit();
       });
 }
 
 std::vector<PatientChoiceRow> PatientChoices::List(const std::string& facility) {
-  return WithConnection(database_, "list patient choices", [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
+  return sql::ReadOnly(database_, "list patient choices", [&](pqxx::read_transaction& transaction) {
     const std::int64_t facility_id = FacilityIdOf(transaction, facility);
     const auto result = transaction.exec_params(
         "SELECT patient_id, choice, "

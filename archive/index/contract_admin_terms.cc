@@ -99,30 +99,8 @@ std::string Joined(const std::vector<std::string>& values) {
   return text.empty() ? "-" : text;
 }
 
-}  // namespace
-
-bool ContractOptions::Empty() const {
-  return !service_period && !start && !end && !backup_timing && !nightly_at &&
-         !exam_quiet_minutes && !data_kept && !modalities && !quota && !over_quota &&
-         !service_class && !export_at && !storage_period && !grace_days && !note;
-}
-
-ContractTerms ResolveContractTerms(const std::optional<ContractTerms>& current,
-                                   const ContractOptions& options) {
-  const bool adding = !current.has_value();
-  auto required = [&](const std::optional<std::string>& value, const char* option) {
-    if (adding && !value) Refuse(fmt::format("{} is required for a new contract", option));
-  };
-  required(options.service_period, "--service-period");
-  required(options.start, "--start");
-  required(options.end, "--end");
-  required(options.backup_timing, "--backup-timing");
-  required(options.data_kept, "--data-kept");
-  required(options.quota, "--quota");
-  required(options.service_class, "--service-class");
-  required(options.storage_period, "--storage-period");
-
-  ContractTerms terms = current.value_or(ContractTerms{});
+// --service-period, --start and --end.
+void ResolveServicePeriod(const ContractOptions& options, ContractTerms& terms) {
   if (options.service_period) {
     terms.service_period =
         OneOf("--service-period", *options.service_period, {"annual", "monthly"});
@@ -133,7 +111,11 @@ ContractTerms ResolveContractTerms(const std::optional<ContractTerms>& current,
     Refuse(fmt::format("--end {} is before --start {}", FormatIsoDate(terms.ends_on),
                        FormatIsoDate(terms.starts_on)));
   }
+}
 
+// --backup-timing with --nightly-at (nightly only) and --exam-quiet-minutes
+// (per exam only).
+void ResolveBackupTiming(const ContractOptions& options, ContractTerms& terms) {
   if (options.backup_timing) {
     terms.backup_timing =
         OneOf("--backup-timing", *options.backup_timing, {"on-receipt", "nightly", "per-exam"});
@@ -170,7 +152,10 @@ ContractTerms ResolveContractTerms(const std::optional<ContractTerms>& current,
     }
     terms.exam_quiet_minutes.reset();
   }
+}
 
+// --data-kept with --modalities (per modality only).
+void ResolveDataKept(const ContractOptions& options, ContractTerms& terms) {
   if (options.data_kept) {
     terms.data_kept =
         OneOf("--data-kept", *options.data_kept,
@@ -191,7 +176,10 @@ ContractTerms ResolveContractTerms(const std::optional<ContractTerms>& current,
     }
     terms.kept_modalities.clear();
   }
+}
 
+// --quota, --over-quota, --service-class with --export-at (deluxe only).
+void ResolveQuotaAndClass(const ContractOptions& options, ContractTerms& terms) {
   if (options.quota) terms.quota_bytes = ParseByteCount("--quota", *options.quota);
   if (options.over_quota) {
     terms.over_quota = OneOf("--over-quota", *options.over_quota, {"refuse", "recycle"});
@@ -214,7 +202,10 @@ ContractTerms ResolveContractTerms(const std::optional<ContractTerms>& current,
     }
     terms.export_at.reset();
   }
+}
 
+// --storage-period and --grace-days.
+void ResolveRetention(const ContractOptions& options, ContractTerms& terms) {
   if (options.storage_period) {
     try {
       terms.default_storage_period =
@@ -226,6 +217,37 @@ ContractTerms ResolveContractTerms(const std::optional<ContractTerms>& current,
   if (options.grace_days) {
     terms.expiry_grace_days = IntegerOption("--grace-days", *options.grace_days, 0, 3650);
   }
+}
+
+}  // namespace
+
+bool ContractOptions::Empty() const {
+  return !service_period && !start && !end && !backup_timing && !nightly_at &&
+         !exam_quiet_minutes && !data_kept && !modalities && !quota && !over_quota &&
+         !service_class && !export_at && !storage_period && !grace_days && !note;
+}
+
+ContractTerms ResolveContractTerms(const std::optional<ContractTerms>& current,
+                                   const ContractOptions& options) {
+  const bool adding = !current.has_value();
+  auto required = [&](const std::optional<std::string>& value, const char* option) {
+    if (adding && !value) Refuse(fmt::format("{} is required for a new contract", option));
+  };
+  required(options.service_period, "--service-period");
+  required(options.start, "--start");
+  required(options.end, "--end");
+  required(options.backup_timing, "--backup-timing");
+  required(options.data_kept, "--data-kept");
+  required(options.quota, "--quota");
+  required(options.service_class, "--service-class");
+  required(options.storage_period, "--storage-period");
+
+  ContractTerms terms = current.value_or(ContractTerms{});
+  ResolveServicePeriod(options, terms);
+  ResolveBackupTiming(options, terms);
+  ResolveDataKept(options, terms);
+  ResolveQuotaAndClass(options, terms);
+  ResolveRetention(options, terms);
   if (options.note) terms.note = *options.note;
   return terms;
 }

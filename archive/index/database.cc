@@ -2,82 +2,20 @@
 
 #include <fmt/format.h>
 
+#include <pqxx/pqxx>
+
 #include "archive/common/clock.h"
 #include "archive/common/error.h"
 #include "archive/common/log.h"
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/transaction.h"
 
 namespace hokan::archive {
 
-Database::Database(std::string conninfo, int pool_size, PrepareFunction prepare)
-    : conninfo_(std::move(conninfo)), prepare_(std::move(prepare)), pool_size_(pool_size) {
-  auto first = Open();
-  idle_.push_back(std::move(first));
-  open_count_ = 1;
-}
+Database::Database(std::string conninfo, int pool_size)
+    : pool_(std::make_unique<sql::ConnectionPool>(std::move(conninfo), pool_size)) {}
 
 Database::~Database() = default;
-
-std::unique_ptr<pqxx::connection> Database::Open() {
-  try {
-    auto connection = std::make_unique<pqxx::connection>(conninfo_);
-    // hokan's statements are short index lookups: a parallel worker (about
-    // 20 ms to start) or JIT compilation (about 18 ms, chosen by a cost
-    // estimate that varies with ANALYZE's sample) costs more than it saves.
-    // Measured with bench/find_bench.sh.
-    pqxx::nontransaction session(*connection);
-    session.exec("SET jit = off");
-    session.exec("SET max_parallel_workers_per_gather = 0");
-    session.commit();
-    if (prepare_) prepare_(*connection);
-    return connection;
-  } catch (const pqxx::failure& error) {
-    throw Error(ErrorCode::kDatabase,
-                fmt::format("cannot connect to PostgreSQL: {}", error.what()));
-  }
-}
-
-Database::Lease Database::Acquire() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  available_.wait(lock, [this] { return !idle_.empty() || open_count_ < pool_size_; });
-  if (!idle_.empty()) {
-    auto connection = std::move(idle_.back());
-    idle_.pop_back();
-    if (connection->is_open()) return Lease(this, std::move(connection));
-    --open_count_;
-  }
-  ++open_count_;
-  lock.unlock();
-  try {
-    return Lease(this, Open());
-  } catch (...) {
-    std::lock_guard<std::mutex> relock(mutex_);
-    --open_count_;
-    available_.notify_one();
-    throw;
-  }
-}
-
-void Database::Return(std::unique_ptr<pqxx::connection> connection, bool broken) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (broken || !connection->is_open()) {
-    --open_count_;
-  } else {
-    idle_.push_back(std::move(connection));
-  }
-  available_.notify_one();
-}
-
-Database::Lease::Lease(Database* owner, std::unique_ptr<pqxx::connection> connection)
-    : owner_(owner), connection_(std::move(connection)) {}
-
-Database::Lease::Lease(Lease&& other) noexcept
-    : owner_(other.owner_), connection_(std::move(other.connection_)), broken_(other.broken_) {
-  other.owner_ = nullptr;
-}
-
-Database::Lease::~Lease() {
-  if (owner_ && connection_) owner_->Return(std::move(connection_), broken_);
-}
 
 std::string TextArrayLiteral(const std::vector<std::string>& values) {
   std::string literal = "{";
@@ -89,6 +27,15 @@ std::string TextArrayLiteral(const std::vector<std::string>& values) {
       literal += c;
     }
     literal += '"';
+  }
+  return literal + "}";
+}
+
+std::string BigintArrayLiteral(const std::vector<std::int64_t>& values) {
+  std::string literal = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) literal += ",";
+    literal += std::to_string(values[i]);
   }
   return literal + "}";
 }
@@ -105,9 +52,12 @@ void ValidateMigrationOrder(const std::vector<schema::Migration>& migrations) {
   }
 }
 
-int ApplyMigrations(pqxx::connection& connection,
-                    const std::vector<schema::Migration>& migrations) {
+int ApplyMigrations(Database& database, const std::vector<schema::Migration>& migrations) {
   ValidateMigrationOrder(migrations);
+  // Each migration commits on its own and the loop reads what is applied
+  // before each one, so a failure is reported, never retried here.
+  auto lease = database.pool().Acquire();
+  pqxx::connection& connection = lease.connection();
   constexpr long long kMigrationLock = 0x686f6b616e;  // "hokan"
   int applied = 0;
   try {
@@ -146,6 +96,9 @@ int ApplyMigrations(pqxx::connection& connection,
       Log(LogLevel::kInfo, "applied schema migration {}", migration.name);
       ++applied;
     }
+  } catch (const pqxx::broken_connection& error) {
+    lease.MarkBroken();
+    throw Error(ErrorCode::kDatabase, fmt::format("applying migrations: {}", error.what()));
   } catch (const pqxx::failure& error) {
     throw Error(ErrorCode::kDatabase, fmt::format("applying migrations: {}", error.what()));
   }
@@ -170,14 +123,6 @@ std::optional<std::int64_t> FindFacilityId(pqxx::transaction_base& transaction,
   return result[0][0].as<std::int64_t>();
 }
 
-std::optional<std::int64_t> FindFacilityId(Database& database, const std::string& name) {
-  return WithConnection(database, fmt::format("look up facility '{}'", name),
-                        [&](pqxx::connection& connection) {
-                          pqxx::read_transaction transaction(connection);
-                          return FindFacilityId(transaction, name);
-                        });
-}
-
 std::int64_t RequireFacilityId(pqxx::transaction_base& transaction, const std::string& name,
                                const std::string& message_prefix) {
   const auto id = FindFacilityId(transaction, name);
@@ -186,6 +131,12 @@ std::int64_t RequireFacilityId(pqxx::transaction_base& transaction, const std::s
                 fmt::format("{}unknown facility '{}'", message_prefix, name));
   }
   return *id;
+}
+
+std::optional<std::int64_t> FindFacilityId(Database& database, const std::string& name) {
+  return sql::ReadOnly(
+      database, fmt::format("look up facility '{}'", name),
+      [&](pqxx::read_transaction& transaction) { return FindFacilityId(transaction, name); });
 }
 
 }  // namespace hokan::archive

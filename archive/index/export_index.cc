@@ -5,8 +5,10 @@
 #include <pqxx/pqxx>
 
 #include "archive/common/error.h"
-#include "archive/export/export_schedule.h"
 #include "archive/index/database.h"
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/transaction.h"
+#include "archive/model/export_cut_off.h"
 
 namespace hokan::archive {
 namespace {
@@ -90,35 +92,33 @@ std::optional<std::int64_t> ExportIndex::FacilityId(const std::string& name) {
 
 std::optional<ExportContract> ExportIndex::CurrentContract(std::int64_t facility_id,
                                                            TimePoint now) {
-  return WithConnection(database_, fmt::format("read the contract of facility {}", facility_id),
-                        [&](pqxx::connection& connection) {
-                          pqxx::read_transaction transaction(connection);
-                          const pqxx::result result = transaction.exec_params(
-                              kCurrentContractSql, facility_id, FormatUtc(now));
-                          if (result.empty()) return std::optional<ExportContract>();
-                          return std::optional<ExportContract>(ExportContract{
-                              result[0][0].as<std::string>(), result[0][1].as<std::string>(),
-                              result[0][2].as<std::string>()});
-                        });
+  return sql::ReadOnly(database_, fmt::format("read the contract of facility {}", facility_id),
+                       [&](pqxx::read_transaction& transaction) {
+                         const pqxx::result result = transaction.exec_params(
+                             kCurrentContractSql, facility_id, FormatUtc(now));
+                         if (result.empty()) return std::optional<ExportContract>();
+                         return std::optional<ExportContract>(ExportContract{
+                             result[0][0].as<std::string>(), result[0][1].as<std::string>(),
+                             result[0][2].as<std::string>()});
+                       });
 }
 
 std::vector<DeluxeFacility> ExportIndex::DeluxeFacilities(TimePoint now) {
-  return WithConnection(database_, "list deluxe facilities", [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
-    std::vector<DeluxeFacility> facilities;
-    for (const auto& row : transaction.exec_params(kDeluxeFacilitiesSql, FormatUtc(now))) {
-      facilities.push_back(DeluxeFacility{row[0].as<std::int64_t>(), row[1].as<std::string>(),
-                                          row[2].as<std::string>()});
-    }
-    return facilities;
-  });
+  return sql::ReadOnly(
+      database_, "list deluxe facilities", [&](pqxx::read_transaction& transaction) {
+        std::vector<DeluxeFacility> facilities;
+        for (const auto& row : transaction.exec_params(kDeluxeFacilitiesSql, FormatUtc(now))) {
+          facilities.push_back(DeluxeFacility{row[0].as<std::int64_t>(), row[1].as<std::string>(),
+                                              row[2].as<std::string>()});
+        }
+        return facilities;
+      });
 }
 
 std::optional<TimePoint> ExportIndex::LastCutOff(std::int64_t facility_id) {
-  return WithConnection(
+  return sql::ReadOnly(
       database_, fmt::format("read the last export of facility {}", facility_id),
-      [&](pqxx::connection& connection) {
-        pqxx::read_transaction transaction(connection);
+      [&](pqxx::read_transaction& transaction) {
         const pqxx::result result = transaction.exec_params(
             "SELECT " HOKAN_UTC_MICROS("max(cut_off)") " FROM offline_exports "
             "WHERE facility_id = $1",
@@ -130,25 +130,23 @@ std::optional<TimePoint> ExportIndex::LastCutOff(std::int64_t facility_id) {
 
 std::optional<OfflineExportRecord> ExportIndex::FindByCutOff(std::int64_t facility_id,
                                                              TimePoint cut_off) {
-  return WithConnection(database_, fmt::format("find an export of facility {}", facility_id),
-                        [&](pqxx::connection& connection) {
-                          pqxx::read_transaction transaction(connection);
-                          const pqxx::result result = transaction.exec_params(
-                              std::string(kRecordColumns) +
-                                  "WHERE e.facility_id = $1 AND e.cut_off = $2::timestamptz",
-                              facility_id, FormatCutOff(cut_off));
-                          if (result.empty()) return std::optional<OfflineExportRecord>();
-                          return std::optional<OfflineExportRecord>(RecordFrom(result[0]));
-                        });
+  return sql::ReadOnly(database_, fmt::format("find an export of facility {}", facility_id),
+                       [&](pqxx::read_transaction& transaction) {
+                         const pqxx::result result = transaction.exec_params(
+                             std::string(kRecordColumns) +
+                                 "WHERE e.facility_id = $1 AND e.cut_off = $2::timestamptz",
+                             facility_id, FormatCutOff(cut_off));
+                         if (result.empty()) return std::optional<OfflineExportRecord>();
+                         return std::optional<OfflineExportRecord>(RecordFrom(result[0]));
+                       });
 }
 
 std::vector<ExportSourceInstance> ExportIndex::InstancesDue(std::int64_t facility_id,
                                                             const std::optional<TimePoint>& after,
                                                             TimePoint until) {
-  return WithConnection(
+  return sql::ReadOnly(
       database_, fmt::format("list the studies facility {} received for export", facility_id),
-      [&](pqxx::connection& connection) {
-        pqxx::read_transaction transaction(connection);
+      [&](pqxx::read_transaction& transaction) {
         std::optional<std::string> after_text;
         if (after) after_text = FormatCutOff(*after);
         std::vector<ExportSourceInstance> instances;
@@ -165,10 +163,8 @@ std::vector<ExportSourceInstance> ExportIndex::InstancesDue(std::int64_t facilit
 std::optional<std::int64_t> ExportIndex::Record(const OfflineExportRecord& record,
                                                 const std::vector<ExportedStudy>& studies,
                                                 const AuditEntry& audit) {
-  return WithConnection(
-      database_, fmt::format("record the export {}", record.folder),
-      [&](pqxx::connection& connection) {
-        pqxx::work transaction(connection);
+  return sql::ReadWrite(
+      database_, fmt::format("record the export {}", record.folder), [&](pqxx::work& transaction) {
         // Serialises the exports of one facility without blocking ingest
         // (foreign-key checks take FOR KEY SHARE, which this does not block).
         transaction.exec_params("SELECT id FROM facilities WHERE id = $1 FOR NO KEY UPDATE",
@@ -210,14 +206,12 @@ std::optional<std::int64_t> ExportIndex::Record(const OfflineExportRecord& recor
             id, TextArrayLiteral(uids), TextArrayLiteral(folders), TextArrayLiteral(instances),
             TextArrayLiteral(bytes), TextArrayLiteral(received));
         RecordAudit(transaction, audit);
-        transaction.commit();
         return std::optional<std::int64_t>(id);
       });
 }
 
 std::vector<OfflineExportRecord> ExportIndex::List(const std::optional<std::int64_t>& facility_id) {
-  return WithConnection(database_, "list offline exports", [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
+  return sql::ReadOnly(database_, "list offline exports", [&](pqxx::read_transaction& transaction) {
     std::vector<OfflineExportRecord> records;
     for (const auto& row : transaction.exec_params(
              std::string(kRecordColumns) + "WHERE $1::bigint IS NULL OR e.facility_id = $1::bigint "

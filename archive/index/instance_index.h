@@ -62,9 +62,6 @@ class InstanceIndex {
   // `database` must outlive the index.
   explicit InstanceIndex(Database& database);
 
-  // Registers the statements this class uses on a new connection.
-  static void PrepareStatements(pqxx::connection& connection);
-
   // Makes the facilities and their store and query AE titles of the
   // configuration present and enabled in the database (store AEs as
   // 'modality' with may_store, query AEs as 'viewer' without);
@@ -129,18 +126,11 @@ class InstanceIndex {
     std::string NewSeries() const { return TextArrayLiteral(new_series); }
   };
 
-  // Adds one row in `transaction`, `now` (the batch's time on hokan's
-  // clock, microseconds) as its received and changed time; records series
-  // ids to remember in `learned` (applied after COMMIT) and what it added
-  // in `added`.
-  IndexOutcome InsertRow(pqxx::work& transaction, const NewInstanceRow& row,
-                         const std::string& now,
-                         std::unordered_map<std::string, KnownSeries>& learned,
-                         AddedInstances& added);
-
-  // The provisional contract, annual from the UTC day of `now`.
-  static void ProvisionContract(pqxx::work& transaction, const FacilityConfig& facility,
-                                std::int64_t facility_id, TimePoint now);
+  // Adds one row of a batch in the batch's transaction, `now` (the
+  // batch's time on hokan's clock, microseconds) as its received and
+  // changed time; records series ids to remember in `learned` (applied
+  // after COMMIT) and what it added in `added` (instance_index.cc).
+  struct BatchInserter;
 
   Database& database_;
   std::mutex known_series_mutex_;

@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <pqxx/pqxx>
-
 #include "archive/common/clock.h"
 
 namespace hokan::archive {
@@ -45,11 +43,8 @@ class JobQueue {
                                       TimePoint run_after,
                                       const std::optional<std::string>& dedupe_key = {});
 
-  // The same, inside the caller's transaction (the job exists iff it commits).
-  static std::optional<std::int64_t> Enqueue(pqxx::transaction_base& transaction,
-                                             const std::string& kind, const std::string& payload,
-                                             TimePoint run_after,
-                                             const std::optional<std::string>& dedupe_key = {});
+  // (The index enqueues inside its own transactions with EnqueueJob,
+  // archive/index/sql/index_sql.h.)
 
   // Claims one pending job of `kinds` whose run_after is not after Now()
   // and that no other node runs (SELECT … FOR UPDATE SKIP LOCKED, then a

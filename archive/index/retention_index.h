@@ -13,7 +13,7 @@
 
 #include "archive/common/clock.h"
 #include "archive/index/database.h"
-#include "archive/retention/expiry_reason.h"
+#include "archive/model/expiry_cause.h"
 
 namespace hokan::archive {
 
@@ -135,11 +135,10 @@ class RetentionIndex::DeletionLock {
 
  private:
   friend class RetentionIndex;
-  DeletionLock(Database::Lease lease, std::int64_t deletion_id);
-  template <typename Work>
-  auto Run(const std::string& what, Work&& work);
+  struct Session;  // the leased connection (sql/retention_sql.h)
+  DeletionLock(std::unique_ptr<Session> session, std::int64_t deletion_id);
 
-  Database::Lease lease_;
+  std::unique_ptr<Session> session_;
   std::int64_t deletion_id_;
 };
 

@@ -4,6 +4,8 @@
 
 #include "archive/common/clock.h"
 #include "archive/common/error.h"
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/transaction.h"
 
 namespace hokan::archive {
 namespace {
@@ -30,8 +32,7 @@ std::int64_t SharingGrants::Grant(const std::string& owner_facility,
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("facility '{}' cannot share with itself", owner_facility));
   }
-  return WithConnection(database_, "granting", [&](pqxx::connection& connection) {
-    pqxx::work transaction(connection);
+  return sql::ReadWrite(database_, "granting", [&](pqxx::work& transaction) {
     const auto owner = FacilityId(transaction, owner_facility);
     const auto grantee = FacilityId(transaction, grantee_facility);
     const auto result = transaction.exec_params(
@@ -47,15 +48,12 @@ std::int64_t SharingGrants::Grant(const std::string& owner_facility,
                   fmt::format("facility '{}' already shares patient '{}' with '{}'",
                               owner_facility, patient_id, grantee_facility));
     }
-    transaction.commit();
     return result[0][0].as<std::int64_t>();
   });
 }
 
 void SharingGrants::Revoke(std::int64_t id, const std::string& revoked_by) {
-  WithConnection(database_, fmt::format("revoking grant {}", id),
-                 [&](pqxx::connection& connection) {
-    pqxx::work transaction(connection);
+  sql::ReadWrite(database_, fmt::format("revoking grant {}", id), [&](pqxx::work& transaction) {
     const auto result = transaction.exec_params(
         "UPDATE sharing_grants SET revoked_at = $3::timestamptz, revoked_by = $2"
         " WHERE id = $1 AND revoked_at IS NULL RETURNING id",
@@ -63,14 +61,12 @@ void SharingGrants::Revoke(std::int64_t id, const std::string& revoked_by) {
     if (result.empty()) {
       throw Error(ErrorCode::kInvalidInput, fmt::format("no active sharing grant {}", id));
     }
-    transaction.commit();
   });
 }
 
 std::vector<SharingGrant> SharingGrants::List(const std::optional<std::string>& facility,
                                               bool include_revoked) {
-  return WithConnection(database_, "listing grants", [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
+  return sql::ReadOnly(database_, "listing grants", [&](pqxx::read_transaction& transaction) {
     const std::int64_t facility_id = facility ? FacilityId(transaction, *facility) : 0;
     const auto result = transaction.exec_params(
         "SELECT g.id, o.name, e.name, g.patient_id, g.reason, g.granted_by,"

@@ -7,6 +7,8 @@
 #include "archive/common/error.h"
 #include "archive/index/audit_log.h"
 #include "archive/index/database.h"
+#include "archive/index/sql/index_sql.h"
+#include "archive/index/sql/transaction.h"
 
 namespace hokan::archive {
 
@@ -162,9 +164,8 @@ StorageRule StorageRulesAdmin::Add(const std::optional<std::string> &facility,
     throw Error(ErrorCode::kInvalidInput,
                 fmt::format("position {}: positions start at 1", *position));
   }
-  return WithConnection(
-      database_, "adding a storage rule", [&](pqxx::connection &connection) {
-        pqxx::work transaction(connection);
+  return sql::ReadWrite(
+      database_, "adding a storage rule", [&](pqxx::work &transaction) {
         rule.facility_id.reset();
         if (facility)
           rule.facility_id = FacilityId(transaction, *facility);
@@ -216,7 +217,6 @@ StorageRule StorageRulesAdmin::Add(const std::optional<std::string> &facility,
                     AuditEntry{actor, "rule.add", rule.facility_id,
                                fmt::format("rule {}", rule.id),
                                Describe(rule, facility.value_or("")), reason});
-        transaction.commit();
         return rule;
       });
 }
@@ -224,9 +224,8 @@ StorageRule StorageRulesAdmin::Add(const std::optional<std::string> &facility,
 std::vector<StorageRuleRecord>
 StorageRulesAdmin::List(const std::optional<std::string> &facility, bool global,
                         bool include_deleted) {
-  return WithConnection(
-      database_, "listing storage rules", [&](pqxx::connection &connection) {
-        pqxx::read_transaction transaction(connection);
+  return sql::ReadOnly(
+      database_, "listing storage rules", [&](pqxx::read_transaction &transaction) {
         std::optional<std::int64_t> facility_id;
         if (facility)
           facility_id = FacilityId(transaction, *facility);
@@ -251,10 +250,9 @@ StorageRulesAdmin::List(const std::optional<std::string> &facility, bool global,
 StorageRuleRecord StorageRulesAdmin::Delete(std::int64_t id,
                                             const std::string &actor,
                                             const std::string &reason) {
-  return WithConnection(
+  return sql::ReadWrite(
       database_, fmt::format("deleting storage rule {}", id),
-      [&](pqxx::connection &connection) {
-        pqxx::work transaction(connection);
+      [&](pqxx::work &transaction) {
         transaction.exec(
             "SELECT pg_advisory_xact_lock(hashtext('hokan.storage_rules'))");
         const auto found = transaction.exec_params(
@@ -280,7 +278,6 @@ StorageRuleRecord StorageRulesAdmin::Delete(std::int64_t id,
                     AuditEntry{actor, "rule.delete", record.rule.facility_id,
                                fmt::format("rule {}", id),
                                Describe(record.rule, record.facility), reason});
-        transaction.commit();
         return record;
       });
 }

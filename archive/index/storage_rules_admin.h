@@ -1,7 +1,5 @@
 #pragma once
 
-#include <pqxx/pqxx>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,12 +19,6 @@ struct StorageRuleRecord {
   std::string created_by;
   std::optional<std::string> deleted_at; // UTC; set once deleted
 };
-
-// The select list (table storage_rules r LEFT JOIN facilities f) that
-// StorageRuleRecordFromRow reads; a stored period that does not parse
-// throws hokan::Error(kInternal).
-extern const char *const kStorageRuleColumns;
-StorageRuleRecord StorageRuleRecordFromRow(const pqxx::row &row);
 
 // Adding, listing and deleting storage rules (table storage_rules, schema
 // 005), each change with its audit row in the same transaction. Rules are

@@ -7,6 +7,7 @@
 #include "archive/common/error.h"
 #include "archive/index/contract_admin_terms.h"
 #include "archive/index/database.h"
+#include "archive/index/sql/transaction.h"
 
 namespace hokan::archive {
 namespace {
@@ -75,8 +76,7 @@ SELECT f.name,
 std::vector<FacilityUsageReport> ReportUsage(Database& database,
                                              const std::optional<std::string>& facility,
                                              TimePoint now, int window_days) {
-  return WithConnection(database, "report usage", [&](pqxx::connection& connection) {
-    pqxx::read_transaction transaction(connection);
+  return sql::ReadOnly(database, "report usage", [&](pqxx::read_transaction& transaction) {
     const auto result = transaction.exec_params(kUsageQuery, facility, FormatUtc(now),
                                                 FormatIsoDate(DateOf(now)), window_days);
     if (facility && result.empty()) {

@@ -1,7 +1,7 @@
 #include "archive/ingest/storage_gate.h"
 
 #include "archive/ingest/ingest_service.h"
-#include "archive/model/report_class.h"
+#include "archive/model/available_range.h"
 
 namespace hokan::archive {
 

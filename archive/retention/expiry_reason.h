@@ -1,7 +1,8 @@
 #pragma once
 
-// What the expiry run says about a study it deletes: the cause, the audit
-// action, the human-readable reason; and the schedule of expiry jobs.
+// What the expiry run says about a study it deletes: the human-readable
+// reason (the cause and its facts are archive/model/expiry_cause.h); and
+// the schedule of expiry jobs.
 // Pure functions, no I/O.
 
 #include <chrono>
@@ -10,33 +11,9 @@
 #include <string>
 
 #include "archive/common/clock.h"
+#include "archive/model/expiry_cause.h"
 
 namespace hokan::archive {
-
-enum class ExpiryCause {
-  kExpired,        // studies.expires_at is not after now, no legal hold
-  kContractEnded,  // the facility's last contract ended + grace days, no current contract
-  kOverQuota,      // recycling: the facility uses more than its quota
-};
-
-// "expired", "contract_ended", "over_quota" (expiry_deletions.cause).
-std::string CauseName(ExpiryCause cause);
-// The inverse; nullopt for anything else.
-std::optional<ExpiryCause> ParseCause(const std::string& name);
-
-// The audit action: "study.recycle" for kOverQuota, else "study.expire".
-std::string AuditAction(ExpiryCause cause);
-
-// The facts behind a cause, as the index reports them.
-struct ExpiryFacts {
-  ExpiryCause cause = ExpiryCause::kExpired;
-  std::string expires_at;        // kExpired: UTC "2026-11-22T19:05:17Z"
-  std::int64_t contract_id = 0;  // kContractEnded: the last contract
-  std::string contract_ends_on;  // kContractEnded: "2026-01-31"
-  int grace_days = 0;            // kContractEnded
-  std::int64_t used_bytes = 0;   // kOverQuota: facility_usage.used_bytes
-  std::int64_t quota_bytes = 0;  // kOverQuota: the current contract's quota
-};
 
 // The audit reason: "expired at 2026-11-01T00:00:00Z",
 // "contract 12 ended 2026-01-31 + 90 days grace",

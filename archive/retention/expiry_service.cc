@@ -9,6 +9,7 @@
 #include "archive/common/failpoint.h"
 #include "archive/common/log.h"
 #include "archive/retention/deletion_files.h"
+#include "archive/retention/expiry_reason.h"
 
 namespace hokan::archive {
 

@@ -6,7 +6,7 @@
 
 #include "archive/common/error.h"
 #include "archive/common/log.h"
-#include "archive/model/report_class.h"
+#include "archive/model/available_range.h"
 
 namespace hokan::archive {
 namespace {
@@ -14,19 +14,14 @@ namespace {
 // Files are hinted this many at a time, one step ahead of the sender.
 constexpr std::size_t kReadAheadStep = 128;
 
-bool Contains(const std::vector<std::string>& values, const std::string& value) {
-  return std::find(values.begin(), values.end(), value) != values.end();
-}
-
 bool Exceeds(const std::optional<int>& limit, int size) { return limit && size > *limit; }
 
 }  // namespace
 
 bool RangeIncludes(const RangeFilter& filter, const std::string& modality,
                    const std::string& sop_class_uid) {
-  if (IsReportSopClass(sop_class_uid) && !filter.include_reports) return false;
-  return Contains(filter.sop_class_uids, sop_class_uid) || filter.every_modality ||
-         Contains(filter.modalities, modality);
+  return InRange(filter.sop_class_uids, filter.every_modality, filter.modalities,
+                 filter.include_reports, modality, sop_class_uid);
 }
 
 DeliveryForm FormUnder(const std::optional<RetrievalRange>& range, int rows, int columns) {

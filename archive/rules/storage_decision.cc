@@ -180,11 +180,13 @@ std::string DescribeAction(const StorageRule &rule) {
                      rule.tier.value_or("hot"));
 }
 
-StorageDecision DecideStorage(const StorageContract &contract,
-                              const std::vector<StorageRule> &rules,
-                              const IngestFacts &facts) {
+namespace {
+
+// Step 1 of DecideStorage: what the contract keeps at all; the refusal
+// when it does not keep this instance, nullopt when it may.
+std::optional<StorageDecision> RefusalByDataKept(const StorageContract &contract,
+                                                 const IngestFacts &facts) {
   const std::string contract_label = fmt::format("contract {}", contract.id);
-  // 1. What the contract keeps at all.
   if (contract.data_kept == "patient_opt_in") {
     if (facts.patient_choice != std::optional<std::string>("opt_in")) {
       return Refuse(
@@ -219,36 +221,46 @@ StorageDecision DecideStorage(const StorageContract &contract,
                 fmt::format("{}: unknown data_kept '{}'", contract_label,
                             contract.data_kept));
   }
+  return std::nullopt;
+}
 
-  const auto study_date = ParseDicomDate(facts.study_date);
-  const auto birth_date = ParseDicomDate(facts.patient_birth_date);
-  const auto age = PatientAge(facts);
+// Step 2's decision for `rule`, which holds for the instance.
+StorageDecision DecisionOfRule(const StorageRule &rule, const StorageContract &contract,
+                               const IngestFacts &facts) {
+  StorageDecision decision;
+  decision.rule_id = rule.id;
+  decision.rule_name = rule.name;
+  if (!rule.accept) {
+    decision.accept = false;
+    decision.status = rule.reject_status;
+    decision.reason =
+        fmt::format("{} rejects {}", RuleLabel(rule), DescribeConditions(rule));
+    return decision;
+  }
+  decision.accept = true;
+  const StoragePeriod period = rule.storage_period.value_or(contract.default_storage_period);
+  decision.expires_at = ExpiryOf(period, ParseDicomDate(facts.study_date),
+                                 ParseDicomDate(facts.patient_birth_date), facts.received_at,
+                                 contract.default_storage_period);
+  decision.tier = rule.tier.value_or("hot");
+  decision.reason = fmt::format("{} accepts {}: {}", RuleLabel(rule), DescribeConditions(rule),
+                                DescribeAction(rule));
+  return decision;
+}
+
+}  // namespace
+
+StorageDecision DecideStorage(const StorageContract &contract,
+                              const std::vector<StorageRule> &rules,
+                              const IngestFacts &facts) {
+  const std::string contract_label = fmt::format("contract {}", contract.id);
+  // 1. What the contract keeps at all.
+  if (auto refusal = RefusalByDataKept(contract, facts)) return *refusal;
 
   // 2. The first rule whose every condition holds.
+  const auto age = PatientAge(facts);
   for (const auto &rule : rules) {
-    if (!ConditionsHold(rule, facts, age))
-      continue;
-    StorageDecision decision;
-    decision.rule_id = rule.id;
-    decision.rule_name = rule.name;
-    if (!rule.accept) {
-      decision.accept = false;
-      decision.status = rule.reject_status;
-      decision.reason = fmt::format("{} rejects {}", RuleLabel(rule),
-                                    DescribeConditions(rule));
-      return decision;
-    }
-    decision.accept = true;
-    const StoragePeriod period =
-        rule.storage_period.value_or(contract.default_storage_period);
-    decision.expires_at =
-        ExpiryOf(period, study_date, birth_date, facts.received_at,
-                 contract.default_storage_period);
-    decision.tier = rule.tier.value_or("hot");
-    decision.reason =
-        fmt::format("{} accepts {}: {}", RuleLabel(rule),
-                    DescribeConditions(rule), DescribeAction(rule));
-    return decision;
+    if (ConditionsHold(rule, facts, age)) return DecisionOfRule(rule, contract, facts);
   }
 
   // 3. No rule matched.
@@ -262,8 +274,9 @@ StorageDecision DecideStorage(const StorageContract &contract,
   decision.accept = true;
   decision.rule_name = "contract default";
   decision.expires_at =
-      ExpiryOf(contract.default_storage_period, study_date, birth_date,
-               facts.received_at, contract.default_storage_period);
+      ExpiryOf(contract.default_storage_period, ParseDicomDate(facts.study_date),
+               ParseDicomDate(facts.patient_birth_date), facts.received_at,
+               contract.default_storage_period);
   decision.reason =
       fmt::format("{} default_storage_period {}", contract_label,
                   FormatStoragePeriod(contract.default_storage_period));

@@ -21,11 +21,8 @@ constexpr const char* kSetUpTime = "2026-10-01T00:00:00Z";
 
 struct BillingDatabase {
   BillingDatabase()
-      : throwaway(TestDatabaseUrl()),
-        database(throwaway.conninfo(), 4, [](pqxx::connection&) {}),
-        sql(throwaway.conninfo()) {
-    auto lease = database.Acquire();
-    archive::ApplyMigrations(lease.connection(), schema::EmbeddedMigrations());
+      : throwaway(TestDatabaseUrl()), database(throwaway.conninfo(), 4), sql(throwaway.conninfo()) {
+    archive::ApplyMigrations(database, schema::EmbeddedMigrations());
     // Everything is set up on kSetUpTime, before the first fee line.
     sql.Execute("INSERT INTO facilities (name, created_at) VALUES ('clinic', $1)", {kSetUpTime});
     sql.Execute(

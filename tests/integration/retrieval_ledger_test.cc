@@ -19,10 +19,9 @@ constexpr const char* kSetUpTime = "2026-10-01T00:00:00Z";
 struct LedgerDatabase {
   LedgerDatabase()
       : throwaway(TestDatabaseUrl()),
-        database(throwaway.conninfo(), 2, [](pqxx::connection&) {}),
+        database(throwaway.conninfo(), 2),
         sql(throwaway.conninfo()) {
-    auto lease = database.Acquire();
-    archive::ApplyMigrations(lease.connection(), schema::EmbeddedMigrations());
+    archive::ApplyMigrations(database, schema::EmbeddedMigrations());
     sql.Execute("INSERT INTO facilities (name, created_at) VALUES ('clinic', $1)", {kSetUpTime});
     sql.Execute(
         "INSERT INTO purposes (name, called_ae_title, modalities, created_at, updated_at) "
