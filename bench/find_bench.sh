@@ -23,7 +23,7 @@
 # and the median and p95 of (findscu time - median echoscu time), i.e. the
 # latency beyond process start and association set-up; also the archive's own
 # C-FIND time from its log. Then EXPLAIN (ANALYZE, BUFFERS) of the four
-# statements: the SQL is rebuilt here as archive/index/query_index.cc writes it
+# statements: the SQL is rebuilt here as archive/index/find_query.cc writes it
 # (the archive does not log its SQL) and, on the local cluster, checked against
 # what the archive really sent (PostgreSQL's statement log, one more run).
 # Every DCMTK program (findscu, echoscu, hokan-archive) runs with TCP_NODELAY=1.
@@ -409,7 +409,7 @@ query_keys() { # query_keys N: findscu's -k arguments of query N (into KEYS)
     esac
 }
 
-# The statements as BuildFindQuery (archive/index/query_index.cc) writes them
+# The statements as BuildFindQuery (archive/index/find_query.cc) writes them
 # for these identifiers: keys in tag order, the facility scope widened by the
 # sharing grants (the SCP always sets include_shared_patients), a scope
 # condition on every table a key matches on, then the key conditions.
@@ -619,7 +619,7 @@ for n in 1 2 3 4; do
     cat "$WORK/explain$n.txt"
     echo
 done
-echo "statements: rebuilt from archive/index/query_index.cc; $SQL_CHECK"
+echo "statements: rebuilt from archive/index/find_query.cc; $SQL_CHECK"
 for n in 1 2 3 4; do
     printf 'plan %d: %s\n' "$n" "$(grep -oE '(Parallel )?(Seq Scan on [a-z_]+|(Index|Index Only|Bitmap Index) Scan (using|on) [a-z_]+)' \
         "$WORK/explain$n.txt" | sort | uniq | paste -sd ';' | sed 's/;/; /g')"

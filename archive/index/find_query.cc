@@ -8,7 +8,7 @@
 #include "archive/index/database.h"
 #include "archive/index/sql/index_sql.h"
 #include "archive/model/available_range.h"
-#include "archive/query/find_plan.h"
+#include "archive/index/find_plan.h"
 
 // BuildFindQuery: a C-FIND request as one parameterised SQL statement.
 

@@ -5,7 +5,7 @@
 
 #include "archive/common/error.h"
 #include "archive/index/query_index.h"
-#include "archive/query/key_match.h"
+#include "archive/index/key_match.h"
 
 using hokan::Error;
 using hokan::ErrorCode;

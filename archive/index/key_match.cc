@@ -1,4 +1,4 @@
-#include "archive/query/key_match.h"
+#include "archive/index/key_match.h"
 
 #include <fmt/format.h>
 

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "archive/model/find_request.h"
-#include "archive/query/key_match.h"
+#include "archive/index/key_match.h"
 #include "archive/model/query_attributes.h"
 
 namespace hokan::archive {

@@ -1,4 +1,4 @@
-#include "archive/query/find_plan.h"
+#include "archive/index/find_plan.h"
 
 #include <fmt/format.h>
 
