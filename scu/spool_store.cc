@@ -23,6 +23,7 @@ namespace hokan::relay {
 namespace fs = std::filesystem;
 namespace {
 
+using archive::CreateFolders;
 using archive::FileDescriptor;
 using archive::FileFacts;
 using archive::SyncPath;
@@ -57,15 +58,6 @@ void RemoveQuietly(const fs::path& path) {
   fs::remove(path, ignored);
 }
 
-void CreateFolder(const fs::path& folder) {
-  std::error_code error;
-  fs::create_directories(folder, error);
-  if (error) {
-    throw Error(ErrorCode::kStorage,
-                fmt::format("cannot create folder {}: {}", folder.string(), error.message()));
-  }
-}
-
 }  // namespace
 
 VolumeSpace SpaceOf(const fs::path& path) {
@@ -83,8 +75,8 @@ SpoolStore::SpoolStore(const fs::path& spool_dir, std::int64_t min_free_bytes, S
       files_dir_(spool_dir_ / "files"),
       min_free_bytes_(min_free_bytes),
       queue_(queue) {
-  CreateFolder(incoming_dir_);
-  CreateFolder(files_dir_);
+  CreateFolders(incoming_dir_);
+  CreateFolders(files_dir_);
 }
 
 fs::path SpoolStore::NewIncomingPath() const { return incoming_dir_ / (RandomToken() + ".part"); }
@@ -122,7 +114,7 @@ SpoolResult SpoolStore::SpoolIncoming(const fs::path& incoming, const std::strin
     const FileFacts facts = HashAndSync(incoming);
     const fs::path folder = files_dir_ / attributes.study_instance_uid;
     const bool new_folder = !fs::exists(folder);
-    CreateFolder(folder);
+    CreateFolders(folder);
     const fs::path final_path = folder / fmt::format("{}.{}.dcm", attributes.sop_instance_uid,
                                                      facts.sha256_hex.substr(0, 12));
     if (::rename(incoming.c_str(), final_path.c_str()) != 0) {

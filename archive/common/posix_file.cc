@@ -64,4 +64,13 @@ void SyncPath(const std::filesystem::path& path, bool missing_ok) {
   if (::fsync(fd.get()) != 0) ThrowSystemError("cannot fsync", path, errno);
 }
 
+void CreateFolders(const std::filesystem::path& folder) {
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  if (error) {
+    throw Error(ErrorCode::kStorage,
+                fmt::format("cannot create folder {}: {}", folder.string(), error.message()));
+  }
+}
+
 }  // namespace hokan::archive

@@ -40,4 +40,8 @@ FileFacts HashOpenFile(int fd, const std::filesystem::path& path);
 // exists is not an error (nothing left to make durable).
 void SyncPath(const std::filesystem::path& path, bool missing_ok = false);
 
+// Creates `folder` and its missing parents (existing ones are fine).
+// Throws hokan::Error(kStorage) naming the folder and the system error.
+void CreateFolders(const std::filesystem::path& folder);
+
 }  // namespace hokan::archive

@@ -67,32 +67,33 @@ SELECT series_fk, count(*), sum(size_bytes) FROM gone GROUP BY series_fk
 )sql";
 
 // The deletion row, locked; hokan::Error(kInternal) unless it is pending.
-struct PendingDeletion {
-  std::int64_t study_id = 0;
-  std::int64_t facility_id = 0;
-  std::string study_instance_uid;
-  ExpiryCause cause = ExpiryCause::kExpired;
-  std::string reason;
-  std::string actor;
-};
+// The columns DeletionOf reads, in its order.
+constexpr const char* kDeletionColumns =
+    "study_id, facility_id, study_instance_uid, cause, reason, actor, state";
 
-PendingDeletion LockPending(pqxx::work& transaction, std::int64_t deletion_id) {
+// A row of kDeletionColumns (files not loaded).
+ExpiryDeletion DeletionOf(std::int64_t deletion_id, const pqxx::row& row) {
+  ExpiryDeletion deletion;
+  deletion.id = deletion_id;
+  deletion.study_id = row[0].as<std::int64_t>();
+  deletion.facility_id = row[1].as<std::int64_t>();
+  deletion.study_instance_uid = row[2].as<std::string>();
+  deletion.cause = ParseCause(row[3].as<std::string>()).value_or(ExpiryCause::kExpired);
+  deletion.reason = row[4].as<std::string>();
+  deletion.actor = row[5].as<std::string>();
+  deletion.state = row[6].as<std::string>();
+  return deletion;
+}
+
+ExpiryDeletion LockPending(pqxx::work& transaction, std::int64_t deletion_id) {
   const auto row = transaction.exec_params(
-      "SELECT study_id, facility_id, study_instance_uid, cause, reason, actor, state "
-      "  FROM expiry_deletions WHERE id = $1 FOR UPDATE",
+      fmt::format("SELECT {} FROM expiry_deletions WHERE id = $1 FOR UPDATE", kDeletionColumns),
       deletion_id);
   if (row.empty() || row[0][6].as<std::string>() != "pending") {
     throw Error(ErrorCode::kInternal,
                 fmt::format("expiry deletion {} is not pending", deletion_id));
   }
-  PendingDeletion deletion;
-  deletion.study_id = row[0][0].as<std::int64_t>();
-  deletion.facility_id = row[0][1].as<std::int64_t>();
-  deletion.study_instance_uid = row[0][2].as<std::string>();
-  deletion.cause = ParseCause(row[0][3].as<std::string>()).value_or(ExpiryCause::kExpired);
-  deletion.reason = row[0][4].as<std::string>();
-  deletion.actor = row[0][5].as<std::string>();
-  return deletion;
+  return DeletionOf(deletion_id, row[0]);
 }
 
 // Locks the study's patient, study and series rows in ingest's order
@@ -181,7 +182,7 @@ void SubtractUsage(pqxx::work& transaction, std::int64_t facility_id, const Dele
       FormatUtcMicroseconds(now));
 }
 
-AuditEntry DeletionAudit(const PendingDeletion& deletion, const DeletionCommit& outcome) {
+AuditEntry DeletionAudit(const ExpiryDeletion& deletion, const DeletionCommit& outcome) {
   AuditEntry entry;
   entry.actor = deletion.actor;
   entry.action = AuditAction(deletion.cause);
@@ -231,19 +232,10 @@ std::optional<ExpiryDeletion> RetentionIndex::DeletionLock::Load() {
       session_->lease, DeletionPolicy(deletion_id_, "load"),
       [&](pqxx::read_transaction& transaction) -> std::optional<ExpiryDeletion> {
         const auto row = transaction.exec_params(
-            "SELECT study_id, facility_id, study_instance_uid, cause, reason, actor, state "
-            "  FROM expiry_deletions WHERE id = $1",
+            fmt::format("SELECT {} FROM expiry_deletions WHERE id = $1", kDeletionColumns),
             deletion_id_);
         if (row.empty()) return std::nullopt;
-        ExpiryDeletion deletion;
-        deletion.id = deletion_id_;
-        deletion.study_id = row[0][0].as<std::int64_t>();
-        deletion.facility_id = row[0][1].as<std::int64_t>();
-        deletion.study_instance_uid = row[0][2].as<std::string>();
-        deletion.cause = ParseCause(row[0][3].as<std::string>()).value_or(ExpiryCause::kExpired);
-        deletion.reason = row[0][4].as<std::string>();
-        deletion.actor = row[0][5].as<std::string>();
-        deletion.state = row[0][6].as<std::string>();
+        ExpiryDeletion deletion = DeletionOf(deletion_id_, row[0]);
         const auto files = transaction.exec_params(
             "SELECT instance_id, relative_path FROM expiry_deletion_files WHERE deletion_id = $1 "
             "ORDER BY relative_path",
@@ -271,7 +263,7 @@ DeletionCommit RetentionIndex::DeletionLock::Commit(TimePoint now) {
       session_->lease, DeletionPolicy(deletion_id_, "delete the rows"),
       [&](pqxx::work& transaction) {
         transaction.exec(kCommitLockTimeout);
-        const PendingDeletion deletion = LockPending(transaction, deletion_id_);
+        const ExpiryDeletion deletion = LockPending(transaction, deletion_id_);
         const std::optional<std::int64_t> patient_id =
             LockStudyRows(transaction, deletion.study_id);
         DeletionCommit outcome;

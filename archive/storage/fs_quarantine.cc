@@ -27,15 +27,6 @@ bool Exists(const fs::path& path) {
 // A folder removed meanwhile has nothing left to make durable.
 void SyncFolder(const fs::path& folder) { SyncPath(folder, /*missing_ok=*/true); }
 
-void CreateFolders(const fs::path& folder) {
-  std::error_code error;
-  fs::create_directories(folder, error);
-  if (error) {
-    throw Error(ErrorCode::kStorage,
-                fmt::format("cannot create folder {}: {}", folder.string(), error.message()));
-  }
-}
-
 }  // namespace
 
 FsQuarantine::FsQuarantine(fs::path storage_root) : root_(storage_root.lexically_normal()) {
