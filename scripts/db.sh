@@ -234,7 +234,12 @@ cmd_start() {
     if [[ $rc != 0 ]]; then
         write_settings
         note "starting PostgreSQL (socket $PG_RUN, port $PG_PORT, log $PG_LOG)"
-        as_cluster_user "$PGBIN/pg_ctl" start -D "$PGDATA" -l "$PG_LOG" -w -t "$START_DEADLINE_SECONDS" >/dev/null \
+        # The server runs on the real clock even when the tests run under
+        # faketime: hokan passes every time it writes as a parameter (one
+        # clock), and PostgreSQL's own timers (deadlock_timeout, lock_timeout)
+        # stall under libfaketime's preload.
+        as_cluster_user env -u LD_PRELOAD -u FAKETIME -u FAKETIME_DONT_FAKE_MONOTONIC \
+            "$PGBIN/pg_ctl" start -D "$PGDATA" -l "$PG_LOG" -w -t "$START_DEADLINE_SECONDS" >/dev/null \
             || { tail -n 30 "$PG_LOG" >&2 2>/dev/null || true; die "pg_ctl start failed (log: $PG_LOG)"; }
     fi
     wait_ready

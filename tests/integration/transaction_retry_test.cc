@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -21,10 +22,11 @@ namespace {
 // Lets two threads go on only once both have arrived.
 class Meeting {
  public:
-  void ArriveAndWait() {
+  // Waits up to 30 s for the other thread; false if it never came.
+  bool ArriveAndWait() {
     std::unique_lock<std::mutex> lock(mutex_);
     if (++arrived_ == 2) changed_.notify_all();
-    changed_.wait(lock, [this] { return arrived_ >= 2; });
+    return changed_.wait_for(lock, std::chrono::seconds(30), [this] { return arrived_ >= 2; });
   }
 
  private:
@@ -43,6 +45,7 @@ TEST_CASE("a deadlocked transaction runs again and both commit", "[database]") {
 
   Meeting both_hold_their_first_row;
   std::atomic<int> attempts{0};
+  std::atomic<bool> met{true};
   // Each thread adds 1 to both rows, in opposite orders: on the first
   // attempt each holds one row and waits for the other's (a deadlock).
   auto add_to_both = [&](int first, int second) {
@@ -52,7 +55,7 @@ TEST_CASE("a deadlocked transaction runs again and both commit", "[database]") {
       transaction.exec_params("UPDATE counters SET value = value + 1 WHERE id = $1", first);
       if (first_attempt) {
         first_attempt = false;
-        both_hold_their_first_row.ArriveAndWait();
+        if (!both_hold_their_first_row.ArriveAndWait()) met = false;
       }
       transaction.exec_params("UPDATE counters SET value = value + 1 WHERE id = $1", second);
     });
@@ -62,6 +65,7 @@ TEST_CASE("a deadlocked transaction runs again and both commit", "[database]") {
   one.join();
   two.join();
 
+  REQUIRE(met);  // both threads held their first row at the same time
   CHECK(attempts == 3);  // PostgreSQL broke the deadlock by failing one
   const auto values = archive::sql::ReadOnly(
       database, "read", [](pqxx::read_transaction& transaction) {
