@@ -1,5 +1,8 @@
 #include "archive/ingest/ingest_service.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "archive/common/clock.h"
@@ -127,12 +130,14 @@ IngestResult IngestService::AnswerForTakenName(const StoreRequest& request,
                                                const FileFacts& facts) {
   const std::string& uid = request.attributes.sop_instance_uid;
   files_.RemoveIncoming(request.incoming_file);
-  const auto stored = index_.FindChecksum(request.facility_id, uid);
+  const auto stored = AwaitIndexedChecksum(request.facility_id, uid);
   if (!stored) {
     return Result(IngestStatus::kOutOfResources,
-                  fmt::format("instance {}: its file name is taken but not indexed (another "
-                              "store of it is in progress, or a crash leftover the start-up "
-                              "sweep removes); retry later", uid));
+                  fmt::format("instance {}: its file name is taken but not indexed after {} s "
+                              "(another store of it failed, or a crash leftover the start-up "
+                              "sweep removes); retry later", uid,
+                              std::chrono::duration_cast<std::chrono::seconds>(kInFlightWait)
+                                  .count()));
   }
   if (*stored != facts.sha256_hex) return DuplicateDifferentContent(uid);
   // Same content by the index: confirm the stored bytes before saying so.
@@ -144,6 +149,18 @@ IngestResult IngestService::AnswerForTakenName(const StoreRequest& request,
                               "administrator must check it", uid));
   }
   return Result(IngestStatus::kAlreadyStored, {});
+}
+
+std::optional<std::string> IngestService::AwaitIndexedChecksum(std::int64_t facility_id,
+                                                               const std::string& uid) {
+  const auto deadline = std::chrono::steady_clock::now() + kInFlightWait;
+  auto pause = std::chrono::milliseconds(5);
+  for (;;) {
+    if (auto stored = index_.FindChecksum(facility_id, uid)) return stored;
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(100));
+  }
 }
 
 int IngestService::RecoverInterruptedStores() {

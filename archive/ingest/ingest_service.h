@@ -119,7 +119,15 @@ class IngestService {
   // the placed file by the index outcome (see Ingest).
   IngestResult PlaceAndCommit(const StoreRequest& request, const StorageDecision& decision,
                               StoreExpectation* expectation);
-  // Place() found the final name taken: decide by the stored checksum.
+  // How long a store waits for another store of the same instance (another
+  // association or node placed its name first) to commit its row.
+  static constexpr std::chrono::seconds kInFlightWait{10};
+  // The instance's indexed checksum, waiting up to kInFlightWait for a
+  // store in progress to commit it; nullopt if none appears.
+  std::optional<std::string> AwaitIndexedChecksum(std::int64_t facility_id,
+                                                  const std::string& uid);
+  // Place() found the final name taken: wait for the store in progress, if
+  // any, then decide by the stored checksum (answering as the first did).
   IngestResult AnswerForTakenName(const StoreRequest& request, const std::string& relative_path,
                                   const FileFacts& facts);
 

@@ -1,0 +1,101 @@
+// Ingest under concurrency: one study's instances arriving interleaved on
+// several associations at once (a router, or a modality sending in
+// parallel) must all be stored, each once, with exact study, series and
+// usage counters: contention on the shared rows is never a refusal.
+
+#include <fmt/format.h>
+#include <catch2/catch.hpp>
+
+#include <future>
+#include <string>
+#include <vector>
+
+#include "tests/integration/archive_process.h"
+#include "tests/integration/dicom_tools.h"
+
+namespace hokan::integration {
+
+TEST_CASE("one study's instances sent interleaved on 4 associations are all stored once",
+          "[store][concurrency]") {
+  constexpr int kAssociations = 4;
+  constexpr int kInstances = 240;
+  TempDir data("hokan-it-interleaved");
+  const auto instances =
+      MakeStudy(data.path() / "study", {"--count", std::to_string(kInstances), "--series-count",
+                                        "3", "--rows", "16", "--columns", "16", "--patient-id",
+                                        "PAT-PARALLEL"});
+  REQUIRE(instances.size() == kInstances);
+  // Round robin: neighbouring instances of every series go on different
+  // associations, so all four write the same study and series rows at once.
+  std::vector<std::vector<std::string>> files(kAssociations);
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    files[i % kAssociations].push_back(instances[i].path.string());
+  }
+
+  ArchiveProcess archive(SingleFacilityOptions("IT_MODALITY"));
+  std::vector<std::future<ToolResult>> sends;
+  for (const auto& share : files) {
+    sends.push_back(std::async(std::launch::async, [&archive, &share] {
+      return archive.StoreScu("IT_MODALITY", {"-v"}, share);
+    }));
+  }
+  for (int a = 0; a < kAssociations; ++a) {
+    const ToolResult store = sends[a].get();
+    INFO(fmt::format("association {}: {}", a + 1, store.Describe()));
+    CHECK(store.exit_code == 0);
+    CHECK(CountStoreSuccesses(store.output) == kInstances / kAssociations);
+  }
+
+  Sql& sql = archive.sql();
+  CHECK(sql.Count("SELECT count(*) FROM instances") == kInstances);
+  CHECK(sql.Count("SELECT count(DISTINCT sop_instance_uid) FROM instances") == kInstances);
+  CHECK(sql.Count("SELECT count(*) FROM series") == 3);
+  CHECK(sql.Count("SELECT count(*) FROM studies") == 1);
+  CHECK(sql.Count("SELECT number_of_instances FROM studies") == kInstances);
+  CHECK(sql.Count("SELECT number_of_series FROM studies") == 3);
+  CHECK(sql.Count("SELECT sum(number_of_instances) FROM series") == kInstances);
+  CHECK(sql.Count("SELECT instances FROM facility_usage") == kInstances);
+  CHECK(sql.Count("SELECT used_bytes FROM facility_usage") ==
+        sql.Count("SELECT sum(size_bytes) FROM instances"));
+}
+
+}  // namespace hokan::integration
+
+namespace hokan::integration {
+
+TEST_CASE("two nodes on one database receiving the same instances at once store each once",
+          "[store][concurrency]") {
+  constexpr int kInstances = 120;
+  TempDir data("hokan-it-two-nodes");
+  const auto instances =
+      MakeStudy(data.path() / "study", {"--count", std::to_string(kInstances), "--series-count",
+                                        "2", "--rows", "16", "--columns", "16"});
+  REQUIRE(instances.size() == kInstances);
+  std::vector<std::string> files;
+  for (const auto& instance : instances) files.push_back(instance.path.string());
+
+  ArchiveProcess first(SingleFacilityOptions("IT_MODALITY"));
+  ArchiveOptions second_options = SingleFacilityOptions("IT_MODALITY");
+  second_options.shared_database_url = first.database_url();
+  second_options.shared_storage_root = first.storage_root().string();
+  second_options.extra_archive_settings.push_back("node_name = hokan-it-second");
+  ArchiveProcess second(second_options);
+
+  auto to_first = std::async(std::launch::async, [&] {
+    return first.StoreScu("IT_MODALITY", {"-v"}, files);
+  });
+  auto to_second = std::async(std::launch::async, [&] {
+    return second.StoreScu("IT_MODALITY", {"-v"}, files);
+  });
+  for (ToolResult store : {to_first.get(), to_second.get()}) {
+    INFO(store.Describe());
+    CHECK(store.exit_code == 0);
+    CHECK(CountStoreSuccesses(store.output) == kInstances);
+  }
+  Sql& sql = first.sql();
+  CHECK(sql.Count("SELECT count(*) FROM instances") == kInstances);
+  CHECK(sql.Count("SELECT number_of_instances FROM studies") == kInstances);
+  CHECK(sql.Count("SELECT instances FROM facility_usage") == kInstances);
+}
+
+}  // namespace hokan::integration
