@@ -88,14 +88,4 @@ void FeeRecorder::Record(const archive::RetrievalRecord& record) {
                           });
 }
 
-void FeeRecorder::RecordDelivery(std::int64_t purpose_id, const std::string& calling_ae_title,
-                                 const StudyDelivery& delivery, TimePoint at) {
-  if (delivery.delivered <= 0) return;
-  archive::sql::ReadWrite(database_, "recording the fee of study " + delivery.study_instance_uid,
-                          [&](pqxx::work& transaction) {
-                            // Safe to re-run: a failed attempt's counts rolled back with it.
-                            InsertFeeEvent(transaction, purpose_id, calling_ae_title, delivery, at);
-                          });
-}
-
 }  // namespace hokan::billing

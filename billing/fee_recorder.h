@@ -25,22 +25,16 @@ class FeeRecorder : public archive::RetrievalLedger {
  public:
   explicit FeeRecorder(archive::Database& database);
 
-  // Records that `delivery` went to `calling_ae_title` under purpose
-  // `purpose_id` at `at`. When nothing was delivered, nothing is recorded.
-  // Otherwise one fee event per (facility, study, purpose, UTC day of `at`):
-  // the first delivery that day charges the fee line in force that day
-  // (the purpose's line for the modality, else its line without modality;
-  // none: 0 in the purpose's currency, JPY by default); later deliveries
-  // the same day (retries, parallel moves, partial re-sends) only add
-  // their counts, in one statement guarded by the table's unique key.
-  // Throws hokan::Error(kDatabase) when PostgreSQL fails.
-  void RecordDelivery(std::int64_t purpose_id, const std::string& calling_ae_title,
-                      const StudyDelivery& delivery, TimePoint at);
-
   // One transaction: the audit row "retrieve" (actor the calling AE, the
   // caller's facility, the first studies as subject, counts and purpose as
-  // detail) and, under a purpose, RecordDelivery's fee event for every
-  // study with a delivered instance. Throws hokan::Error(kDatabase).
+  // detail) and, under a purpose, a fee event for every study with a
+  // delivered instance: one per (facility, study, purpose, UTC day of
+  // `record.at`). The first delivery that day charges the fee line in force
+  // that day (the purpose's line for the modality, else its line without
+  // modality; none: 0 in the purpose's currency, JPY by default); later
+  // deliveries the same day (retries, parallel moves, partial re-sends)
+  // only add their counts, guarded by the table's unique key. Throws
+  // hokan::Error(kDatabase) when PostgreSQL fails (nothing is written).
   void Record(const archive::RetrievalRecord& record) override;
 
  private:

@@ -125,8 +125,6 @@ std::vector<StoredInstance> QueryIndex::FindInstancesToRetrieve(const RetrieveRe
       });
 }
 
-// Added for streaming C-FIND (archive/query/query_service.h): Find and
-// ForEachMatch share the statement and the row conversion.
 namespace {
 
 FindMatch MatchOf(const pqxx::row& row, const BuiltQuery& query) {
@@ -161,15 +159,6 @@ void QueryIndex::ForEachMatch(const FindRequest& request, const MatchConsumer& e
   for (const auto& row : result) {
     if (!each(MatchOf(row, query))) return;
   }
-}
-
-std::vector<FindMatch> QueryIndex::Find(const FindRequest& request) {
-  std::vector<FindMatch> matches;
-  ForEachMatch(request, [&](const FindMatch& match) {
-    matches.push_back(match);
-    return true;
-  });
-  return matches;
 }
 
 }  // namespace hokan::archive

@@ -46,20 +46,15 @@ class QueryIndex {
   // `database` must outlive the index.
   explicit QueryIndex(Database& database);
 
-  // Every match of `request`, in a deterministic order (by the primary key
-  // of the level's rows), from one statement in one read transaction.
-  // Memory grows with the number of matches; the caller bounds the scope.
-  // Throws hokan::Error(kInvalidInput) as BuildFindQuery does (before
-  // touching the database) and hokan::Error(kDatabase) when PostgreSQL
-  // fails; parameter values are never logged.
-  std::vector<FindMatch> Find(const FindRequest& request);
-
-  // Streaming form of Find: calls `each` with every match, in Find's
-  // order, one at a time, until it returns false. The statement runs in one
-  // read transaction that ends (and gives its connection back) before the
-  // first call, so `each` may do network I/O; the rows stay in the client
-  // library's result, matches are not collected. Throws as Find does
-  // (before the first call); exceptions from `each` pass through.
+  // Calls `each` with every match of `request`, one at a time, in a
+  // deterministic order (by the primary key of the level's rows), until it
+  // returns false. One statement in one read transaction that ends (and
+  // gives its connection back) before the first call, so `each` may do
+  // network I/O; the rows stay in the client library's result, matches are
+  // not collected. Throws hokan::Error(kInvalidInput) as BuildFindQuery does
+  // (before touching the database) and hokan::Error(kDatabase) when
+  // PostgreSQL fails, before the first call; parameter values are never
+  // logged; exceptions from `each` pass through.
   using MatchConsumer = std::function<bool(const FindMatch& match)>;
   void ForEachMatch(const FindRequest& request, const MatchConsumer& each);
 

@@ -52,6 +52,21 @@ struct BillingDatabase {
 
 TimePoint At(const std::string& utc) { return *ParseUtc(utc); }
 
+// One retrieval by `calling_ae` under purpose `purpose_id` at `at` that
+// delivered (part of) one study, recorded as the archive records it.
+void RecordDelivery(billing::FeeRecorder& recorder, std::int64_t purpose_id,
+                    const std::string& calling_ae, const billing::StudyDelivery& delivery,
+                    TimePoint at) {
+  archive::RetrievalRecord record;
+  record.operation = "C-MOVE to " + calling_ae;
+  record.facility_id = delivery.facility_id;
+  record.calling_ae = calling_ae;
+  record.purpose_id = purpose_id;
+  record.studies = {delivery};
+  record.at = at;
+  recorder.Record(record);
+}
+
 }  // namespace
 
 TEST_CASE("fee events: one per study, purpose and day, priced on the billing day",
@@ -61,9 +76,9 @@ TEST_CASE("fee events: one per study, purpose and day, priced on the billing day
   const std::int64_t diagnosis = db.PurposeId("diagnosis");
   billing::StudyDelivery mr{db.FacilityId(), "1.2.3.1", "MR", 3, 1};
 
-  recorder.RecordDelivery(diagnosis, "VIEWER", mr, At("2026-11-19T23:59:00Z"));
-  recorder.RecordDelivery(diagnosis, "VIEWER", mr, At("2026-11-19T10:00:00Z"));  // a retry
-  recorder.RecordDelivery(diagnosis, "VIEWER", mr, At("2026-11-20T00:00:01Z"));  // the next day
+  RecordDelivery(recorder, diagnosis, "VIEWER", mr, At("2026-11-19T23:59:00Z"));
+  RecordDelivery(recorder, diagnosis, "VIEWER", mr, At("2026-11-19T10:00:00Z"));  // a retry
+  RecordDelivery(recorder, diagnosis, "VIEWER", mr, At("2026-11-20T00:00:01Z"));  // the next day
   auto rows = db.sql.Query(
       "SELECT billing_day::text, amount_minor::text, instances_delivered::text, "
       "instances_failed::text FROM fee_events ORDER BY billing_day");
@@ -76,26 +91,26 @@ TEST_CASE("fee events: one per study, purpose and day, priced on the billing day
   CHECK(*rows[1][1] == "700");  // the new price from Nov 20; Nov 19 keeps 500
 
   SECTION("a modality's own line wins over the purpose's line") {
-    recorder.RecordDelivery(diagnosis, "VIEWER", {db.FacilityId(), "1.2.3.2", "CT", 1, 0},
+    RecordDelivery(recorder, diagnosis, "VIEWER", {db.FacilityId(), "1.2.3.2", "CT", 1, 0},
                             At("2026-11-19T12:00:00Z"));
     CHECK(db.sql.Value("SELECT amount_minor FROM fee_events WHERE study_instance_uid = "
                        "'1.2.3.2'") == "900");
   }
   SECTION("another purpose charges its own fee for the same study") {
-    recorder.RecordDelivery(db.PurposeId("referral"), "REF_VIEWER", mr,
+    RecordDelivery(recorder, db.PurposeId("referral"), "REF_VIEWER", mr,
                             At("2026-11-19T12:00:00Z"));
     CHECK(db.sql.Count("SELECT count(*) FROM fee_events WHERE billing_day = '2026-11-19'") == 2);
     CHECK(db.sql.Value("SELECT amount_minor FROM fee_events f JOIN purposes p ON "
                        "p.id = f.purpose_id WHERE p.name = 'referral'") == "300");
   }
   SECTION("nothing delivered records nothing") {
-    recorder.RecordDelivery(diagnosis, "VIEWER", {db.FacilityId(), "1.2.3.3", "MR", 0, 5},
+    RecordDelivery(recorder, diagnosis, "VIEWER", {db.FacilityId(), "1.2.3.3", "MR", 0, 5},
                             At("2026-11-19T12:00:00Z"));
     CHECK(db.sql.Count("SELECT count(*) FROM fee_events WHERE study_instance_uid = "
                        "'1.2.3.3'") == 0);
   }
   SECTION("before any fee line: recorded at 0") {
-    recorder.RecordDelivery(diagnosis, "VIEWER", {db.FacilityId(), "1.2.3.4", "MR", 1, 0},
+    RecordDelivery(recorder, diagnosis, "VIEWER", {db.FacilityId(), "1.2.3.4", "MR", 1, 0},
                             At("2026-10-31T12:00:00Z"));
     CHECK(db.sql.Value("SELECT amount_minor || ' ' || currency || ' ' || "
                        "coalesce(fee_schedule_id::text, 'none') FROM fee_events "
@@ -115,7 +130,7 @@ TEST_CASE("fee events: parallel deliveries of one study the same day charge once
     threads.emplace_back([&, i] {
       try {
         for (int j = 0; j < 10; ++j) {
-          recorder.RecordDelivery(diagnosis, "VIEWER", {facility_id, "1.2.9", "MR", 2, 0},
+          RecordDelivery(recorder, diagnosis, "VIEWER", {facility_id, "1.2.9", "MR", 2, 0},
                                   At("2026-11-22T08:00:00Z"));
         }
       } catch (const std::exception& error) {
