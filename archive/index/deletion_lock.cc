@@ -170,14 +170,13 @@ void RemoveOrRecountStudy(pqxx::work& transaction, std::int64_t study_id, std::i
   }
 }
 
-// Usage never goes negative, even if its counters were behind.
+// A usage delta (schema 013); the facility_usage view never goes below 0.
 void SubtractUsage(pqxx::work& transaction, std::int64_t facility_id, const DeletionCommit& outcome,
                    TimePoint now) {
   transaction.exec_params(
-      "UPDATE facility_usage SET used_bytes = GREATEST(used_bytes - $2, 0), "
-      "       instances = GREATEST(instances - $3, 0), "
-      "       studies = GREATEST(studies - $4, 0), updated_at = $5::timestamptz "
-      " WHERE facility_id = $1",
+      "INSERT INTO facility_usage_deltas (facility_id, used_bytes, instances, studies, "
+      "                                   recorded_at) "
+      "VALUES ($1, -$2::bigint, -$3::bigint, -$4::bigint, $5::timestamptz)",
       facility_id, outcome.bytes, outcome.instances, outcome.study_removed ? 1 : 0,
       FormatUtcMicroseconds(now));
 }

@@ -15,8 +15,6 @@
 namespace hokan::archive {
 namespace {
 
-constexpr std::size_t kMaxKnownSeries = 10000;
-
 // The first column of the first row of a prepared read, or nullopt.
 template <typename... Args>
 std::optional<std::string> ReadOptionalText(Database& database, const std::string& what,
@@ -28,145 +26,7 @@ std::optional<std::string> ReadOptionalText(Database& database, const std::strin
   });
 }
 
-// A JSON string literal for UTF-8 `text`.
-std::string JsonString(const std::string& text) {
-  std::string json = "\"";
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      json += '\\';
-      json += c;
-    } else if (byte < 0x20) {
-      json += fmt::format("\\u{:04x}", byte);
-    } else {
-      json += c;
-    }
-  }
-  return json + "\"";
-}
-
-// The jsonb form of a sequence's items (schema 004).
-std::string JsonItems(const std::vector<AttributeItem>& items) {
-  std::string json = "[";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    json += i ? ",{" : "{";
-    for (std::size_t j = 0; j < items[i].size(); ++j) {
-      if (j) json += ',';
-      json += JsonString(items[i][j].first) + ':' + JsonString(items[i][j].second);
-    }
-    json += '}';
-  }
-  return json + "]";
-}
-
-std::string SeriesKey(const NewInstanceRow& row) {
-  return fmt::format("{}/{}", row.facility_id, row.attributes.series_instance_uid);
-}
-
-// Every patient, study and series value the full insert writes, joined with
-// a separator no DICOM text value contains.
-std::string SeriesValues(const InstanceAttributes& a) {
-  const std::string* values[] = {
-      &a.patient_id, &a.issuer_of_patient_id, &a.patient_name, &a.patient_birth_date,
-      &a.patient_sex, &a.specific_character_set, &a.study_instance_uid, &a.study_date,
-      &a.study_time, &a.accession_number, &a.study_id, &a.study_description,
-      &a.referring_physician_name, &a.modality, &a.series_number, &a.series_description,
-      &a.body_part_examined};
-  std::string joined;
-  for (const std::string* value : values) {
-    joined += *value;
-    joined += '\x1f';
-  }
-  for (const auto* items : {&a.other_patient_ids, &a.procedure_codes, &a.request_attributes}) {
-    joined += JsonItems(*items);
-    joined += '\x1f';
-  }
-  return joined;
-}
-
-// The outcome from (checksum of an existing instance, id of the inserted
-// one); nullopt when a concurrent transaction committed a row this
-// statement's snapshot could not see (the caller runs it again).
-std::optional<IndexOutcome> OutcomeOf(const pqxx::row& result, const NewInstanceRow& row) {
-  if (!result[0].is_null()) {
-    return result[0].as<std::string>() == row.sha256_hex ? IndexOutcome::kExistsSameContent
-                                                         : IndexOutcome::kExistsDifferentContent;
-  }
-  if (!result[1].is_null()) return IndexOutcome::kInserted;
-  return std::nullopt;
-}
-
 }  // namespace
-
-// One row of a batch, in the batch's transaction (see InsertBatch).
-struct InstanceIndex::BatchInserter {
-  static IndexOutcome InsertRow(InstanceIndex& index, pqxx::work& transaction,
-                                const NewInstanceRow& row, const std::string& now,
-                                std::unordered_map<std::string, KnownSeries>& learned,
-                                AddedInstances& added);
-};
-
-IndexOutcome InstanceIndex::BatchInserter::InsertRow(
-    InstanceIndex& index, pqxx::work& transaction, const NewInstanceRow& row,
-    const std::string& now, std::unordered_map<std::string, KnownSeries>& learned,
-    AddedInstances& added) {
-  const InstanceAttributes& a = row.attributes;
-  const std::optional<std::string> expires_at =
-      row.expires_at ? std::optional<std::string>(FormatUtc(*row.expires_at)) : std::nullopt;
-  const std::string key = SeriesKey(row);
-  const std::string values = SeriesValues(a);
-  std::optional<std::int64_t> known_series_id;
-  if (const auto found = learned.find(key); found != learned.end() && found->second.values == values) {
-    known_series_id = found->second.series_id;
-  } else {
-    std::lock_guard<std::mutex> lock(index.known_series_mutex_);
-    const auto known = index.known_series_.find(key);
-    if (known != index.known_series_.end() && known->second.values == values) {
-      known_series_id = known->second.series_id;
-    }
-  }
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    if (known_series_id) {
-      const auto result =
-          sql::Exec(transaction, sql::kInsertInstanceIntoSeries, row.facility_id, *known_series_id,
-                    a.sop_instance_uid, a.sop_class_uid, a.instance_number, a.number_of_frames,
-                    a.rows, a.columns, a.specific_character_set, a.transfer_syntax_uid,
-                    row.relative_path, static_cast<long long>(row.size_bytes), row.sha256_hex,
-                    row.calling_ae, expires_at, row.storage_rule_id, row.tier, now);
-      if (auto outcome = OutcomeOf(result[0], row)) {
-        if (*outcome == IndexOutcome::kInserted) added.Add(row, *known_series_id, false);
-        return *outcome;
-      }
-      // The remembered series is gone (expired) or changed: write it in full.
-      known_series_id.reset();
-      std::lock_guard<std::mutex> lock(index.known_series_mutex_);
-      index.known_series_.erase(key);
-      learned.erase(key);
-      continue;
-    }
-    const auto result =
-        sql::Exec(transaction, sql::kInsertInstance, row.facility_id, a.patient_id,
-                  a.issuer_of_patient_id, a.patient_name, a.patient_birth_date, a.patient_sex,
-                  a.specific_character_set, a.study_instance_uid, a.study_date, a.study_time,
-                  a.accession_number, a.study_id, a.study_description, a.referring_physician_name,
-                  a.modality, a.series_instance_uid, a.series_number, a.series_description,
-                  a.body_part_examined, a.sop_instance_uid, a.sop_class_uid, a.instance_number,
-                  a.number_of_frames, a.rows, a.columns, a.transfer_syntax_uid, row.relative_path,
-                  static_cast<long long>(row.size_bytes), row.sha256_hex, row.calling_ae,
-                  JsonItems(a.other_patient_ids), JsonItems(a.procedure_codes),
-                  JsonItems(a.request_attributes), expires_at, row.storage_rule_id, row.tier, now);
-    const auto outcome = OutcomeOf(result[0], row);
-    if (outcome == IndexOutcome::kInserted && !result[0][2].is_null()) {
-      const auto series_id = result[0][2].as<std::int64_t>();
-      learned[key] = KnownSeries{series_id, values};
-      added.Add(row, series_id, result[0][3].as<bool>());
-    }
-    if (outcome) return *outcome;
-  }
-  throw Error(ErrorCode::kDatabase,
-              fmt::format("instance {}: index rows changed concurrently twice",
-                          a.sop_instance_uid));
-}
 
 InstanceIndex::InstanceIndex(Database& database) : database_(database) {}
 
@@ -312,45 +172,6 @@ void InstanceIndex::RemoveInstanceAt(const std::string& relative_path) {
                  [&](pqxx::work& transaction) {
                    sql::Exec(transaction, sql::kRemoveInstanceAt, relative_path, now);
                  });
-}
-
-std::vector<IndexOutcome> InstanceIndex::InsertBatch(
-    const std::vector<const NewInstanceRow*>& rows) {
-  sql::TransactionPolicy policy{fmt::format("index commit of {} instance(s)", rows.size())};
-  policy.in_doubt = ErrorCode::kCommitInDoubt;
-  // A value PostgreSQL cannot store (SQLSTATE class 22): the data is bad.
-  policy.data_exception = ErrorCode::kInvalidInput;
-  const std::string now = FormatUtcMicroseconds(Now());
-  std::unordered_map<std::string, KnownSeries> learned;
-  try {
-    // Safe to re-run: the rows, the series learned and the counters are
-    // this attempt's own; only stale remembered series are forgotten.
-    auto outcomes = sql::Transact<pqxx::work>(database_, policy, [&](pqxx::work& transaction) {
-      learned.clear();
-      std::vector<IndexOutcome> batch_outcomes;
-      batch_outcomes.reserve(rows.size());
-      AddedInstances added;
-      for (const NewInstanceRow* row : rows) {
-        batch_outcomes.push_back(
-            BatchInserter::InsertRow(*this, transaction, *row, now, learned, added));
-      }
-      // Last, so the facility_usage row is locked only until COMMIT.
-      if (!added.series_ids.empty()) {
-        sql::Exec(transaction, sql::kCountAddedInstances, added.SeriesIds(), added.Sizes(),
-                  added.Expiries(), added.NewSeries(), now);
-      }
-      return batch_outcomes;
-    });
-    std::lock_guard<std::mutex> lock(known_series_mutex_);
-    if (known_series_.size() + learned.size() > kMaxKnownSeries) known_series_.clear();
-    for (auto& [key, series] : learned) known_series_[key] = std::move(series);
-    return outcomes;
-  } catch (const Error&) {
-    // Whatever failed may have been a remembered series that is gone.
-    std::lock_guard<std::mutex> lock(known_series_mutex_);
-    known_series_.clear();
-    throw;
-  }
 }
 
 }  // namespace hokan::archive

@@ -78,7 +78,11 @@ class InstanceIndex {
 
   // Adds the rows in one transaction and commits it; outcome i belongs to
   // rows[i]. Patient, study and series rows are created or updated (last
-  // write wins) only for rows whose SOP Instance UID is new. Throws
+  // write wins) only for rows whose SOP Instance UID is new. Row locks are
+  // taken in one fixed order (patient, study, series, then instances by
+  // SOP Instance UID; counters study then series by id), so concurrent
+  // batches of one study queue rather than deadlock, and a conflict
+  // PostgreSQL still reports runs the transaction again. Throws
   // hokan::Error when the transaction fails (then nothing of it is
   // committed): kInvalidInput for a value PostgreSQL refuses, kCommitInDoubt
   // when the connection broke during COMMIT, kDatabase otherwise.
@@ -104,6 +108,12 @@ class InstanceIndex {
   // and facility usage. Throws hokan::Error(kDatabase).
   void RemoveInstanceAt(const std::string& relative_path);
 
+  // Adds the facility usage deltas recorded by ingest and expiry into the
+  // folded totals (schema 013); facility_usage reads the same before and
+  // after. Returns how many deltas it folded (0 when another node is
+  // folding). Throws hokan::Error(kDatabase).
+  std::int64_t FoldUsageDeltas();
+
  private:
   // A series this node has written, with the values it wrote.
   struct KnownSeries {
@@ -111,25 +121,14 @@ class InstanceIndex {
     std::string values;  // patient, study and series attributes, joined
   };
 
-  // The new instances of one batch, for the counters statement.
-  struct AddedInstances {
-    std::vector<std::string> series_ids, sizes, expiries, new_series;
-    void Add(const NewInstanceRow& row, std::int64_t series_id, bool created_series) {
-      series_ids.push_back(std::to_string(series_id));
-      sizes.push_back(std::to_string(row.size_bytes));
-      expiries.push_back(row.expires_at ? FormatUtc(*row.expires_at) : "infinity");
-      new_series.push_back(created_series ? "true" : "false");
-    }
-    std::string SeriesIds() const { return TextArrayLiteral(series_ids); }
-    std::string Sizes() const { return TextArrayLiteral(sizes); }
-    std::string Expiries() const { return TextArrayLiteral(expiries); }
-    std::string NewSeries() const { return TextArrayLiteral(new_series); }
-  };
+  // The known series of `row` (this batch's `learned` first, then the
+  // node's memory) when its patient, study and series values are those
+  // written; nullopt otherwise.
+  std::optional<std::int64_t> KnownSeriesOf(
+      const NewInstanceRow& row, const std::unordered_map<std::string, KnownSeries>& learned);
+  void ForgetSeries(const NewInstanceRow& row);
 
-  // Adds one row of a batch in the batch's transaction, `now` (the
-  // batch's time on hokan's clock, microseconds) as its received and
-  // changed time; records series ids to remember in `learned` (applied
-  // after COMMIT) and what it added in `added` (instance_index.cc).
+  // One batch's transaction (instance_batch.cc).
   struct BatchInserter;
 
   Database& database_;

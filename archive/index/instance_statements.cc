@@ -34,12 +34,10 @@ WITH removed AS (
     FROM removed r, series_counted c WHERE s.id = c.study_fk
   RETURNING s.number_of_instances
 )
-UPDATE facility_usage u SET used_bytes = u.used_bytes - r.size_bytes,
-                            instances = u.instances - 1,
-                            studies = u.studies - (SELECT count(*) FROM study_counted
-                                                    WHERE number_of_instances = 0),
-                            updated_at = $2::timestamptz
-  FROM removed r WHERE u.facility_id = r.facility_id
+INSERT INTO facility_usage_deltas (facility_id, used_bytes, studies, instances, recorded_at)
+SELECT r.facility_id, -r.size_bytes,
+       -(SELECT count(*) FROM study_counted WHERE number_of_instances = 0), -1, $2::timestamptz
+  FROM removed r
 )sql"};
 
 const Statement kInsertInstance{
@@ -155,67 +153,15 @@ SELECT (SELECT checksum_sha256 FROM existing), (SELECT id FROM inserted),
        (SELECT id FROM series_row), (SELECT created FROM series_row)
 )sql"};
 
-const Statement kCountAddedInstances{
-    "hokan_count_added_instances",
-    R"sql(
-WITH added AS (
-  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::boolean[])
-           AS a(series_id, size_bytes, expires_at, new_series)
-), per_series AS (
-  UPDATE series e SET number_of_instances = e.number_of_instances + a.instances
-    FROM (SELECT series_id, count(*) AS instances FROM added GROUP BY series_id) a
-   WHERE e.id = a.series_id
-  RETURNING e.id, e.study_fk
-), per_study AS (
-  SELECT p.study_fk, count(*) AS instances, sum(a.size_bytes) AS size_bytes,
-         count(*) FILTER (WHERE a.new_series) AS new_series, max(a.expires_at) AS latest
-    FROM added a JOIN per_series p ON p.id = a.series_id
-   GROUP BY p.study_fk
-), studies_counted AS (
-  UPDATE studies s SET
-    number_of_instances = s.number_of_instances + c.instances,
-    number_of_series = s.number_of_series + c.new_series,
-    size_bytes = s.size_bytes + c.size_bytes,
-    expires_at = NULLIF(CASE WHEN s.number_of_instances = 0 THEN c.latest
-                             ELSE greatest(COALESCE(s.expires_at, 'infinity'), c.latest) END,
-                        'infinity'),
-    last_received_at = $5::timestamptz
-    FROM per_study c
-   WHERE s.id = c.study_fk
-  RETURNING s.facility_id, c.instances, c.size_bytes,
-            (s.number_of_instances = c.instances) AS new_study
-)
-INSERT INTO facility_usage AS u (facility_id, used_bytes, studies, instances, updated_at)
-SELECT facility_id, sum(size_bytes), count(*) FILTER (WHERE new_study), sum(instances),
-       $5::timestamptz
-  FROM studies_counted GROUP BY facility_id
-ON CONFLICT (facility_id) DO UPDATE SET
-  used_bytes = u.used_bytes + EXCLUDED.used_bytes,
-  studies = u.studies + EXCLUDED.studies,
-  instances = u.instances + EXCLUDED.instances,
-  updated_at = EXCLUDED.updated_at
-)sql"};
+const Statement kIndexBatch{
+    "hokan_index_batch",
+    "SELECT ordinal, existing_checksum, inserted FROM hokan_index_batch("
+    "  $1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::integer[],"
+    "  $7::integer[], $8::integer[], $9::text[], $10::text[], $11::text[], $12::bigint[],"
+    "  $13::text[], $14::text[], $15::timestamptz[], $16::bigint[], $17::text[],"
+    "  $18::boolean[], $19::boolean[], $20::timestamptz)"};
 
-const Statement kInsertInstanceIntoSeries{
-    "hokan_insert_instance_into_series",
-    R"sql(
-WITH existing AS (
-  SELECT checksum_sha256 FROM instances WHERE facility_id = $1 AND sop_instance_uid = $3
-), inserted AS (
-  INSERT INTO instances (facility_id, series_fk, sop_instance_uid, sop_class_uid,
-                         instance_number, number_of_frames, rows, columns,
-                         specific_character_set, transfer_syntax_uid, relative_path,
-                         size_bytes, checksum_sha256, calling_ae, expires_at, storage_rule_id,
-                         tier, received_at)
-  SELECT $1, $2, $3, $4, $5, NULLIF($6::integer, -1), NULLIF($7::integer, -1),
-         NULLIF($8::integer, -1), $9, $10, $11, $12, $13, $14, $15::timestamptz, $16::bigint,
-         $17, $18::timestamptz
-   WHERE NOT EXISTS (SELECT 1 FROM existing)
-     AND EXISTS (SELECT 1 FROM series WHERE id = $2)  -- not expired since remembered
-  ON CONFLICT (facility_id, sop_instance_uid) DO NOTHING
-  RETURNING id
-)
-SELECT (SELECT checksum_sha256 FROM existing), (SELECT id FROM inserted)
-)sql"};
+const Statement kFoldUsageDeltas{"hokan_fold_usage_deltas",
+                                 "SELECT hokan_fold_usage_deltas()"};
 
 }  // namespace hokan::archive::sql

@@ -15,6 +15,8 @@ constexpr std::size_t kMaxBatch = 128;
 constexpr int kCommitThreads = 2;
 // How long a batch waits for announced stores before it is committed.
 constexpr std::chrono::microseconds kMaxWaitForExpected{2000};
+// How often the facility usage deltas are folded: every this many batches.
+constexpr unsigned kBatchesPerFold = 64;
 
 long long MicrosecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -24,7 +26,7 @@ long long MicrosecondsSince(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 GroupCommitter::GroupCommitter(FileStore& files, InstanceIndex& index)
-    : files_(files), index_(index) {
+    : index_(index), sync_worker_(files) {
   for (int i = 0; i < kCommitThreads; ++i) committers_.emplace_back([this] { CommitLoop(); });
 }
 
@@ -87,7 +89,7 @@ void GroupCommitter::CommitLoop() {
     const auto started = std::chrono::steady_clock::now();
     // The files of this batch (and anything written before) are flushed
     // while the rows are inserted.
-    std::future<void> flushed = std::async(std::launch::async, [this] { files_.SyncAll(); });
+    std::shared_future<void> flushed = sync_worker_.Request();
     std::vector<const NewInstanceRow*> rows;
     for (const auto& pending : batch) rows.push_back(pending.row);
     std::vector<IndexOutcome> outcomes(batch.size(), IndexOutcome::kInserted);
@@ -111,6 +113,17 @@ void GroupCommitter::CommitLoop() {
       else if (errors[i]) batch[i].outcome.set_exception(errors[i]);
       else batch[i].outcome.set_value(outcomes[i]);
     }
+    if (++batches_since_fold_ % kBatchesPerFold == 0) FoldUsageDeltas();
+  }
+}
+
+void GroupCommitter::FoldUsageDeltas() {
+  try {
+    index_.FoldUsageDeltas();
+  } catch (const Error& error) {
+    // Nothing is lost: the deltas stay, facility_usage still counts them,
+    // and the next fold takes them.
+    Log(LogLevel::kWarn, "{}", error.what());
   }
 }
 

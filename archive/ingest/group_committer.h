@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "archive/index/instance_index.h"
+#include "archive/ingest/file_sync_worker.h"
 #include "archive/storage/file_store.h"
 
 namespace hokan::archive {
@@ -17,7 +19,8 @@ namespace hokan::archive {
 // Makes placed files and their index rows durable together, in batches:
 // all Commit() calls waiting at the same time share one file-system flush
 // and one database transaction, so concurrent associations share fsyncs.
-// The flush and the transaction of a batch run at the same time; Commit()
+// The flush (on one long-lived thread, FileSyncWorker) and the transaction
+// of a batch run at the same time; Commit()
 // returns only when both are done. Two batches can be in progress at once
 // (two commit threads, two connections), so a new batch does not wait for
 // the previous one; PostgreSQL and the file system merge their flushes. Until then the placed file keeps its
@@ -69,9 +72,13 @@ class GroupCommitter {
   void IndexBatch(const std::vector<const NewInstanceRow*>& rows,
                   std::vector<IndexOutcome>& outcomes,
                   std::vector<std::exception_ptr>& errors);
+  // Folds the facility usage deltas (InstanceIndex::FoldUsageDeltas); a
+  // failure is logged, and the deltas wait for the next fold.
+  void FoldUsageDeltas();
 
-  FileStore& files_;
   InstanceIndex& index_;
+  FileSyncWorker sync_worker_;
+  std::atomic<unsigned> batches_since_fold_{0};
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Pending> queue_;

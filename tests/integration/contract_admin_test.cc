@@ -353,8 +353,11 @@ TEST_CASE("usage shows used, quota, free and what expires in the next 30 days",
   archive.sql().Execute(
       "UPDATE studies SET expires_at = '2027-06-01T00:00:00Z' WHERE study_instance_uid = $1",
       {later});
+  // Usage as folded totals with no deltas pending (schema 013).
+  archive.sql().Execute("DELETE FROM facility_usage_deltas");
   archive.sql().Execute(
-      "INSERT INTO facility_usage (facility_id, used_bytes, studies, instances, updated_at) "
+      "INSERT INTO facility_usage_folded (facility_id, used_bytes, studies, instances, "
+      "                                   updated_at) "
       "SELECT f.id, CASE f.name WHEN 'clinic' THEN 3145728 ELSE 1048576 END, "
       "       CASE f.name WHEN 'clinic' THEN 3 ELSE 1 END, "
       "       CASE f.name WHEN 'clinic' THEN 3 ELSE 1 END, $1 FROM facilities f "

@@ -27,15 +27,13 @@ extern const Statement kRemoveInstanceAt;
 // Returns (checksum of an existing instance, id of the inserted one).
 extern const Statement kInsertInstance;
 
-// Counters, study expiry and facility usage for a batch's new instances:
-// $1 series ids, $2 sizes, $3 expiries ('infinity' = kept forever), $4
-// whether the instance created its series; arrays of equal length; $5
-// hokan's "now". A study's expires_at is the latest of its instances'
-// (NULL, forever, wins).
-extern const Statement kCountAddedInstances;
+// One commit batch through schema 013's hokan_index_batch: $1-$19 arrays
+// of equal length (facility, series id, instance values, already_added,
+// new_series), $20 hokan's "now". Returns (ordinal, existing checksum,
+// inserted) per row.
+extern const Statement kIndexBatch;
 
-// The instance alone, into a series this node knows is current; $18 is
-// hokan's "now" (received time).
-extern const Statement kInsertInstanceIntoSeries;
+// Folds facility usage deltas (schema 013); returns how many it folded.
+extern const Statement kFoldUsageDeltas;
 
 }  // namespace hokan::archive::sql
