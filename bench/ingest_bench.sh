@@ -3,7 +3,8 @@
 # index), side by side in one run.
 #
 #   bash bench/ingest_bench.sh [--workloads LIST] [--large-count N] [--small-count N]
-#                              [--study-count N] [--no-orthanc] [--perf] [--keep]
+#                              [--study-count N] [--no-orthanc] [--compare BINARY]
+#                              [--perf] [--keep]
 #
 # Workloads (LIST is comma-separated; default all four):
 #   large        N (default 2000) CT instances of 512 x 512 16-bit pixels (about
@@ -24,12 +25,14 @@
 #              PostgreSQL cluster (fsync on) and a throwaway storage root
 #   orthanc    Debian's Orthanc with its default SQLite index and storage folder
 #              (skipped with --no-orthanc; apt-get install orthanc)
+#   hokan-before  with --compare BINARY: that hokan-archive (e.g. a build of an
+#              older commit), run right after hokan on the same files
 # For each run it prints seconds, instances/s, MB/s, the ratio to storescp, the
 # machine's idle and I/O-wait share of CPU time during the run (/proc/stat),
 # and the CPU milliseconds per instance of the receiver process and of the
 # PostgreSQL cluster's processes. Every DCMTK program and hokan-archive runs with
 # TCP_NODELAY=1. `sync` runs before each timed run. --perf records a call-graph
-# profile of hokan-archive in each hokan run (perf record -g) and writes the
+# profile of the whole machine in each hokan run (perf record -a -g) and writes the
 # top of `perf report` next to the logs (use with --keep).
 #
 # This is a measurement, never part of the test verdict. See bench/README.md.
@@ -43,6 +46,7 @@ LARGE_COUNT=2000
 SMALL_COUNT=50000
 STUDY_COUNT=8000
 ORTHANC=1
+COMPARE=""
 PERF=0
 KEEP=0
 while (( $# > 0 )); do
@@ -52,9 +56,10 @@ while (( $# > 0 )); do
         --small-count) SMALL_COUNT="$2"; shift 2 ;;
         --study-count) STUDY_COUNT="$2"; shift 2 ;;
         --no-orthanc)  ORTHANC=0; shift ;;
+        --compare)     COMPARE="$2"; shift 2 ;;
         --perf)        PERF=1; shift ;;
         --keep)        KEEP=1; shift ;;
-        -h|--help) sed -n '2,36p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,39p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "ingest_bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -85,6 +90,7 @@ source "$REPO/bench/ingest_lib.sh"   # send, cpu_snapshot, run_storescp, run_hok
 require_tools storescu storescp echoscu psql
 (( ORTHANC == 0 )) || require_tools Orthanc
 (( PERF == 0 )) || require_tools perf
+[[ -z "$COMPARE" || -x "$COMPARE" ]] || die "--compare $COMPARE is not an executable"
 [[ -f tests/data/make_study.py ]] || die "tests/data/make_study.py is missing"
 
 SENDERS=()         # storescu processes of the run in progress
@@ -166,6 +172,7 @@ for workload in "${WORKLOAD_LIST[@]}"; do
         deal "$workload" "$n"
         run_storescp "$workload" "$n"
         run_hokan "$workload" "$n"
+        [[ -z "$COMPARE" ]] || run_hokan "$workload" "$n" hokan-before "$COMPARE"
         (( ORTHANC == 0 )) || run_orthanc "$workload" "$n"
     done
 done

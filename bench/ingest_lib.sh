@@ -48,8 +48,9 @@ send() {
     SENDERS=()
     postmaster="$(postgres_pid)"
     sync
-    if (( PERF == 1 )) && [[ $TARGET == hokan ]]; then
-        perf record -q -g -p "$server" -o "$prefix.perf.data" >/dev/null 2>&1 &
+    if (( PERF == 1 )) && [[ $TARGET == hokan* ]]; then
+        # The whole machine: hokan-archive and PostgreSQL's backends alike.
+        perf record -q -g -a -o "$prefix.perf.data" >/dev/null 2>&1 &
         perf_pid=$!
     fi
     cpu_before="$(machine_cpu)"
@@ -77,13 +78,13 @@ send() {
     if [[ -n "$perf_pid" ]]; then
         kill -INT "$perf_pid" 2>/dev/null || true
         wait "$perf_pid" 2>/dev/null || true
-        perf report -i "$prefix.perf.data" --stdio --no-children --percent-limit 0.7 \
-            >"$prefix.perf.txt" 2>/dev/null || true
+        perf report -i "$prefix.perf.data" --stdio --no-children --percent-limit 0.5 \
+            --comms hokan-archive,postgres --sort comm,dso,sym -g none >"$prefix.perf.txt" 2>/dev/null || true
         log "profile: $prefix.perf.txt"
     fi
     (( failed == 0 )) || die "sending to $ae over ${#CHUNKS[@]} association(s) failed"
     local count="${#FILES[@]}" pg_field="-"
-    [[ -z "$postmaster" || $TARGET != hokan ]] \
+    [[ -z "$postmaster" || $TARGET != hokan* ]] \
         || pg_field="$(awk -v t=$((pg_after - pg_before)) -v hz="$CLOCK_TICKS" -v n="$count" \
                        'BEGIN { printf "%.3f", t * 1000 / hz / n }')"
     RESULTS+=("$WORKLOAD $TARGET ${#CHUNKS[@]} $(seconds_between "$start" "$end") $(
@@ -110,20 +111,27 @@ run_storescp() {
     (( stored == ${#FILES[@]} )) || die "storescp stored $stored of ${#FILES[@]} files"
 }
 
-# run_hokan WORKLOAD N: a fresh hokan-archive (new database and storage root).
+# run_hokan WORKLOAD N [TARGET BINARY]: a fresh hokan-archive (new database and
+# storage root); TARGET (default hokan) names the run, BINARY (default ARCHIVE)
+# is the program.
 run_hokan() {
-    WORKLOAD="$1" TARGET=hokan
-    local n="$2" dir="$WORK/hokan-$1-$2" db="hokan_bench_$$_$1_$2" url port stored
+    WORKLOAD="$1" TARGET="${3:-hokan}"
+    local n="$2" binary="${4:-$ARCHIVE}" dir="$WORK/$TARGET-$1-$2" db="${TARGET}_bench_$$_$1_$2"
+    local url port stored
     mkdir -p "$dir/storage"
     create_database "$db"
     url="$DB_URL"
     port="$(free_port)"
-    spawn_server "$dir.log" "$ARCHIVE" --config "$CONFIG" --port "$port" --storage-root "$dir/storage" \
+    spawn_server "$dir.log" "$binary" --config "$CONFIG" --port "$port" --storage-root "$dir/storage" \
         --database-url "$url" --log-level warn
     wait_ready "$CALLING_AE" "$SERVER_PID" HOKAN "$port" "$dir.log"
-    log "$WORKLOAD: hokan, $n association(s)"
+    log "$WORKLOAD: $TARGET, $n association(s)"
     send HOKAN "$port" "$dir" "$SERVER_PID"
     stop_server "$SERVER_PID"
+    # Transactions per instance: how well the commit batches group stores
+    # (read after the archive's backends exited and reported their counts).
+    RESULTS[-1]+=" $(psql -X -qtA "$url" -c "SELECT round(xact_commit::numeric / ${#FILES[@]}, 2)
+                                             FROM pg_stat_database WHERE datname = current_database()")"
     stored="$(psql -X -qtA "$url" -c 'SELECT count(*) FROM instances')"
     (( stored == ${#FILES[@]} )) || die "hokan indexed $stored of ${#FILES[@]} instances (log: $dir.log)"
 }
@@ -175,21 +183,22 @@ report() {
         BEGIN {
             n = split(counts, entries, " ")
             for (i = 1; i <= n; i++) { split(entries[i], f, "="); count[f[1]] = f[2]; bytes[f[1]] = f[3] }
-            printf "%-12s %-9s %5s %8s %11s %8s %8s %5s %7s %10s %10s\n", "workload", "target",
+            printf "%-12s %-12s %5s %8s %11s %8s %8s %5s %7s %10s %10s %8s\n", "workload", "target",
                 "assoc", "seconds", "instances/s", "MB/s", "ratio", "idle%", "iowait%",
-                "server ms", "postgres ms"
+                "server ms", "postgres ms", "xact/inst"
         }
         {
             ips = count[$1] / $4; mbs = bytes[$1] / 1e6 / $4
             if ($2 == "storescp") reference[$1, $3] = ips
             ratio = reference[$1, $3] ? sprintf("%.2f", ips / reference[$1, $3]) : "-"
-            printf "%-12s %-9s %5d %8.2f %11.1f %8.1f %8s %5d %7d %10s %10s\n",
-                $1, $2, $3, $4, ips, mbs, ratio, $5, $6, $7, $8
+            printf "%-12s %-12s %5d %8.2f %11.1f %8.1f %8s %5d %7d %10s %10s %8s\n",
+                $1, $2, $3, $4, ips, mbs, ratio, $5, $6, $7, $8, (NF >= 9 ? $9 : "-")
         }
         END {
             print "\nratio: instances/s against storescp on the same workload and associations."
             print "idle%, iowait%: share of all CPUs idle / waiting for I/O during the run (/proc/stat)."
             print "server ms, postgres ms: CPU milliseconds per instance of the receiver process"
             print "(with its children) and of the project-local PostgreSQL cluster."
+            print "xact/inst: committed transactions in hokan'"'"'s database per instance (commit batching)."
         }'
 }

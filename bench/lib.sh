@@ -11,7 +11,9 @@
 # shellcheck disable=SC2034  # PY, ARCHIVE and BUILD_TYPE are used by the sourcing scripts
 PY=/usr/bin/python3
 # shellcheck disable=SC2034
-ARCHIVE="$REPO/build/scp/hokan-archive"
+# HOKAN_ARCHIVE: another hokan-archive binary to measure (e.g. an older
+# build, for before/after figures); then nothing is built.
+ARCHIVE="${HOKAN_ARCHIVE:-$REPO/build/scp/hokan-archive}"
 READY_TIMEOUT=60      # seconds a server may take to answer C-ECHO
 export TCP_NODELAY=1  # inherited by every DCMTK tool and by hokan-archive
 
@@ -78,6 +80,11 @@ bench_traps() {
 # build_archive: configures build/ (RelWithDebInfo) if it has no cache, builds
 # hokan-archive, dies unless ARCHIVE is then executable, sets BUILD_TYPE.
 build_archive() {
+    if [[ -n "${HOKAN_ARCHIVE:-}" ]]; then
+        [[ -x "$ARCHIVE" ]] || die "HOKAN_ARCHIVE=$ARCHIVE is not executable"
+        BUILD_TYPE="given ($ARCHIVE)"
+        return
+    fi
     if [[ ! -f build/CMakeCache.txt ]]; then
         log "configuring build/ (RelWithDebInfo)"
         cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -92,7 +92,12 @@ CREATE FUNCTION hokan_index_batch(
     calling_aes text[], expiries timestamptz[], storage_rule_ids bigint[], tiers text[],
     already_added boolean[], new_series boolean[], batch_time timestamptz)
 RETURNS TABLE (ordinal bigint, existing_checksum text, inserted boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- The plans of its statements are made once per connection: replanned for
+-- every call (the default for the first calls and whenever a custom plan
+-- looks cheaper) they cost more than the work.
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
   added bigint[];
 BEGIN

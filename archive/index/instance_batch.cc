@@ -120,7 +120,7 @@ class BatchArrays {
     return columns_[17].at(static_cast<std::size_t>(ordinal - 1)) == "true";
   }
 
-  pqxx::result Run(pqxx::work& transaction, const std::string& now) const {
+  pqxx::result Run(pqxx::transaction_base& transaction, const std::string& now) const {
     std::vector<std::string> literals;
     for (const auto& column : columns_) literals.push_back(TextArrayLiteral(column));
     return sql::Exec(transaction, sql::kIndexBatch, literals[0], literals[1], literals[2],
@@ -155,22 +155,25 @@ std::vector<std::size_t> LockOrder(const std::vector<const NewInstanceRow*>& row
 
 struct InstanceIndex::BatchInserter {
   InstanceIndex& index;
-  pqxx::work& transaction;
+  pqxx::transaction_base& transaction;
   const std::vector<const NewInstanceRow*>& rows;
   const std::string& now;
   std::unordered_map<std::string, KnownSeries>& learned;
   std::vector<std::optional<IndexOutcome>> outcomes;
 
-  // Writes every row; the outcomes are complete when it returns.
-  void Run() {
+  // Writes every row. A row of a remembered series that is gone (expired)
+  // or changed is written in full when `rewrite_gone_series`, or else left
+  // without an outcome (its series forgotten) for the caller to write again;
+  // so without it the body is the one statement of hokan_index_batch.
+  void Run(bool rewrite_gone_series) {
     outcomes.assign(rows.size(), std::nullopt);
     BatchArrays batch;
     for (const std::size_t i : LockOrder(rows)) {
       if (const auto series_id = index.KnownSeriesOf(*rows[i], learned)) {
         batch.Add(i, *rows[i], *series_id, false, false);
-      } else {
+      } else if (rewrite_gone_series) {
         InsertWithSeries(i, batch);
-      }
+      }  // else forgotten meanwhile: left for the caller, as a gone series
     }
     if (batch.empty()) return;
     BatchArrays series_gone;
@@ -181,10 +184,9 @@ struct InstanceIndex::BatchInserter {
       const std::size_t i = batch.RowIndex(ordinal);
       outcomes[i] = OutcomeOf(answer[1], answer[2].as<bool>(), *rows[i]);
       if (outcomes[i]) continue;
-      // The remembered series is gone (expired) or changed: write it in full.
       index.ForgetSeries(*rows[i]);
       learned.erase(SeriesKey(*rows[i]));
-      InsertWithSeries(i, series_gone);
+      if (rewrite_gone_series) InsertWithSeries(i, series_gone);
     }
     if (!series_gone.empty()) series_gone.Run(transaction, now);
   }
@@ -243,6 +245,14 @@ void InstanceIndex::ForgetSeries(const NewInstanceRow& row) {
   known_series_.erase(SeriesKey(row));
 }
 
+bool InstanceIndex::AllSeriesKnown(const std::vector<const NewInstanceRow*>& rows) {
+  const std::unordered_map<std::string, KnownSeries> none;
+  for (const NewInstanceRow* row : rows) {
+    if (!KnownSeriesOf(*row, none)) return false;
+  }
+  return true;
+}
+
 std::vector<IndexOutcome> InstanceIndex::InsertBatch(
     const std::vector<const NewInstanceRow*>& rows) {
   sql::TransactionPolicy policy{fmt::format("index commit of {} instance(s)", rows.size())};
@@ -251,30 +261,55 @@ std::vector<IndexOutcome> InstanceIndex::InsertBatch(
   policy.data_exception = ErrorCode::kInvalidInput;
   const std::string now = FormatUtcMicroseconds(Now());
   std::unordered_map<std::string, KnownSeries> learned;
+  // Every series remembered (the usual case once a series has begun): the
+  // batch is one statement, its own transaction (no BEGIN and COMMIT round
+  // trips). Rows whose series turned out to be gone are written again, in
+  // full, by a second batch.
+  const bool single_statement = AllSeriesKnown(rows);
+  std::vector<std::optional<IndexOutcome>> written;
   try {
     // Safe to re-run: the rows, the series learned and the counters are
     // this attempt's own; only stale remembered series are forgotten.
-    auto outcomes = sql::Transact<pqxx::work>(database_, policy, [&](pqxx::work& transaction) {
+    const auto body = [&](pqxx::transaction_base& transaction) {
       learned.clear();
       BatchInserter inserter{*this, transaction, rows, now, learned, {}};
-      inserter.Run();
-      std::vector<IndexOutcome> batch_outcomes;
-      for (const auto& outcome : inserter.outcomes) {
-        if (!outcome) throw Error(ErrorCode::kInternal, "a batch row has no outcome");
-        batch_outcomes.push_back(*outcome);
-      }
-      return batch_outcomes;
-    });
-    std::lock_guard<std::mutex> lock(known_series_mutex_);
-    if (known_series_.size() + learned.size() > kMaxKnownSeries) known_series_.clear();
-    for (auto& [key, series] : learned) known_series_[key] = std::move(series);
-    return outcomes;
+      inserter.Run(!single_statement);
+      written = std::move(inserter.outcomes);
+    };
+    if (single_statement) {
+      sql::Transact<pqxx::nontransaction>(database_, policy, body);
+    } else {
+      sql::Transact<pqxx::work>(database_, policy, body);
+    }
   } catch (const Error&) {
     // Whatever failed may have been a remembered series that is gone.
     std::lock_guard<std::mutex> lock(known_series_mutex_);
     known_series_.clear();
     throw;
   }
+  {
+    std::lock_guard<std::mutex> lock(known_series_mutex_);
+    if (known_series_.size() + learned.size() > kMaxKnownSeries) known_series_.clear();
+    for (auto& [key, series] : learned) known_series_[key] = std::move(series);
+  }
+  return CompleteOutcomes(rows, written);
+}
+
+std::vector<IndexOutcome> InstanceIndex::CompleteOutcomes(
+    const std::vector<const NewInstanceRow*>& rows,
+    const std::vector<std::optional<IndexOutcome>>& written) {
+  std::vector<const NewInstanceRow*> again;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (!written[i]) again.push_back(rows[i]);
+  }
+  // Their series are forgotten now, so this batch writes them in full.
+  const std::vector<IndexOutcome> rewritten = again.empty() ? std::vector<IndexOutcome>() : InsertBatch(again);
+  std::vector<IndexOutcome> outcomes;
+  std::size_t next = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    outcomes.push_back(written[i] ? *written[i] : rewritten.at(next++));
+  }
+  return outcomes;
 }
 
 std::int64_t InstanceIndex::FoldUsageDeltas() {

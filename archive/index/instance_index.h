@@ -127,6 +127,13 @@ class InstanceIndex {
   std::optional<std::int64_t> KnownSeriesOf(
       const NewInstanceRow& row, const std::unordered_map<std::string, KnownSeries>& learned);
   void ForgetSeries(const NewInstanceRow& row);
+  // Whether every row's series is remembered with its values.
+  bool AllSeriesKnown(const std::vector<const NewInstanceRow*>& rows);
+  // The outcomes of a written batch; rows without one (their series gone)
+  // are written again, in full, by another batch.
+  std::vector<IndexOutcome> CompleteOutcomes(
+      const std::vector<const NewInstanceRow*>& rows,
+      const std::vector<std::optional<IndexOutcome>>& written);
 
   // One batch's transaction (instance_batch.cc).
   struct BatchInserter;

@@ -55,7 +55,8 @@ bool ShouldRetry(const TransactionPolicy& policy, const pqxx::failure& error, in
 
 // Runs body(Transaction&) in a transaction of type `Transaction` on
 // `lease`'s connection and commits it; returns the body's result. See the
-// file comment.
+// file comment. With pqxx::nontransaction every statement of the body is
+// its own transaction: use it only for a body of one statement.
 template <typename Transaction, typename Body>
 auto TransactOn(ConnectionPool::Lease& lease, const TransactionPolicy& policy, Body&& body)
     -> decltype(body(std::declval<Transaction&>())) {
@@ -79,6 +80,12 @@ auto TransactOn(ConnectionPool::Lease& lease, const TransactionPolicy& policy, B
                   fmt::format("{}: commit outcome unknown: {}", policy.what, error.what()));
     } catch (const pqxx::broken_connection& error) {
       lease.MarkBroken();
+      // Without BEGIN, each statement commits itself: a connection lost
+      // while one ran leaves its outcome unknown.
+      if constexpr (std::is_same_v<Transaction, pqxx::nontransaction>) {
+        throw Error(policy.in_doubt,
+                    fmt::format("{}: outcome unknown: {}", policy.what, error.what()));
+      }
       throw Error(ErrorCode::kDatabase, fmt::format("{}: {}", policy.what, error.what()));
     } catch (const pqxx::data_exception& error) {
       throw Error(policy.data_exception, fmt::format("{}: {}", policy.what, error.what()));
