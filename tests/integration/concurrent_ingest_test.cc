@@ -99,3 +99,78 @@ TEST_CASE("two nodes on one database receiving the same instances at once store 
 }
 
 }  // namespace hokan::integration
+
+namespace hokan::integration {
+
+TEST_CASE("two nodes each receiving half of one study on two associations store all of it",
+          "[store][concurrency]") {
+  constexpr int kInstances = 160;
+  constexpr int kShares = 4;  // two associations per node
+  TempDir data("hokan-it-two-nodes-halves");
+  const auto instances =
+      MakeStudy(data.path() / "study", {"--count", std::to_string(kInstances), "--series-count",
+                                        "4", "--rows", "16", "--columns", "16"});
+  REQUIRE(instances.size() == kInstances);
+  std::vector<std::vector<std::string>> files(kShares);
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    files[i % kShares].push_back(instances[i].path.string());
+  }
+
+  ArchiveProcess first(SingleFacilityOptions("IT_MODALITY"));
+  ArchiveOptions second_options = SingleFacilityOptions("IT_MODALITY");
+  second_options.shared_database_url = first.database_url();
+  second_options.shared_storage_root = first.storage_root().string();
+  second_options.extra_archive_settings.push_back("node_name = hokan-it-second");
+  ArchiveProcess second(second_options);
+
+  std::vector<std::future<ToolResult>> sends;
+  for (int share = 0; share < kShares; ++share) {
+    ArchiveProcess& node = share % 2 == 0 ? first : second;
+    sends.push_back(std::async(std::launch::async, [&node, &files, share] {
+      return node.StoreScu("IT_MODALITY", {"-v"}, files[share]);
+    }));
+  }
+  for (auto& send : sends) {
+    const ToolResult store = send.get();
+    INFO(store.Describe());
+    CHECK(store.exit_code == 0);
+    CHECK(CountStoreSuccesses(store.output) == kInstances / kShares);
+  }
+  Sql& sql = first.sql();
+  CHECK(sql.Count("SELECT count(*) FROM instances") == kInstances);
+  CHECK(sql.Count("SELECT number_of_instances FROM studies") == kInstances);
+  CHECK(sql.Count("SELECT number_of_series FROM studies") == 4);
+  CHECK(sql.Count("SELECT sum(number_of_instances) FROM series") == kInstances);
+  CHECK(sql.Count("SELECT studies FROM facility_usage") == 1);
+  CHECK(sql.Count("SELECT instances FROM facility_usage") == kInstances);
+}
+
+TEST_CASE("facility usage stays exact while ingest's usage deltas are folded",
+          "[store][concurrency]") {
+  // One association: one commit batch per instance, so the commit thread
+  // folds the deltas (every 64 batches) at least twice.
+  constexpr int kInstances = 150;
+  TempDir data("hokan-it-usage-fold");
+  const auto instances = MakeStudy(
+      data.path() / "study",
+      {"--count", std::to_string(kInstances), "--rows", "16", "--columns", "16"});
+  std::vector<std::string> files;
+  for (const auto& instance : instances) files.push_back(instance.path.string());
+
+  ArchiveProcess archive(SingleFacilityOptions("IT_MODALITY"));
+  const ToolResult store = archive.StoreScu("IT_MODALITY", {"-v"}, files);
+  INFO(store.Describe());
+  REQUIRE(CountStoreSuccesses(store.output) == kInstances);
+
+  Sql& sql = archive.sql();
+  // Folded: most deltas are gone into the totals...
+  CHECK(sql.Count("SELECT instances FROM facility_usage_folded") >= 64);
+  CHECK(sql.Count("SELECT count(*) FROM facility_usage_deltas") < kInstances - 64);
+  // ...and what readers see is exact all the same.
+  CHECK(sql.Count("SELECT instances FROM facility_usage") == kInstances);
+  CHECK(sql.Count("SELECT studies FROM facility_usage") == 1);
+  CHECK(sql.Count("SELECT used_bytes FROM facility_usage") ==
+        sql.Count("SELECT sum(size_bytes) FROM instances"));
+}
+
+}  // namespace hokan::integration
