@@ -3,7 +3,7 @@
 # index), side by side in one run.
 #
 #   bash bench/ingest_bench.sh [--workloads LIST] [--large-count N] [--small-count N]
-#                              [--study-count N] [--no-orthanc] [--compare BINARY]
+#                              [--study-count N] [--no-orthanc] [--compare NAME=BINARY]...
 #                              [--perf] [--keep]
 #
 # Workloads (LIST is comma-separated; default all four):
@@ -25,8 +25,8 @@
 #              PostgreSQL cluster (fsync on) and a throwaway storage root
 #   orthanc    Debian's Orthanc with its default SQLite index and storage folder
 #              (skipped with --no-orthanc; apt-get install orthanc)
-#   hokan-before  with --compare BINARY: that hokan-archive (e.g. a build of an
-#              older commit), run right after hokan on the same files
+#   hokan-NAME with --compare NAME=BINARY (repeatable): that hokan-archive (e.g. a
+#              build of an older commit), run right after hokan on the same files
 # For each run it prints seconds, instances/s, MB/s, the ratio to storescp, the
 # machine's idle and I/O-wait share of CPU time during the run (/proc/stat),
 # and the CPU milliseconds per instance of the receiver process and of the
@@ -46,7 +46,7 @@ LARGE_COUNT=2000
 SMALL_COUNT=50000
 STUDY_COUNT=8000
 ORTHANC=1
-COMPARE=""
+COMPARE=()          # NAME=BINARY
 PERF=0
 KEEP=0
 while (( $# > 0 )); do
@@ -56,7 +56,7 @@ while (( $# > 0 )); do
         --small-count) SMALL_COUNT="$2"; shift 2 ;;
         --study-count) STUDY_COUNT="$2"; shift 2 ;;
         --no-orthanc)  ORTHANC=0; shift ;;
-        --compare)     COMPARE="$2"; shift 2 ;;
+        --compare)     COMPARE+=("$2"); shift 2 ;;
         --perf)        PERF=1; shift ;;
         --keep)        KEEP=1; shift ;;
         -h|--help) sed -n '2,39p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -90,7 +90,9 @@ source "$REPO/bench/ingest_lib.sh"   # send, cpu_snapshot, run_storescp, run_hok
 require_tools storescu storescp echoscu psql
 (( ORTHANC == 0 )) || require_tools Orthanc
 (( PERF == 0 )) || require_tools perf
-[[ -z "$COMPARE" || -x "$COMPARE" ]] || die "--compare $COMPARE is not an executable"
+for entry in "${COMPARE[@]}"; do
+    [[ "$entry" == ?*=?* && -x "${entry#*=}" ]] || die "--compare $entry: want NAME=BINARY, an executable"
+done
 [[ -f tests/data/make_study.py ]] || die "tests/data/make_study.py is missing"
 
 SENDERS=()         # storescu processes of the run in progress
@@ -172,7 +174,9 @@ for workload in "${WORKLOAD_LIST[@]}"; do
         deal "$workload" "$n"
         run_storescp "$workload" "$n"
         run_hokan "$workload" "$n"
-        [[ -z "$COMPARE" ]] || run_hokan "$workload" "$n" hokan-before "$COMPARE"
+        for entry in "${COMPARE[@]}"; do
+            run_hokan "$workload" "$n" "hokan-${entry%%=*}" "${entry#*=}"
+        done
         (( ORTHANC == 0 )) || run_orthanc "$workload" "$n"
     done
 done

@@ -183,7 +183,7 @@ report() {
         BEGIN {
             n = split(counts, entries, " ")
             for (i = 1; i <= n; i++) { split(entries[i], f, "="); count[f[1]] = f[2]; bytes[f[1]] = f[3] }
-            printf "%-12s %-12s %5s %8s %11s %8s %8s %5s %7s %10s %10s %8s\n", "workload", "target",
+            printf "%-12s %-14s %5s %8s %11s %8s %8s %5s %7s %10s %10s %8s\n", "workload", "target",
                 "assoc", "seconds", "instances/s", "MB/s", "ratio", "idle%", "iowait%",
                 "server ms", "postgres ms", "xact/inst"
         }
@@ -191,7 +191,7 @@ report() {
             ips = count[$1] / $4; mbs = bytes[$1] / 1e6 / $4
             if ($2 == "storescp") reference[$1, $3] = ips
             ratio = reference[$1, $3] ? sprintf("%.2f", ips / reference[$1, $3]) : "-"
-            printf "%-12s %-12s %5d %8.2f %11.1f %8.1f %8s %5d %7d %10s %10s %8s\n",
+            printf "%-12s %-14s %5d %8.2f %11.1f %8.1f %8s %5d %7d %10s %10s %8s\n",
                 $1, $2, $3, $4, ips, mbs, ratio, $5, $6, $7, $8, (NF >= 9 ? $9 : "-")
         }
         END {
