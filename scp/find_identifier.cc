@@ -101,14 +101,35 @@ std::string ReadSequenceKey(DcmElement& element, const std::string& character_se
   return {};
 }
 
+bool IsPrintableAscii(const std::string& text) {
+  for (const char c : text) {
+    if (c < 0x20 || c > 0x7E) return false;
+  }
+  return true;
+}
+
+// Whether `character_set` writes every printable ASCII character as it is
+// (with and without person-name delimiters): converting all of them once
+// says so for any value made of them, as no escape sequence is needed.
+bool WritesAsciiAsIs(const std::string& character_set) {
+  static const std::string printable = [] {
+    std::string text;
+    for (char c = 0x20; c < 0x7F; ++c) text += c;
+    return text;
+  }();
+  return dicom::EncodeFromUtf8(printable, character_set, true) == printable &&
+         dicom::EncodeFromUtf8(printable, character_set, false) == printable;
+}
+
 // Adds `value` as `tag` to `item`, encoded for the response; false when
 // the response's character set cannot express it.
 bool PutValue(DcmItem& item, const DcmTagKey& tag, DcmEVR vr,
-              const std::optional<std::string>& value, const std::string& character_set,
+              const std::optional<std::string>& value, const FindIdentifier& identifier,
               bool utf8) {
+  const std::string& character_set = identifier.character_set;
   std::string text;
   if (value && !value->empty()) {
-    if (utf8) {
+    if (utf8 || (identifier.ascii_as_is && IsPrintableAscii(*value))) {
       text = *value;
     } else {
       const auto bytes = dicom::EncodeFromUtf8(*value, character_set, vr == EVR_PN);
@@ -138,8 +159,7 @@ std::unique_ptr<DcmDataset> BuildResponse(const FindIdentifier& identifier,
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const DcmTagKey key = TagKey(keys[i].tag);
     if (identifier.key_vrs[i] != EVR_SQ) {
-      if (!PutValue(*response, key, identifier.key_vrs[i], match.values[i],
-                    identifier.character_set, utf8)) {
+      if (!PutValue(*response, key, identifier.key_vrs[i], match.values[i], identifier, utf8)) {
         return nullptr;
       }
       continue;
@@ -154,7 +174,7 @@ std::unique_ptr<DcmDataset> BuildResponse(const FindIdentifier& identifier,
         const std::optional<std::string> value =
             j < stored_item.size() ? stored_item[j] : std::nullopt;
         if (!PutValue(*item, TagKey(keys[i].item[j].tag), identifier.item_vrs[i][j], value,
-                      identifier.character_set, utf8)) {
+                      identifier, utf8)) {
           return nullptr;
         }
       }
@@ -241,6 +261,7 @@ FindIdentifierResult ParseFindIdentifier(DcmDataset& identifier,
     parsed.request.keys.push_back(std::move(query_key));
   }
   if (!has_unique_key) parsed.request.keys.push_back({TagNumber(unique_key), {}});
+  parsed.ascii_as_is = WritesAsciiAsIs(parsed.character_set);
   // Looked up once here, not once per match: the dictionary takes a lock.
   for (const auto& key : parsed.request.keys) {
     parsed.key_vrs.push_back(DcmTag(TagKey(key.tag)).getEVR());

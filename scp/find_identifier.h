@@ -20,6 +20,9 @@ struct FindIdentifier {
   // plus the level's unique key when the identifier lacks it.
   archive::FindRequest request;
   std::string character_set;  // the identifier's Specific Character Set, as sent
+  // Whether character_set writes printable ASCII (0x20-0x7E) as it is, so
+  // that such values go into responses unconverted.
+  bool ascii_as_is = false;
   std::vector<DcmEVR> key_vrs;  // the dictionary VR of each request key, same order
   // Per request key: the dictionary VR of each sub-key of its item (empty
   // for keys that are not sequences).
