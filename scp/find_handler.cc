@@ -110,15 +110,15 @@ OFCondition FindHandler::Handle(T_DIMSE_C_FindRQ& request,
   archive::QueryOutcome outcome;
   {
     ResponseBatch batch(scp_.association_);  // sent by the end of this block
+    FindResponseBuilder responses(parsed.identifier);
     outcome = scp_.services_.query.Find(
         QueryScopeOf(caller), parsed.identifier.request, [&](const archive::FindMatch& match) {
           if (scp_.checkForCANCEL(context_id, request.MessageID) == EC_Normal) {
             cancelled = true;
             return false;
           }
-          const auto response = BuildFindResponse(parsed.identifier, match);
           sent = scp_.sendFINDResponse(context_id, request.MessageID,
-                                       request.AffectedSOPClassUID, response.get(),
+                                       request.AffectedSOPClassUID, &responses.For(match),
                                        dicom::status::kPending, nullptr);
           batch.Sent();
           return sent.good();

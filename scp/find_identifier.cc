@@ -121,22 +121,29 @@ bool WritesAsciiAsIs(const std::string& character_set) {
          dicom::EncodeFromUtf8(printable, character_set, false) == printable;
 }
 
+// `value` encoded for the response (empty for none); false when the
+// response's character set cannot express it.
+bool EncodeValue(const std::optional<std::string>& value, DcmEVR vr,
+                 const FindIdentifier& identifier, bool utf8, std::string& text) {
+  text.clear();
+  if (!value || value->empty()) return true;
+  if (utf8 || (identifier.ascii_as_is && IsPrintableAscii(*value))) {
+    text = *value;
+    return true;
+  }
+  auto bytes = dicom::EncodeFromUtf8(*value, identifier.character_set, vr == EVR_PN);
+  if (!bytes) return false;
+  text = std::move(*bytes);
+  return true;
+}
+
 // Adds `value` as `tag` to `item`, encoded for the response; false when
 // the response's character set cannot express it.
 bool PutValue(DcmItem& item, const DcmTagKey& tag, DcmEVR vr,
               const std::optional<std::string>& value, const FindIdentifier& identifier,
               bool utf8) {
-  const std::string& character_set = identifier.character_set;
   std::string text;
-  if (value && !value->empty()) {
-    if (utf8 || (identifier.ascii_as_is && IsPrintableAscii(*value))) {
-      text = *value;
-    } else {
-      const auto bytes = dicom::EncodeFromUtf8(*value, character_set, vr == EVR_PN);
-      if (!bytes) return false;
-      text = *bytes;
-    }
-  }
+  if (!EncodeValue(value, vr, identifier, utf8, text)) return false;
   if (vr == EVR_SQ) {
     item.insert(new DcmSequenceOfItems(DcmTag(tag, EVR_SQ)), /*replaceOld=*/true);
     return true;
@@ -281,6 +288,47 @@ std::unique_ptr<DcmDataset> BuildFindResponse(const FindIdentifier& identifier,
   const bool query_is_utf8 = identifier.character_set == "ISO_IR 192";
   if (auto response = BuildResponse(identifier, match, query_is_utf8)) return response;
   return BuildResponse(identifier, match, /*utf8=*/true);
+}
+
+FindResponseBuilder::FindResponseBuilder(const FindIdentifier& identifier)
+    : identifier_(identifier), query_is_utf8_(identifier.character_set == "ISO_IR 192") {
+  for (const DcmEVR vr : identifier.key_vrs) {
+    if (vr == EVR_SQ) return;  // items vary per match: built afresh each time
+  }
+  // Built once with every value empty (which any character set expresses).
+  reused_ = BuildResponse(identifier, archive::FindMatch{
+      std::vector<std::optional<std::string>>(identifier.key_vrs.size()), {}}, query_is_utf8_);
+  if (reused_ == nullptr) return;
+  for (const auto& key : identifier.request.keys) {
+    DcmElement* element = nullptr;
+    if (reused_->findAndGetElement(TagKey(key.tag), element).bad() || element == nullptr) {
+      reused_.reset();  // a key DCMTK could not make an element of
+      elements_.clear();
+      return;
+    }
+    elements_.push_back(element);
+  }
+  texts_.resize(elements_.size());
+}
+
+FindResponseBuilder::~FindResponseBuilder() = default;
+
+DcmDataset& FindResponseBuilder::For(const archive::FindMatch& match) {
+  if (reused_ != nullptr) {
+    bool expressible = true;
+    for (std::size_t i = 0; i < elements_.size() && expressible; ++i) {
+      expressible = EncodeValue(match.values[i], identifier_.key_vrs[i], identifier_,
+                                query_is_utf8_, texts_[i]);
+    }
+    if (expressible) {
+      for (std::size_t i = 0; i < elements_.size(); ++i) {
+        elements_[i]->putOFStringArray(OFString(texts_[i].data(), texts_[i].size()));
+      }
+      return *reused_;
+    }
+  }
+  built_ = BuildFindResponse(identifier_, match);
+  return *built_;
 }
 
 }  // namespace hokan::scp
