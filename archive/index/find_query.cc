@@ -132,6 +132,16 @@ LevelTables TablesOf(QueryLevel level) {
   throw Error(ErrorCode::kInternal, "unknown query level");
 }
 
+// The FROM clause: the level's tables and, below PATIENT level, patients,
+// joined by row unless a key matches on them (`matched_aliases`).
+std::string FromClause(QueryLevel level, const LevelTables& tables,
+                       const std::vector<std::string>& matched_aliases) {
+  if (level == QueryLevel::kPatient) return tables.from;
+  const bool patients_matched =
+      std::find(matched_aliases.begin(), matched_aliases.end(), "p") != matched_aliases.end();
+  return tables.from + "\n" + (patients_matched ? kJoinPatients : kPatientOfEachStudy);
+}
+
 // A LIKE pattern (escape character '\') for a DICOM wildcard pattern:
 // '*' -> '%', '?' -> '_'; '%', '_' and '\' stand for themselves.
 std::string LikePattern(const std::string& dicom) {
@@ -475,14 +485,7 @@ BuiltQuery BuildFindQuery(const FindRequest& request) {
   conditions.insert(conditions.end(), builder.conditions().begin(), builder.conditions().end());
   if (request.range) AddRangeConditions(builder, plan.level, *request.range, conditions);
 
-  std::string from = tables.from;
-  if (plan.level != QueryLevel::kPatient) {
-    const bool patients_matched =
-        std::find(matched_aliases.begin(), matched_aliases.end(), std::string("p")) !=
-        matched_aliases.end();
-    from += std::string("\n") + (patients_matched ? kJoinPatients : kPatientOfEachStudy);
-  }
-  query.sql = select + "\nFROM " + from + "\nWHERE ";
+  query.sql = select + "\nFROM " + FromClause(plan.level, tables, matched_aliases) + "\nWHERE ";
   for (std::size_t i = 0; i < conditions.size(); ++i) {
     if (i) query.sql += "\n  AND ";
     query.sql += conditions[i];
