@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -455,6 +456,37 @@ TEST_CASE("names in pydicom's character-set files are found by exact and wildcar
   CHECK(found.responses[0].at("0010,0020") == "H31EXAMPLE");
   CHECK(found.responses[0].at("0010,0010") == name);
   CHECK(found.responses[0].at("0008,0005") == "\\ISO 2022 IR 87");
+
+  // In the default repertoire, a name it cannot express comes back in
+  // ISO_IR 192 and the others in the query's: one C-FIND's answers switch
+  // between both (the archive reuses one data set for the latter).
+  TempDir ascii("hokan-it-find-ascii");
+  MakeStudy(ascii.path(), {"--count", "1", "--patient-id", "ASCII-1", "--patient-name",
+                           "Doe^John"});
+  REQUIRE(archive.StoreScu("WORLD_MODALITY", {"+sd"}, {ascii.path().string()}).exit_code == 0);
+  const auto all = RunFind(archive, "WORLD_VIEWER", "-S",
+                           {"QueryRetrieveLevel=STUDY", "PatientName", "PatientID"});
+  INFO(all.tool.Describe().substr(0, 4000));
+  CHECK(all.final_status == 0x0000);
+  CHECK(static_cast<std::int64_t>(all.responses.size()) ==
+        archive.sql().Count("SELECT count(*) FROM studies"));
+  std::size_t in_utf8 = 0;
+  for (const auto& response : all.responses) {
+    const std::string& name = response.at("0010,0010");
+    INFO(name);
+    const bool ascii = std::all_of(name.begin(), name.end(),
+                                   [](unsigned char c) { return c < 0x80; });
+    const auto character_set = response.find("0008,0005");
+    if (character_set == response.end()) {
+      CHECK(ascii);
+    } else {
+      CHECK(character_set->second == "ISO_IR 192");
+      CHECK_FALSE(ascii);
+      ++in_utf8;
+    }
+  }
+  CHECK(in_utf8 > 0);
+  CHECK(in_utf8 < all.responses.size());
 }
 
 }  // namespace hokan::integration
