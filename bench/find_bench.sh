@@ -521,9 +521,11 @@ done
 # the same database, with log_min_duration_statement = 0 for this database
 # only (after the measurement), runs each query once. Per query, the C-FIND
 # statement is the one record whose text ends in "ORDER BY <alias>.id"; its
-# parameters are the DETAIL record after it.
+# parameters are the DETAIL record after it; the SET LOCAL statement of its
+# transaction before it gives the planner settings EXPLAIN runs with.
 STATEMENT=()
 PARAMS=()
+SETTINGS=()        # the planner settings of the C-FIND's transaction, as SET statements
 if [[ -n "$SERVER_LOG" ]]; then
     stop_archive
     sql -c "ALTER DATABASE \"$DB\" SET log_min_duration_statement = 0"
@@ -535,11 +537,17 @@ if [[ -n "$SERVER_LOG" ]]; then
         # start with a tab.
         tail -c "+$((offset + 1))" "$SERVER_LOG" | awk -v tag=" hokan@$DB " -v out="$WORK/sent$n" '
             function flush() {
-                if (rec ~ /LOG:  duration: [0-9.]+ ms  execute [^:]*: SELECT/) {
+                if (rec ~ /LOG:  duration: [0-9.]+ ms  statement: SET LOCAL /) {
+                    sub(/^[^\n]*statement: /, "", rec)
+                    settings = rec
+                } else if (rec ~ /LOG:  duration: [0-9.]+ ms  execute [^:]*: SELECT/) {
                     sub(/^[^\n]*execute [^:]*: /, "", rec)
                     gsub(/\n\t/, "\n", rec)
                     want = (rec ~ /\nORDER BY [a-z]+\.id$/)
-                    if (want) { printf "%s", rec > (out ".sql"); close(out ".sql") }
+                    if (want) {
+                        printf "%s", rec > (out ".sql"); close(out ".sql")
+                        printf "%s", settings > (out ".settings"); close(out ".settings")
+                    }
                 } else if (want && rec ~ /DETAIL:  parameters: /) {
                     sub(/^.*DETAIL:  parameters: /, "", rec)
                     gsub(/\$[0-9]+ = /, "", rec)
@@ -554,6 +562,7 @@ if [[ -n "$SERVER_LOG" ]]; then
         [[ -s "$WORK/sent$n.sql" && -s "$WORK/sent$n.params" ]] \
             || die "query $n: no C-FIND statement with parameters in PostgreSQL's log ($SERVER_LOG)"
         STATEMENT[n]="$(cat "$WORK/sent$n.sql")"
+        SETTINGS[n]="$(sed 's/SET LOCAL /SET /g' "$WORK/sent$n.settings")"
         PARAMS[n]="$(cat "$WORK/sent$n.params")"
     done
     stop_archive
@@ -570,6 +579,7 @@ PLAN_PLANNING=()
 for n in 1 2 3 4; do
     [[ -n "${STATEMENT[n]:-}" ]] || continue
     {
+        [[ -z "${SETTINGS[n]}" ]] || printf '%s;\n' "${SETTINGS[n]}"
         printf 'PREPARE q%d AS %s;\n' "$n" "${STATEMENT[n]}"
         printf '\\o /dev/null\nEXECUTE q%d(%s);\n\\o\n' "$n" "${PARAMS[n]}"
         printf 'EXPLAIN (ANALYZE, BUFFERS) EXECUTE q%d(%s);\n' "$n" "${PARAMS[n]}"
@@ -584,6 +594,7 @@ echo
 if [[ -n "$SERVER_LOG" ]]; then
     for n in 1 2 3 4; do
         echo "=== query ${QUERY_LABEL[n]}: the statement the archive sent, parameters (${PARAMS[n]})"
+        [[ -z "${SETTINGS[n]}" ]] || echo "(in its transaction: ${SETTINGS[n]})"
         echo "${STATEMENT[n]}"
         echo "=== EXPLAIN (ANALYZE, BUFFERS)"
         cat "$WORK/explain$n.txt"
