@@ -101,21 +101,49 @@ std::string ReadSequenceKey(DcmElement& element, const std::string& character_se
   return {};
 }
 
+bool IsPrintableAscii(const std::string& text) {
+  for (const char c : text) {
+    if (c < 0x20 || c > 0x7E) return false;
+  }
+  return true;
+}
+
+// Whether `character_set` writes every printable ASCII character as it is
+// (with and without person-name delimiters): converting all of them once
+// says so for any value made of them, as no escape sequence is needed.
+bool WritesAsciiAsIs(const std::string& character_set) {
+  static const std::string printable = [] {
+    std::string text;
+    for (char c = 0x20; c < 0x7F; ++c) text += c;
+    return text;
+  }();
+  return dicom::EncodeFromUtf8(printable, character_set, true) == printable &&
+         dicom::EncodeFromUtf8(printable, character_set, false) == printable;
+}
+
+// `value` encoded for the response (empty for none); false when the
+// response's character set cannot express it.
+bool EncodeValue(const std::optional<std::string>& value, DcmEVR vr,
+                 const FindIdentifier& identifier, bool utf8, std::string& text) {
+  text.clear();
+  if (!value || value->empty()) return true;
+  if (utf8 || (identifier.ascii_as_is && IsPrintableAscii(*value))) {
+    text = *value;
+    return true;
+  }
+  auto bytes = dicom::EncodeFromUtf8(*value, identifier.character_set, vr == EVR_PN);
+  if (!bytes) return false;
+  text = std::move(*bytes);
+  return true;
+}
+
 // Adds `value` as `tag` to `item`, encoded for the response; false when
 // the response's character set cannot express it.
 bool PutValue(DcmItem& item, const DcmTagKey& tag, DcmEVR vr,
-              const std::optional<std::string>& value, const std::string& character_set,
+              const std::optional<std::string>& value, const FindIdentifier& identifier,
               bool utf8) {
   std::string text;
-  if (value && !value->empty()) {
-    if (utf8) {
-      text = *value;
-    } else {
-      const auto bytes = dicom::EncodeFromUtf8(*value, character_set, vr == EVR_PN);
-      if (!bytes) return false;
-      text = *bytes;
-    }
-  }
+  if (!EncodeValue(value, vr, identifier, utf8, text)) return false;
   if (vr == EVR_SQ) {
     item.insert(new DcmSequenceOfItems(DcmTag(tag, EVR_SQ)), /*replaceOld=*/true);
     return true;
@@ -138,8 +166,7 @@ std::unique_ptr<DcmDataset> BuildResponse(const FindIdentifier& identifier,
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const DcmTagKey key = TagKey(keys[i].tag);
     if (identifier.key_vrs[i] != EVR_SQ) {
-      if (!PutValue(*response, key, identifier.key_vrs[i], match.values[i],
-                    identifier.character_set, utf8)) {
+      if (!PutValue(*response, key, identifier.key_vrs[i], match.values[i], identifier, utf8)) {
         return nullptr;
       }
       continue;
@@ -154,7 +181,7 @@ std::unique_ptr<DcmDataset> BuildResponse(const FindIdentifier& identifier,
         const std::optional<std::string> value =
             j < stored_item.size() ? stored_item[j] : std::nullopt;
         if (!PutValue(*item, TagKey(keys[i].item[j].tag), identifier.item_vrs[i][j], value,
-                      identifier.character_set, utf8)) {
+                      identifier, utf8)) {
           return nullptr;
         }
       }
@@ -241,6 +268,7 @@ FindIdentifierResult ParseFindIdentifier(DcmDataset& identifier,
     parsed.request.keys.push_back(std::move(query_key));
   }
   if (!has_unique_key) parsed.request.keys.push_back({TagNumber(unique_key), {}});
+  parsed.ascii_as_is = WritesAsciiAsIs(parsed.character_set);
   // Looked up once here, not once per match: the dictionary takes a lock.
   for (const auto& key : parsed.request.keys) {
     parsed.key_vrs.push_back(DcmTag(TagKey(key.tag)).getEVR());
@@ -260,6 +288,47 @@ std::unique_ptr<DcmDataset> BuildFindResponse(const FindIdentifier& identifier,
   const bool query_is_utf8 = identifier.character_set == "ISO_IR 192";
   if (auto response = BuildResponse(identifier, match, query_is_utf8)) return response;
   return BuildResponse(identifier, match, /*utf8=*/true);
+}
+
+FindResponseBuilder::FindResponseBuilder(const FindIdentifier& identifier)
+    : identifier_(identifier), query_is_utf8_(identifier.character_set == "ISO_IR 192") {
+  for (const DcmEVR vr : identifier.key_vrs) {
+    if (vr == EVR_SQ) return;  // items vary per match: built afresh each time
+  }
+  // Built once with every value empty (which any character set expresses).
+  reused_ = BuildResponse(identifier, archive::FindMatch{
+      std::vector<std::optional<std::string>>(identifier.key_vrs.size()), {}}, query_is_utf8_);
+  if (reused_ == nullptr) return;
+  for (const auto& key : identifier.request.keys) {
+    DcmElement* element = nullptr;
+    if (reused_->findAndGetElement(TagKey(key.tag), element).bad() || element == nullptr) {
+      reused_.reset();  // a key DCMTK could not make an element of
+      elements_.clear();
+      return;
+    }
+    elements_.push_back(element);
+  }
+  texts_.resize(elements_.size());
+}
+
+FindResponseBuilder::~FindResponseBuilder() = default;
+
+DcmDataset& FindResponseBuilder::For(const archive::FindMatch& match) {
+  if (reused_ != nullptr) {
+    bool expressible = true;
+    for (std::size_t i = 0; i < elements_.size() && expressible; ++i) {
+      expressible = EncodeValue(match.values[i], identifier_.key_vrs[i], identifier_,
+                                query_is_utf8_, texts_[i]);
+    }
+    if (expressible) {
+      for (std::size_t i = 0; i < elements_.size(); ++i) {
+        elements_[i]->putOFStringArray(OFString(texts_[i].data(), texts_[i].size()));
+      }
+      return *reused_;
+    }
+  }
+  built_ = BuildFindResponse(identifier_, match);
+  return *built_;
 }
 
 }  // namespace hokan::scp

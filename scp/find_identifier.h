@@ -20,6 +20,9 @@ struct FindIdentifier {
   // plus the level's unique key when the identifier lacks it.
   archive::FindRequest request;
   std::string character_set;  // the identifier's Specific Character Set, as sent
+  // Whether character_set writes printable ASCII (0x20-0x7E) as it is, so
+  // that such values go into responses unconverted.
+  bool ascii_as_is = false;
   std::vector<DcmEVR> key_vrs;  // the dictionary VR of each request key, same order
   // Per request key: the dictionary VR of each sub-key of its item (empty
   // for keys that are not sequences).
@@ -50,6 +53,30 @@ FindIdentifierResult ParseFindIdentifier(DcmDataset& identifier,
 // can express every value, otherwise in ISO_IR 192 (UTF-8).
 std::unique_ptr<DcmDataset> BuildFindResponse(const FindIdentifier& identifier,
                                               const archive::FindMatch& match);
+
+// The same responses as BuildFindResponse, for the matches of one C-FIND:
+// when no key is a sequence, one data set serves every match whose values
+// the query's character set expresses, and only its values change (no
+// element is allocated or freed per match); other matches are built by
+// BuildFindResponse. `identifier` must outlive the builder.
+class FindResponseBuilder {
+ public:
+  explicit FindResponseBuilder(const FindIdentifier& identifier);
+  ~FindResponseBuilder();
+  FindResponseBuilder(const FindResponseBuilder&) = delete;
+  FindResponseBuilder& operator=(const FindResponseBuilder&) = delete;
+
+  // The response for `match`; valid until the next call.
+  DcmDataset& For(const archive::FindMatch& match);
+
+ private:
+  const FindIdentifier& identifier_;
+  bool query_is_utf8_;
+  std::unique_ptr<DcmDataset> reused_;  // nullptr: build every response
+  std::vector<DcmElement*> elements_;   // reused_'s element of each key
+  std::vector<std::string> texts_;      // the encoded values, reused
+  std::unique_ptr<DcmDataset> built_;
+};
 
 // The information model of a Query/Retrieve SOP class (FIND, MOVE or GET,
 // Patient Root or Study Root); nullopt for any other SOP class.

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -349,6 +350,54 @@ TEST_CASE("bad C-FIND identifiers get a failure status and the archive keeps ser
   CHECK(archive.Echo("EAST_VIEWER").exit_code == 0);
 }
 
+// The archive sends pending responses in batches (TCP_CORK, 16 a batch):
+// a result of many batches must arrive whole and in order, and a C-CANCEL
+// sent after the first responses must still stop it. The index rows beyond
+// the one stored instance are copies of its row (C-FIND reads no file).
+TEST_CASE("a large C-FIND result arrives whole and in order, and C-CANCEL stops it",
+          "[find]") {
+  constexpr int kMatches = 2000;
+  TempDir data("hokan-it-find-large");
+  MakeStudy(data.path() / "one", {"--count", "1", "--patient-id", "P-LARGE"});
+  ArchiveProcess archive(TwoFacilities());
+  REQUIRE(archive.StoreScu("EAST_MODALITY", {"+sd"}, {(data.path() / "one").string()})
+              .exit_code == 0);
+  archive.sql().Execute(
+      "INSERT INTO instances (facility_id, series_fk, sop_instance_uid, sop_class_uid,"
+      " instance_number, rows, columns, specific_character_set, transfer_syntax_uid,"
+      " relative_path, size_bytes, checksum_sha256, received_at, calling_ae)"
+      " SELECT i.facility_id, i.series_fk, i.sop_instance_uid || '.' || n, i.sop_class_uid,"
+      " n, i.rows, i.columns, i.specific_character_set, i.transfer_syntax_uid,"
+      " i.relative_path || '.' || n, i.size_bytes, i.checksum_sha256, i.received_at, i.calling_ae"
+      " FROM instances i, generate_series(2, $1::integer) AS n",
+      {std::to_string(kMatches)});
+  const std::string series_uid = archive.sql().Value("SELECT series_instance_uid FROM series");
+  const std::vector<std::string> keys = {"QueryRetrieveLevel=IMAGE",
+                                         "SeriesInstanceUID=" + series_uid, "SOPInstanceUID",
+                                         "InstanceNumber"};
+
+  SECTION("every match, in the index's order") {
+    const auto found = RunFind(archive, "EAST_VIEWER", "-S", keys);
+    INFO(found.tool.Describe().substr(0, 4000));
+    CHECK(found.final_status == 0x0000);
+    REQUIRE(found.responses.size() == kMatches);
+    // findscu numbers its files in arrival order; the archive sends by row id,
+    // i.e. the stored instance, then the copies 2, 3, ...
+    std::map<int, std::string> numbers;  // file order -> InstanceNumber
+    for (std::size_t n = 0; n < found.responses.size(); ++n) {
+      numbers[static_cast<int>(n)] = found.responses[n].at("0020,0013");
+    }
+    for (int n = 1; n < kMatches; ++n) CHECK(numbers[n] == std::to_string(n + 1));
+  }
+  SECTION("a C-CANCEL after 5 responses ends it with status Cancel") {
+    const auto found = RunFind(archive, "EAST_VIEWER", "-S", keys, {"--cancel", "5"});
+    INFO(found.tool.Describe().substr(0, 4000));
+    CHECK(found.final_status == 0xFE00);
+    CHECK(found.responses.size() >= 5);
+    CHECK(found.responses.size() < kMatches);
+  }
+}
+
 TEST_CASE("names in pydicom's character-set files are found by exact and wildcard PatientName",
           "[find][charset]") {
   ArchiveOptions options;
@@ -407,6 +456,37 @@ TEST_CASE("names in pydicom's character-set files are found by exact and wildcar
   CHECK(found.responses[0].at("0010,0020") == "H31EXAMPLE");
   CHECK(found.responses[0].at("0010,0010") == name);
   CHECK(found.responses[0].at("0008,0005") == "\\ISO 2022 IR 87");
+
+  // In the default repertoire, a name it cannot express comes back in
+  // ISO_IR 192 and the others in the query's: one C-FIND's answers switch
+  // between both (the archive reuses one data set for the latter).
+  TempDir ascii("hokan-it-find-ascii");
+  MakeStudy(ascii.path(), {"--count", "1", "--patient-id", "ASCII-1", "--patient-name",
+                           "Doe^John"});
+  REQUIRE(archive.StoreScu("WORLD_MODALITY", {"+sd"}, {ascii.path().string()}).exit_code == 0);
+  const auto all = RunFind(archive, "WORLD_VIEWER", "-S",
+                           {"QueryRetrieveLevel=STUDY", "PatientName", "PatientID"});
+  INFO(all.tool.Describe().substr(0, 4000));
+  CHECK(all.final_status == 0x0000);
+  CHECK(static_cast<std::int64_t>(all.responses.size()) ==
+        archive.sql().Count("SELECT count(*) FROM studies"));
+  std::size_t in_utf8 = 0;
+  for (const auto& response : all.responses) {
+    const std::string& name = response.at("0010,0010");
+    INFO(name);
+    const bool ascii = std::all_of(name.begin(), name.end(),
+                                   [](unsigned char c) { return c < 0x80; });
+    const auto character_set = response.find("0008,0005");
+    if (character_set == response.end()) {
+      CHECK(ascii);
+    } else {
+      CHECK(character_set->second == "ISO_IR 192");
+      CHECK_FALSE(ascii);
+      ++in_utf8;
+    }
+  }
+  CHECK(in_utf8 > 0);
+  CHECK(in_utf8 < all.responses.size());
 }
 
 }  // namespace hokan::integration

@@ -65,6 +65,9 @@ std::vector<std::string> MatchParams(const BuiltQuery& query) {
 
 }  // namespace
 
+const std::string kPatientPerRow =
+    "JOIN LATERAL (SELECT * FROM patients p WHERE p.id = s.patient_fk OFFSET 0) p ON true\n";
+
 TEST_CASE("every level drives from its table, scopes it and orders by id") {
   struct Case {
     InformationModel model;
@@ -74,8 +77,8 @@ TEST_CASE("every level drives from its table, scopes it and orders by id") {
   };
   const std::vector<Case> cases = {
       {kPatientRoot, kPatient, "FROM patients p\n", "p"},
-      {kPatientRoot, kStudy, "FROM studies s\nJOIN patients p ON p.id = s.patient_fk\n", "s"},
-      {kStudyRoot, kStudy, "FROM studies s\nJOIN patients p ON p.id = s.patient_fk\n", "s"},
+      {kPatientRoot, kStudy, "FROM studies s\n" + kPatientPerRow, "s"},
+      {kStudyRoot, kStudy, "FROM studies s\n" + kPatientPerRow, "s"},
       {kStudyRoot, kSeries, "FROM series e\nJOIN studies s ON s.id = e.study_fk\n", "e"},
       {kPatientRoot, kImage, "FROM instances i\nJOIN series e ON e.id = i.series_fk\n", "i"},
   };
@@ -87,6 +90,20 @@ TEST_CASE("every level drives from its table, scopes it and orders by id") {
                          c.alias + ".id") != std::string::npos);
     REQUIRE(query.params.size() == 1);
     CHECK(query.params[0] == "{7,12}");
+  }
+}
+
+TEST_CASE("patients are joined by row unless a key matches on them") {
+  for (const QueryLevel level : {kStudy, kSeries, kImage}) {
+    const BuiltQuery by_row =
+        BuildFindQuery(Request(kStudyRoot, level, {{kStudyDate, "20210101-20210131"}}));
+    INFO(by_row.sql);
+    CHECK(by_row.sql.find(kPatientPerRow) != std::string::npos);
+    CHECK(by_row.sql.find("JOIN patients p") == std::string::npos);
+    const BuiltQuery joined = BuildFindQuery(Request(kStudyRoot, level, {{kPatientId, "PID-1"}}));
+    INFO(joined.sql);
+    CHECK(joined.sql.find("JOIN patients p ON p.id = s.patient_fk\n") != std::string::npos);
+    CHECK(joined.sql.find("LATERAL") == std::string::npos);
   }
 }
 
