@@ -27,6 +27,16 @@ tree_cpu() {
     echo "$ticks"
 }
 
+# children_cpu FILE: writes the CPU ticks (user + system) of the main shell's
+# waited-for children (the storescu processes) to FILE. In the main shell, not
+# in $(...): a subshell has its own, empty, account.
+children_cpu() {
+    times >"$1"
+    awk -v hz="$CLOCK_TICKS" 'NR == 2 {
+        split($1, u, /[ms]/); split($2, s, /[ms]/)
+        printf "%.0f\n", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * hz }' "$1" >"$1.ticks"
+}
+
 # postgres_pid: the postmaster of the project-local cluster, or "" when the
 # benchmark uses another server (HOKAN_DATABASE_URL).
 postgres_pid() {
@@ -53,6 +63,9 @@ send() {
         perf record -q -g -a -o "$prefix.perf.data" >/dev/null 2>&1 &
         perf_pid=$!
     fi
+    children_cpu "$prefix.times"
+    local client_before client_after
+    client_before="$(cat "$prefix.times.ticks")"
     cpu_before="$(machine_cpu)"
     server_before="$(tree_cpu "$server")"
     [[ -z "$postmaster" ]] || pg_before="$(tree_cpu "$postmaster")"
@@ -74,6 +87,8 @@ send() {
     cpu_after="$(machine_cpu)"
     server_after="$(tree_cpu "$server")"
     [[ -z "$postmaster" ]] || pg_after="$(tree_cpu "$postmaster")"
+    children_cpu "$prefix.times"
+    client_after="$(cat "$prefix.times.ticks")"
     SENDERS=()
     if [[ -n "$perf_pid" ]]; then
         kill -INT "$perf_pid" 2>/dev/null || true
@@ -87,12 +102,19 @@ send() {
     [[ -z "$postmaster" || $TARGET != hokan* ]] \
         || pg_field="$(awk -v t=$((pg_after - pg_before)) -v hz="$CLOCK_TICKS" -v n="$count" \
                        'BEGIN { printf "%.3f", t * 1000 / hz / n }')"
+    # Fields: workload target associations seconds idle% iowait% then CPU ms per
+    # instance of the receiver, PostgreSQL (or -), the storescu clients, and
+    # everything else that ran on the machine meanwhile.
     RESULTS+=("$WORKLOAD $TARGET ${#CHUNKS[@]} $(seconds_between "$start" "$end") $(
-        awk -v b="$cpu_before" -v a="$cpu_after" 'BEGIN {
+        awk -v b="$cpu_before" -v a="$cpu_after" -v hz="$CLOCK_TICKS" -v n="$count" \
+            -v server=$((server_after - server_before)) -v pg=$((pg_after - pg_before)) \
+            -v client=$((client_after - client_before)) -v pg_field="$pg_field" 'BEGIN {
             split(b, x, " "); split(a, y, " "); t = y[1] - x[1]
-            printf "%.0f %.0f", 100 * (y[2] - x[2]) / t, 100 * (y[3] - x[3]) / t }'
-        ) $(awk -v t=$((server_after - server_before)) -v hz="$CLOCK_TICKS" -v n="$count" \
-                'BEGIN { printf "%.3f", t * 1000 / hz / n }') $pg_field")
+            idle = y[2] - x[2]; wait = y[3] - x[3]; busy = t - idle - wait
+            if (pg_field == "-") pg = 0
+            per = 1000 / hz / n
+            printf "%.0f %.0f %.3f %s %.3f %.3f", 100 * idle / t, 100 * wait / t, server * per,
+                pg_field, client * per, (busy - server - pg - client) * per }')")
 }
 
 # run_storescp WORKLOAD N: a fresh storescp receives FILES as CHUNKS say.
@@ -183,22 +205,23 @@ report() {
         BEGIN {
             n = split(counts, entries, " ")
             for (i = 1; i <= n; i++) { split(entries[i], f, "="); count[f[1]] = f[2]; bytes[f[1]] = f[3] }
-            printf "%-12s %-14s %5s %8s %11s %8s %8s %5s %7s %10s %10s %8s\n", "workload", "target",
-                "assoc", "seconds", "instances/s", "MB/s", "ratio", "idle%", "iowait%",
-                "server ms", "postgres ms", "xact/inst"
+            printf "%-12s %-14s %5s %8s %11s %8s %6s %5s %7s %9s %9s %9s %9s %9s\n", "workload",
+                "target", "assoc", "seconds", "instances/s", "MB/s", "ratio", "idle%", "iowait%",
+                "server", "postgres", "clients", "other", "xact/inst"
         }
         {
             ips = count[$1] / $4; mbs = bytes[$1] / 1e6 / $4
             if ($2 == "storescp") reference[$1, $3] = ips
             ratio = reference[$1, $3] ? sprintf("%.2f", ips / reference[$1, $3]) : "-"
-            printf "%-12s %-14s %5d %8.2f %11.1f %8.1f %8s %5d %7d %10s %10s %8s\n",
-                $1, $2, $3, $4, ips, mbs, ratio, $5, $6, $7, $8, (NF >= 9 ? $9 : "-")
+            printf "%-12s %-14s %5d %8.2f %11.1f %8.1f %6s %5d %7d %9s %9s %9s %9s %9s\n",
+                $1, $2, $3, $4, ips, mbs, ratio, $5, $6, $7, $8, $9, $10, (NF >= 11 ? $11 : "-")
         }
         END {
             print "\nratio: instances/s against storescp on the same workload and associations."
             print "idle%, iowait%: share of all CPUs idle / waiting for I/O during the run (/proc/stat)."
-            print "server ms, postgres ms: CPU milliseconds per instance of the receiver process"
-            print "(with its children) and of the project-local PostgreSQL cluster."
+            print "server, postgres, clients, other: CPU milliseconds per instance of the receiver"
+            print "process (with its children), the project-local PostgreSQL cluster, the storescu"
+            print "processes, and everything else busy on the machine meanwhile (kernel threads, other work)."
             print "xact/inst: committed transactions in hokan'"'"'s database per instance (commit batching)."
         }'
 }
