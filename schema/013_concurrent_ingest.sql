@@ -8,12 +8,13 @@
 --    view facility_usage (what every reader already reads) is folded totals
 --    plus the deltas not folded yet: exact at any moment.
 -- 2. hokan_index_batch adds a commit batch's instances with one call: it
---    takes the row locks of the batch's studies, then of its series, each in
---    id order (the order every ingest writer takes them), inserts the
---    instances in (facility, SOP Instance UID) order, then counts them into
---    their series and studies and appends the usage delta. One fixed lock
---    order means concurrent batches of one study queue instead of
---    deadlocking, and one statement replaces a round trip per instance.
+--    inserts the instances in (facility, SOP Instance UID) order, then takes
+--    the row locks of the batch's studies and series in (study id, series
+--    id) order (the order every ingest writer takes them), counts the
+--    instances into them and appends the usage delta. One fixed lock order
+--    means concurrent batches of one study queue instead of deadlocking; the
+--    counters' locks come last, so a batch holds them only while it counts
+--    and commits; and one statement replaces a round trip per instance.
 
 ALTER TABLE facility_usage RENAME TO facility_usage_folded;
 
@@ -101,12 +102,6 @@ AS $$
 DECLARE
   added bigint[];
 BEGIN
-  -- The lock order: studies, then series, each by id.
-  PERFORM 1 FROM studies s
-   WHERE s.id IN (SELECT e.study_fk FROM series e WHERE e.id = ANY (series_ids))
-   ORDER BY s.id FOR NO KEY UPDATE;
-  PERFORM 1 FROM series e WHERE e.id = ANY (series_ids) ORDER BY e.id FOR NO KEY UPDATE;
-
   WITH batch AS (
     SELECT * FROM unnest(facility_ids, series_ids, sop_instance_uids, sop_class_uids,
                          instance_numbers, numbers_of_frames, row_counts, column_counts,
@@ -138,6 +133,12 @@ BEGIN
     FROM batch b JOIN inserted_rows r
       ON r.facility_id = b.facility_id AND r.sop_instance_uid = b.sop_instance_uid;
   added := COALESCE(added, '{}');
+
+  -- The counters' row locks, last (held until COMMIT, so as short as can
+  -- be) and in one order: by study, then by series.
+  PERFORM 1 FROM studies s JOIN series e ON e.study_fk = s.id
+   WHERE e.id = ANY (series_ids)
+   ORDER BY s.id, e.id FOR NO KEY UPDATE;
 
   -- A new statement sees the rows a concurrent batch committed meanwhile.
   RETURN QUERY
