@@ -79,8 +79,9 @@ class InstanceIndex {
   // Adds the rows in one transaction and commits it; outcome i belongs to
   // rows[i]. Patient, study and series rows are created or updated (last
   // write wins) only for rows whose SOP Instance UID is new. Row locks are
-  // taken in one fixed order (patient, study, series, then instances by
-  // SOP Instance UID; counters study then series by id), so concurrent
+  // taken in one fixed order (new rows by patient, study, series, SOP
+  // Instance UID; then instances by SOP Instance UID; last the counters'
+  // studies and series by id), so concurrent
   // batches of one study queue rather than deadlock, and a conflict
   // PostgreSQL still reports runs the transaction again. Throws
   // hokan::Error when the transaction fails (then nothing of it is
