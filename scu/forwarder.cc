@@ -198,6 +198,8 @@ void Forwarder::Impl::ScheduleSending(TimePoint now, bool low_space) {
     new_batches.push_back(Batch{why, std::move(items)});
   }
   queue.MarkSending(ids);
+  Log(LogLevel::kInfo, "forwarding {} instances ({}) in {} batches over {} associations",
+      ids.size(), why, new_batches.size(), std::max(1, config.parallel_associations));
   {
     std::lock_guard<std::mutex> lock(mutex);
     for (Batch& batch : new_batches) batches.push_back(std::move(batch));
