@@ -5,6 +5,7 @@
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcmetinf.h"
+#include "dcmtk/dcmdata/dcostrma.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
@@ -14,10 +15,20 @@
 #include "dcmtk/dcmnet/dimse.h"
 #include "dcmtk/ofstd/ofstd.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <set>
+#include <string_view>
+#include <vector>
+
+#include "archive/common/posix_file.h"
 
 namespace hokan::dicom {
 namespace {
@@ -63,6 +74,77 @@ std::string MetaSopInstanceUid(const std::filesystem::path& file) {
   meta.findAndGetOFString(DCM_MediaStorageSOPInstanceUID, uid);
   return uid.c_str();
 }
+
+// The data set of a Part 10 file as its bytes after the meta header, for
+// DIMSE to send as they are: DCMTK 3.6.7 would otherwise parse the whole
+// file (DcmFileFormat::loadFile), then encode it again element by element,
+// reading the pixel data from the file once more. DIMSE asks write() for
+// the next bytes until it answers EC_Normal; each call fills what the PDV
+// buffer has room for (EC_StreamNotifyClient: call again). Usable only
+// when the file's transfer syntax is the context's (the caller checks).
+class StoredDataSet : public DcmDataset {
+ public:
+  // Opens `file`; ok() is false when it cannot be sent this way (cannot be
+  // read, no meta header group length, odd or empty data set), and then
+  // the caller lets DCMTK load the file instead.
+  explicit StoredDataSet(const std::filesystem::path& file)
+      : fd_(::open(file.c_str(), O_RDONLY | O_CLOEXEC)) {
+    if (fd_.get() < 0) return;
+    // Preamble (128), "DICM", then (0002,0000) UL, explicit VR little endian.
+    unsigned char head[144];
+    if (::pread(fd_.get(), head, sizeof head, 0) != static_cast<ssize_t>(sizeof head)) return;
+    static const unsigned char kGroupLength[] = {0x02, 0x00, 0x00, 0x00, 'U', 'L', 0x04, 0x00};
+    if (std::string_view(reinterpret_cast<char*>(head + 128), 4) != "DICM" ||
+        !std::equal(std::begin(kGroupLength), std::end(kGroupLength), head + 132)) {
+      return;
+    }
+    const off_t meta_length = head[140] | head[141] << 8 | head[142] << 16 |
+                              static_cast<off_t>(head[143]) << 24;
+    const off_t file_size = ::lseek(fd_.get(), 0, SEEK_END);
+    start_ = 144 + meta_length;
+    if (file_size < 0 || start_ >= file_size || (file_size - start_) % 2 != 0) return;
+    end_ = file_size;
+    ok_ = true;
+  }
+
+  bool ok() const { return ok_; }
+  // Why the last write() failed ("" when none did).
+  const std::string& error() const { return error_; }
+
+  OFBool isEmpty(const OFBool /*normalize*/) override { return OFFalse; }
+  OFBool canWriteXfer(const E_TransferSyntax /*new_xfer*/,
+                      const E_TransferSyntax /*old_xfer*/) override {
+    return OFTrue;
+  }
+  void transferInit() override { position_ = start_; }
+  void transferEnd() override {}
+
+  OFCondition write(DcmOutputStream& out, const E_TransferSyntax /*oxfer*/,
+                    const E_EncodingType /*enctype*/, DcmWriteCache* /*wcache*/,
+                    const E_GrpLenEncoding /*glenc*/, const E_PaddingEncoding /*padenc*/,
+                    const Uint32 /*padlen*/, const Uint32 /*sub_padlen*/,
+                    Uint32 /*instance_length*/) override {
+    while (position_ < end_) {
+      const off_t room = std::min<off_t>(out.avail(), end_ - position_);
+      if (room <= 0) return EC_StreamNotifyClient;
+      buffer_.resize(static_cast<std::size_t>(room));
+      const ssize_t got = ::pread(fd_.get(), buffer_.data(), buffer_.size(), position_);
+      if (got <= 0) {
+        error_ = got < 0 ? std::string(std::strerror(errno)) : "the file became shorter";
+        return EC_InvalidStream;
+      }
+      position_ += out.write(buffer_.data(), got);
+    }
+    return EC_Normal;
+  }
+
+ private:
+  archive::FileDescriptor fd_;
+  bool ok_ = false;
+  off_t start_ = 0, end_ = 0, position_ = 0;
+  std::vector<char> buffer_;
+  std::string error_;
+};
 
 }  // namespace
 
@@ -208,8 +290,17 @@ SendResult DicomSender::Send(const std::filesystem::path& file, const std::strin
   // As stored, streamed from the file, when the destination accepted the stored syntax.
   const unsigned char context = ContextFor(sop_class_uid, transfer_syntax_uid);
   if (context != 0 && !sop_instance_uid.empty()) {
-    return Store(context, sop_class_uid, sop_instance_uid, file.c_str(), nullptr,
-                 move_originator_ae, message_id);
+    StoredDataSet stored(file);
+    if (!stored.ok()) {
+      return Store(context, sop_class_uid, sop_instance_uid, file.c_str(), nullptr,
+                   move_originator_ae, message_id);
+    }
+    SendResult result = Store(context, sop_class_uid, sop_instance_uid, nullptr, &stored,
+                              move_originator_ae, message_id);
+    if (!stored.error().empty()) {
+      result.reason += fmt::format(" (reading {}: {})", file.string(), stored.error());
+    }
+    return result;
   }
   // Otherwise loaded and, unless it is already, decompressed to a syntax it accepted.
   DcmFileFormat format;

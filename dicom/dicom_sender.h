@@ -41,8 +41,10 @@ std::string ConvertForSending(DcmDataset& data_set, const std::string& stored_sy
 // Sends stored DICOM files over one association (C-STORE SCU), as C-MOVE
 // and forwarding need. For each SOP class it proposes the file's own
 // transfer syntax and, separately, the uncompressed ones; a file goes as it
-// is when the destination accepted its syntax (its data set streamed from
-// disk in PDV-sized pieces, never parsed or re-encoded), otherwise
+// is when the destination accepted its syntax (its data set's bytes after
+// the meta header read from disk in PDV-sized pieces, never parsed or
+// re-encoded; a file whose meta header lacks its group length is loaded
+// and encoded again by DCMTK instead), otherwise
 // decompressed with DCMTK's JPEG, JPEG-LS and RLE decoders; when neither
 // fits, that file fails with the reason. Not thread-safe: one association,
 // one thread.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 namespace hokan::relay {
 
@@ -53,6 +54,35 @@ std::vector<SpoolItem> DueByTiming(const std::vector<SpoolItem>& candidates,
     if (quiet_studies.count(item.study_instance_uid) != 0) due.push_back(item);
   }
   return due;
+}
+
+std::vector<std::vector<SpoolItem>> SplitIntoBatches(const std::vector<SpoolItem>& due,
+                                                     int parallel_associations) {
+  const std::size_t wanted =
+      kBatchesPerAssociation * static_cast<std::size_t>(std::max(1, parallel_associations));
+  const std::size_t size_limit =
+      std::clamp<std::size_t>((due.size() + wanted - 1) / wanted, kMinBatchItems, kMaxBatchItems);
+  std::vector<std::string> study_order;
+  std::unordered_map<std::string, std::vector<const SpoolItem*>> per_study;
+  for (const SpoolItem& item : due) {
+    auto [it, inserted] = per_study.try_emplace(item.study_instance_uid);
+    if (inserted) study_order.push_back(item.study_instance_uid);
+    it->second.push_back(&item);
+  }
+  std::vector<std::vector<SpoolItem>> batches;
+  for (const std::string& study : study_order) {
+    const std::vector<const SpoolItem*>& items = per_study[study];
+    // Equal parts: 100 with a limit of 63 go as 50 and 50.
+    const std::size_t parts = (items.size() + size_limit - 1) / size_limit;
+    const std::size_t part = (items.size() + parts - 1) / parts;
+    for (std::size_t begin = 0; begin < items.size(); begin += part) {
+      std::vector<SpoolItem>& batch = batches.emplace_back();
+      for (std::size_t i = begin; i < std::min(items.size(), begin + part); ++i) {
+        batch.push_back(*items[i]);
+      }
+    }
+  }
+  return batches;
 }
 
 std::chrono::milliseconds RetryDelay(int attempts, std::chrono::seconds retry_initial,

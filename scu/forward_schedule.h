@@ -42,6 +42,20 @@ std::vector<SpoolItem> DueByTiming(const std::vector<SpoolItem>& candidates,
                                    const RelayConfig& config, TimePoint now, bool low_space,
                                    const std::set<std::string>& quiet_studies);
 
+// Cuts `due` into the batches the senders take one at a time (each batch:
+// one association, one commitment request). A study's instances stay
+// together, in `due`'s order; a study larger than the batch size is cut
+// into equal parts. The batch size aims at kBatchesPerAssociation batches
+// per association, so that the associations end a round together (20
+// studies of 100 over 8 associations: 40 batches of 50, where one batch
+// per study left half of them idle for the last 100), but at least
+// kMinBatchItems and at most kMaxBatchItems instances.
+constexpr std::size_t kBatchesPerAssociation = 4;
+constexpr std::size_t kMinBatchItems = 10;
+constexpr std::size_t kMaxBatchItems = 500;
+std::vector<std::vector<SpoolItem>> SplitIntoBatches(const std::vector<SpoolItem>& due,
+                                                     int parallel_associations);
+
 // The delay before retry number `attempts` (1 = first retry):
 // retry_initial * 2^(attempts-1), capped at retry_max, then scaled by a
 // jitter factor 1 + 0.4 * (jitter_unit - 0.5), i.e. ±20 %.

@@ -13,7 +13,6 @@
 #include <random>
 #include <set>
 #include <thread>
-#include <unordered_map>
 
 #include "archive/common/error.h"
 #include "archive/common/log.h"
@@ -27,7 +26,6 @@ namespace hokan::relay {
 namespace {
 
 constexpr int kMaxDueItems = 20000;        // items considered per scheduling round
-constexpr std::size_t kMaxBatchItems = 500;  // instances per association
 const char* TimingName(BackupTiming timing) {
   switch (timing) {
     case BackupTiming::kOnReceipt: return "on receipt";
@@ -193,30 +191,15 @@ void Forwarder::Impl::ScheduleSending(TimePoint now, bool low_space) {
   if (due.empty()) return;
 
   const std::string why = low_space ? "low space" : TimingName(config.timing);
-  const int workers = std::max(1, config.parallel_associations);
-  const std::size_t chunk = std::clamp<std::size_t>((due.size() + workers - 1) / workers, 1,
-                                                    kMaxBatchItems);
-  // Keep a study's instances together; split big studies over associations.
-  std::vector<std::string> study_order;
-  std::unordered_map<std::string, std::vector<SpoolItem>> per_study;
-  for (const SpoolItem& item : due) {
-    auto [it, inserted] = per_study.try_emplace(item.study_instance_uid);
-    if (inserted) study_order.push_back(item.study_instance_uid);
-    it->second.push_back(item);
-  }
   std::vector<Batch> new_batches;
   std::vector<std::int64_t> ids;
-  for (const std::string& study : study_order) {
-    const std::vector<SpoolItem>& items = per_study[study];
-    for (std::size_t begin = 0; begin < items.size(); begin += chunk) {
-      Batch batch{why, {}};
-      batch.items.assign(items.begin() + begin,
-                         items.begin() + std::min(items.size(), begin + chunk));
-      for (const SpoolItem& item : batch.items) ids.push_back(item.id);
-      new_batches.push_back(std::move(batch));
-    }
+  for (std::vector<SpoolItem>& items : SplitIntoBatches(due, config.parallel_associations)) {
+    for (const SpoolItem& item : items) ids.push_back(item.id);
+    new_batches.push_back(Batch{why, std::move(items)});
   }
   queue.MarkSending(ids);
+  Log(LogLevel::kInfo, "forwarding {} instances ({}) in {} batches over {} associations",
+      ids.size(), why, new_batches.size(), std::max(1, config.parallel_associations));
   {
     std::lock_guard<std::mutex> lock(mutex);
     for (Batch& batch : new_batches) batches.push_back(std::move(batch));

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -70,6 +71,11 @@ int Run(const RelayConfig& config) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // DCMTK reads TCP_NODELAY when it opens each association socket, received
+  // or requested; without it Debian's 3.6.7 leaves Nagle's algorithm on, and
+  // small PDUs (responses, a data set's last piece) wait for the peer's
+  // delayed ACK. Set before any thread starts (setenv is not thread-safe).
+  ::setenv("TCP_NODELAY", "1", 1);
 
   if (!dcmDataDict.isDictionaryLoaded()) {
     throw Error(ErrorCode::kConfiguration,

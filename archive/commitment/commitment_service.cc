@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
+#include <system_error>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -9,6 +11,25 @@
 #include "archive/common/error.h"
 
 namespace hokan::archive {
+namespace {
+
+// How long after its ingest a stored file is committed on its presence and
+// size, trusting the SHA-256 ingest recorded instead of reading the file
+// again (for a relay's batch that is ~0.3 ms of CPU per 0.5 MB instance,
+// taken from ingest on a busy node). Why that keeps the promise that a
+// committed file is durable and matches its checksum:
+// - ingest hashed exactly the bytes it then fsynced, under a name that is
+//   written once (FileStore::Place never replaces a file), before it
+//   committed the row with that checksum and size;
+// - a file written minutes ago is still in the page cache, so hashing it
+//   again reads those same cached bytes: it could not see a media error.
+// What a re-hash would still catch and this does not is another program
+// overwriting the file in place with as many bytes within the window.
+// Older files (evicted, restored, moved between tiers) are hashed again, and
+// so is every file of a store that has no local path.
+constexpr std::chrono::minutes kIngestChecksumTrustedFor{10};
+
+}  // namespace
 
 CommitmentService::CommitmentService(Database& database, FileStore& files, std::string node,
                                      std::chrono::seconds same_association_window)
@@ -41,6 +62,7 @@ CommitmentReport CommitmentService::Check(std::int64_t request_id) {
   std::unordered_map<std::string, const IndexedCopy*> by_uid;
   for (const auto& copy : copies) by_uid.emplace(copy.sop_instance_uid, &copy);
 
+  const TimePoint now = Now();
   CommitmentReport report;
   report.request_id = request_id;
   report.facility_id = request->facility_id;
@@ -48,13 +70,14 @@ CommitmentReport CommitmentService::Check(std::int64_t request_id) {
   report.requester_ae = request->requester_ae;
   for (const auto& item : request->items) {
     const auto found = by_uid.find(item.sop_instance_uid);
-    report.outcomes.push_back(CheckOne(item, found == by_uid.end() ? nullptr : found->second));
+    report.outcomes.push_back(
+        CheckOne(item, found == by_uid.end() ? nullptr : found->second, now));
   }
   return report;
 }
 
 CommitmentOutcome CommitmentService::CheckOne(const CommitmentItem& item,
-                                              const IndexedCopy* copy) {
+                                              const IndexedCopy* copy, TimePoint now) {
   CommitmentOutcome outcome{item, std::nullopt, {}};
   if (!copy) {
     outcome.failure = CommitmentFailure::kNoSuchObjectInstance;
@@ -65,6 +88,16 @@ CommitmentOutcome CommitmentService::CheckOne(const CommitmentItem& item,
     outcome.failure = CommitmentFailure::kClassInstanceConflict;
     outcome.detail = fmt::format("stored as SOP class {}", copy->sop_class_uid);
     return outcome;
+  }
+  const auto age = now - copy->received_at;
+  if (age >= TimePoint::duration::zero() && age <= kIngestChecksumTrustedFor) {
+    if (const auto path = files_.LocalPath(copy->relative_path)) {
+      if (auto problem = SizeProblem(*path, copy->size_bytes)) {
+        outcome.failure = CommitmentFailure::kProcessingFailure;
+        outcome.detail = fmt::format("file {} {}", copy->relative_path, *problem);
+      }
+      return outcome;
+    }
   }
   try {
     const FileFacts facts = files_.Checksum(copy->relative_path);
@@ -78,6 +111,17 @@ CommitmentOutcome CommitmentService::CheckOne(const CommitmentItem& item,
     outcome.detail = error.what();
   }
   return outcome;
+}
+
+std::optional<std::string> CommitmentService::SizeProblem(const std::filesystem::path& file,
+                                                         std::int64_t size_bytes) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(file, error);
+  if (error) return fmt::format("cannot be read: {}", error.message());
+  if (static_cast<std::int64_t>(size) != size_bytes) {
+    return fmt::format("has {} bytes, {} at ingest", size, size_bytes);
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> CommitmentService::StateOf(std::int64_t request_id) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,7 +28,10 @@ struct CommitmentAcceptance {
 // a report job, checks instances, and records delivered reports.
 // An instance is committed when its index row exists for the requester's
 // facility with the requested SOP Class UID, its file exists, and the
-// file's SHA-256 equals instances.checksum_sha256. Thread-safe.
+// file's content matches instances.checksum_sha256: read and hashed again,
+// except within 10 minutes of its ingest, when the file's presence and its
+// size as ingest hashed it suffice (why that is safe: commitment_service.cc,
+// kIngestChecksumTrustedFor). Thread-safe.
 // Methods throw hokan::Error(kDatabase) when PostgreSQL fails.
 class CommitmentService {
  public:
@@ -77,7 +81,10 @@ class CommitmentService {
   static std::chrono::seconds RetryDelay(int attempts);
 
  private:
-  CommitmentOutcome CheckOne(const CommitmentItem& item, const IndexedCopy* copy);
+  CommitmentOutcome CheckOne(const CommitmentItem& item, const IndexedCopy* copy, TimePoint now);
+  // Why `file` is not the file of `size_bytes` ingest stored; nullopt when it is.
+  static std::optional<std::string> SizeProblem(const std::filesystem::path& file,
+                                                std::int64_t size_bytes);
 
   CommitmentIndex index_;
   FileStore& files_;

@@ -86,13 +86,16 @@ std::vector<IndexedCopy> CommitmentIndex::FindInstances(
   return sql::ReadOnly(
       database_, "looking up instances to commit", [&](pqxx::read_transaction& transaction) {
         const auto result = transaction.exec_params(
-            "SELECT sop_instance_uid, sop_class_uid, relative_path, checksum_sha256"
+            "SELECT sop_instance_uid, sop_class_uid, relative_path, checksum_sha256,"
+            "       size_bytes, (extract(epoch FROM received_at) * 1000000)::bigint"
             "  FROM instances WHERE facility_id = $1 AND sop_instance_uid = ANY ($2::text[])",
             facility_id, TextArrayLiteral(sop_instance_uids));
         std::vector<IndexedCopy> copies;
         for (const auto& row : result) {
           copies.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
-                            row[2].as<std::string>(), row[3].as<std::string>()});
+                            row[2].as<std::string>(), row[3].as<std::string>(),
+                            row[4].as<std::int64_t>(),
+                            TimePoint(std::chrono::microseconds(row[5].as<std::int64_t>()))});
         }
         return copies;
       });

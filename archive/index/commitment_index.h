@@ -28,6 +28,8 @@ struct IndexedCopy {
   std::string sop_class_uid;
   std::string relative_path;
   std::string checksum_sha256;
+  std::int64_t size_bytes = 0;  // as hashed at ingest
+  TimePoint received_at;        // when ingest committed the row
 };
 
 // What a delivered report said about item `position` of its request.

@@ -1,6 +1,7 @@
 // Storage Commitment Push Model against a real archive: the report on the
 // requester's association, on a new association after the requester has
-// gone, after a crash between N-ACTION and report, checksum failures, and
+// gone, after a crash between N-ACTION and report, checksum, size and
+// missing-file failures (and which files are hashed again), and
 // malformed or unauthorised N-ACTIONs.
 
 #include "dcmtk/config/osconfig.h"  // must come first
@@ -164,34 +165,79 @@ TEST_CASE("Storage commitment reports on a new association when the requester ha
                                             "association to IT_MODALITY@127.0.0.1"));
 }
 
-TEST_CASE("Storage commitment fails a corrupted file with 0x0110 (processing failure)",
-          "[commitment]") {
-  TempDir data("hokan-it-commitment");
-  ReportReceiver receiver("IT_MODALITY");
-  ArchiveProcess archive(CommitmentOptions(receiver.port()));
-  auto items = StoreTwo(archive, data);
-  const fs::path file =
-      archive.storage_root() /
-      archive.sql().Value("SELECT relative_path FROM instances WHERE sop_instance_uid = $1",
-                          {items[1].second});
-  std::string bytes = ReadFileBytes(file);
-  bytes[bytes.size() - 1] = static_cast<char>(bytes[bytes.size() - 1] ^ 0x5a);
-  WriteFileBytes(file, bytes);
+namespace {
 
+// What the requester hears about `items` (0x0000 N-ACTION, report on its association).
+ReceivedReport RequestAndWait(ArchiveProcess& archive, const std::string& transaction_uid,
+                              const std::vector<std::pair<std::string, std::string>>& items) {
   CommitmentRequester requester("IT_MODALITY", archive.ae_title(), archive.port());
   REQUIRE(requester.Open().empty());
-  auto information = CommitmentRequestDataset("1.2.826.0.1.3680043.2.1125.79.1", items);
+  auto information = CommitmentRequestDataset(transaction_uid, items);
   REQUIRE(requester.RequestCommitment(*information).status == 0x0000);
   const auto report = requester.WaitForReport(30);
   requester.Release();
   INFO("archive log:\n" << archive.Log());
   REQUIRE(report.has_value());
-  CHECK(report->event_type_id == 2);
-  CHECK(report->committed == std::vector<std::string>{items[0].second});
-  REQUIRE(report->failed.size() == 1);
-  CHECK(report->failed[0].first == items[1].second);
-  CHECK(report->failed[0].second == 0x0110);
+  return *report;
+}
+
+fs::path StoredFile(ArchiveProcess& archive, const std::string& sop_instance_uid) {
+  return archive.storage_root() /
+         archive.sql().Value("SELECT relative_path FROM instances WHERE sop_instance_uid = $1",
+                             {sop_instance_uid});
+}
+
+}  // namespace
+
+TEST_CASE("Storage commitment hashes a file stored over 10 minutes ago again and fails a "
+          "corrupted one with 0x0110 (processing failure)", "[commitment]") {
+  TempDir data("hokan-it-commitment");
+  ReportReceiver receiver("IT_MODALITY");
+  ArchiveOptions options = CommitmentOptions(receiver.port());
+  options.controlled_clock = true;
+  options.initial_clock = "2026-11-22T10:00:00Z";
+  ArchiveProcess archive(options);
+  auto items = StoreTwo(archive, data);
+  // One byte changed, the size kept: only hashing the file again shows it.
+  const fs::path file = StoredFile(archive, items[1].second);
+  std::string bytes = ReadFileBytes(file);
+  bytes[bytes.size() - 1] = static_cast<char>(bytes[bytes.size() - 1] ^ 0x5a);
+  WriteFileBytes(file, bytes);
+  archive.SetClock("2026-11-22T10:10:01Z");  // past the window that trusts ingest's checksum
+
+  const ReceivedReport report = RequestAndWait(archive, "1.2.826.0.1.3680043.2.1125.79.1", items);
+  CHECK(report.event_type_id == 2);
+  CHECK(report.committed == std::vector<std::string>{items[0].second});
+  REQUIRE(report.failed.size() == 1);
+  CHECK(report.failed[0].first == items[1].second);
+  CHECK(report.failed[0].second == 0x0110);
   CHECK_THAT(archive.Log(), Catch::Contains("does not match its checksum"));
+}
+
+TEST_CASE("Storage commitment right after the store fails a missing or truncated file with "
+          "0x0110 and commits the intact one", "[commitment]") {
+  TempDir data("hokan-it-commitment");
+  ReportReceiver receiver("IT_MODALITY");
+  ArchiveProcess archive(CommitmentOptions(receiver.port()));
+  MakeStudy(data.path() / "study", {"--count", "3"});
+  const ToolResult stored =
+      archive.StoreScu("IT_MODALITY", {"+sd"}, {(data.path() / "study").string()});
+  REQUIRE(stored.exit_code == 0);
+  const auto items = StoredItems(archive);
+  REQUIRE(items.size() == 3);
+  fs::remove(StoredFile(archive, items[1].second));
+  const fs::path truncated = StoredFile(archive, items[2].second);
+  fs::resize_file(truncated, fs::file_size(truncated) - 2);
+
+  const ReceivedReport report = RequestAndWait(archive, "1.2.826.0.1.3680043.2.1125.79.2", items);
+  CHECK(report.event_type_id == 2);
+  CHECK(report.committed == std::vector<std::string>{items[0].second});
+  REQUIRE(report.failed.size() == 2);
+  for (const auto& [uid, reason] : report.failed) {
+    CHECK((uid == items[1].second || uid == items[2].second));
+    CHECK(reason == 0x0110);
+  }
+  CHECK_THAT(archive.Log(), Catch::Contains("cannot be read") && Catch::Contains("bytes, "));
 }
 
 TEST_CASE("A storage commitment report owed when the archive is killed is sent after the "

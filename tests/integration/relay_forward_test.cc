@@ -57,6 +57,19 @@ void StoreToRelay(const RelayProcess& relay, const std::vector<GeneratedInstance
   REQUIRE(stored.exit_code == 0);
 }
 
+// A Part 10 file's bytes after its meta header (whose group length says
+// where it ends).
+std::string DataSetBytes(const fs::path& file) {
+  const std::string bytes = ReadFileBytes(file);
+  REQUIRE(bytes.size() > 144);
+  REQUIRE(bytes.compare(128, 4, "DICM") == 0);
+  std::size_t meta_length = 0;
+  for (int i = 3; i >= 0; --i) {
+    meta_length = meta_length << 8 | static_cast<unsigned char>(bytes[140 + i]);
+  }
+  return bytes.substr(144 + meta_length);
+}
+
 }  // namespace
 
 TEST_CASE("on receipt: forwarded, committed by the archive, then purged (keep_days 0)",
@@ -143,7 +156,14 @@ TEST_CASE("nightly: nothing before nightly_at, everything of the day after it",
   REQUIRE(WaitUntil([&] { return ArchivedInstances(archive) == 2; }, kDeadline, 100ms));
   REQUIRE(WaitUntil([&] { return relay.CountInState("committed") == 2; }, kDeadline, 100ms));
   // keep_days 7: committed copies stay for now.
-  for (const RelayItem& item : relay.Items()) CHECK(fs::exists(item.file));
+  for (const RelayItem& item : relay.Items()) {
+    REQUIRE(fs::exists(item.file));
+    // The data set went as spooled, byte for byte (streamed from the file).
+    const fs::path stored = archive.storage_root() /
+        archive.sql().Value("SELECT relative_path FROM instances WHERE sop_instance_uid = $1",
+                            {item.sop_instance_uid});
+    CHECK(DataSetBytes(stored) == DataSetBytes(item.file));
+  }
   CHECK(relay.Log().find("(nightly)") != std::string::npos);
 }
 

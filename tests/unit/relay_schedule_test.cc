@@ -42,6 +42,54 @@ TEST_CASE("LatestNightlyTime is the last nightly_at at or before now", "[relay]"
   CHECK(LatestNightlyTime(At("2026-11-22T23:59:00Z"), 0min) == At("2026-11-22T00:00:00Z"));
 }
 
+// `studies` studies of `per_study` instances each, interleaved as they arrived.
+std::vector<SpoolItem> Studies(int studies, int per_study) {
+  std::vector<SpoolItem> items;
+  for (int i = 0; i < per_study; ++i) {
+    for (int s = 0; s < studies; ++s) {
+      items.push_back(Item(static_cast<std::int64_t>(i) * studies + s, "S" + std::to_string(s),
+                           "2026-11-22T10:00:00Z"));
+    }
+  }
+  return items;
+}
+
+std::vector<std::size_t> Sizes(const std::vector<std::vector<SpoolItem>>& batches) {
+  std::vector<std::size_t> sizes;
+  for (const auto& batch : batches) sizes.push_back(batch.size());
+  return sizes;
+}
+
+TEST_CASE("SplitIntoBatches keeps studies together in equal parts, several per association",
+          "[relay]") {
+  SECTION("20 studies of 100 over 4 associations: one batch per study") {
+    const auto batches = SplitIntoBatches(Studies(20, 100), 4);
+    CHECK(Sizes(batches) == std::vector<std::size_t>(20, 100));
+    for (const auto& batch : batches) {
+      for (const SpoolItem& item : batch) {
+        CHECK(item.study_instance_uid == batch.front().study_instance_uid);
+      }
+    }
+  }
+  SECTION("20 studies of 100 over 8 associations: two equal batches per study") {
+    const auto batches = SplitIntoBatches(Studies(20, 100), 8);
+    CHECK(Sizes(batches) == std::vector<std::size_t>(40, 50));
+    // In arrival order within a study.
+    CHECK(batches[0].front().id == 0);
+    CHECK(batches[0][1].id == 20);
+    CHECK(batches[1].front().id == 50 * 20);
+  }
+  SECTION("a small study is not cut below the minimum") {
+    CHECK(Sizes(SplitIntoBatches(Studies(1, 25), 2)) == std::vector<std::size_t>{9, 9, 7});
+    CHECK(Sizes(SplitIntoBatches(Studies(1, 8), 4)) == std::vector<std::size_t>{8});
+  }
+  SECTION("a big backlog is cut at the maximum") {
+    const auto batches = SplitIntoBatches(Studies(1, 5000), 1);
+    CHECK(Sizes(batches) == std::vector<std::size_t>(10, kMaxBatchItems));
+  }
+  SECTION("nothing due, no batch") { CHECK(SplitIntoBatches({}, 4).empty()); }
+}
+
 TEST_CASE("DueByTiming per mode", "[relay]") {
   const std::vector<SpoolItem> items = {Item(1, "S1", "2026-11-21T20:00:00Z"),
                                         Item(2, "S1", "2026-11-22T01:00:00Z"),
