@@ -232,3 +232,47 @@ TEST_CASE("C-CANCEL stops a C-MOVE between sub-operations and a C-FIND between m
 }
 
 }  // namespace hokan::integration
+
+namespace hokan::integration {
+
+TEST_CASE("a deflated file moved to a destination that prefers deflate arrives whole",
+          "[move]") {
+  // The sender streams a stored data set's bytes as they are; a deflated one
+  // is compressed by DIMSE on the way out, so it must not be streamed as is.
+  const fs::path file = PydicomDataDir() / "test_files" / "image_dfl.dcm";
+  StoreScpDestination destination({"+xd"});
+  ArchiveProcess archive(WithDestination(destination.port()));
+  const ToolResult stored = archive.StoreScu("IT_MODALITY", {"-xd"}, {file.string()});
+  INFO(stored.Describe());
+  REQUIRE(stored.exit_code == 0);
+  REQUIRE(archive.sql().Value("SELECT transfer_syntax_uid FROM instances") ==
+          "1.2.840.10008.1.2.1.99");
+  const std::string sop_instance_uid =
+      archive.sql().Value("SELECT sop_instance_uid FROM instances");
+
+  const ToolResult moved = Move(archive, "IT_VIEWER",
+                                {"QueryRetrieveLevel=IMAGE",
+                                 "StudyInstanceUID=" +
+                                     archive.sql().Value("SELECT study_instance_uid FROM studies"),
+                                 "SeriesInstanceUID=" +
+                                     archive.sql().Value("SELECT series_instance_uid FROM series"),
+                                 "SOPInstanceUID=" + sop_instance_uid});
+  INFO(moved.Describe());
+  const auto statuses = DimseStatusesFromDebugOutput(moved.output);
+  REQUIRE_FALSE(statuses.empty());
+  CHECK(statuses.back() == 0x0000);
+  const auto received = destination.Received();
+  REQUIRE(received.size() == 1);
+  CHECK(TransferSyntaxOf(received[0]) == "1.2.840.10008.1.2.1.99");  // as stored
+  DcmFileFormat original;
+  DcmFileFormat arrived;
+  REQUIRE(original.loadFile(file.c_str()).good());
+  REQUIRE(arrived.loadFile(received[0].c_str()).good());
+  OFString original_uid, arrived_uid;
+  original.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, original_uid);
+  arrived.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, arrived_uid);
+  CHECK(arrived_uid == original_uid);
+  CHECK(arrived.getDataset()->card() == original.getDataset()->card());
+}
+
+}  // namespace hokan::integration
