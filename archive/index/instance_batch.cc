@@ -117,7 +117,7 @@ class BatchArrays {
     return row_indexes_.at(static_cast<std::size_t>(ordinal - 1));
   }
   bool AlreadyAdded(std::int64_t ordinal) const {
-    return columns_[17].at(static_cast<std::size_t>(ordinal - 1)) == "true";
+    return columns_[kAlreadyAddedColumn].at(static_cast<std::size_t>(ordinal - 1)) == "true";
   }
 
   pqxx::result Run(pqxx::transaction_base& transaction, const std::string& now) const {
@@ -132,6 +132,7 @@ class BatchArrays {
 
  private:
   static constexpr std::size_t kColumns = 19;
+  static constexpr std::size_t kAlreadyAddedColumn = 17;  // $18 of kIndexBatch
   std::vector<std::size_t> row_indexes_;
   std::vector<std::string> columns_[kColumns];
 };
