@@ -52,10 +52,8 @@ postgres_pid() {
 # per instance of SERVER_PID's tree and of PostgreSQL.
 # (Runs in the main shell, not in $(...), so a signal's trap runs at once.)
 send() {
-    local ae="$1" port="$2" prefix="$3" server="$4" i start end failed=0 perf_pid=""
+    local ae="$1" port="$2" prefix="$3" server="$4" start end failed=0 perf_pid=""
     local postmaster cpu_before cpu_after server_before server_after pg_before=0 pg_after=0
-    local -a chunk
-    SENDERS=()
     postmaster="$(postgres_pid)"
     sync
     if (( PERF == 1 )) && [[ $TARGET == hokan* ]]; then
@@ -70,26 +68,13 @@ send() {
     server_before="$(tree_cpu "$server")"
     [[ -z "$postmaster" ]] || pg_before="$(tree_cpu "$postmaster")"
     start="$(date +%s.%N)"
-    for i in "${!CHUNKS[@]}"; do
-        mapfile -t chunk < <(printf '%s' "${CHUNKS[i]}")
-        timeout "$SEND_TIMEOUT" storescu -aet "$CALLING_AE" -aec "$ae" localhost "$port" "${chunk[@]}" \
-            >"$prefix.storescu$i.log" 2>&1 &
-        SENDERS+=($!)
-    done
-    for i in "${!SENDERS[@]}"; do
-        if ! wait "${SENDERS[i]}"; then
-            failed=1
-            log "storescu #$i to $ae failed (log: $prefix.storescu$i.log):"
-            tail -n 5 "$prefix.storescu$i.log" >&2 || true
-        fi
-    done
+    run_storescus "$ae" "$port" "$prefix" || failed=1
     end="$(date +%s.%N)"
     cpu_after="$(machine_cpu)"
     server_after="$(tree_cpu "$server")"
     [[ -z "$postmaster" ]] || pg_after="$(tree_cpu "$postmaster")"
     children_cpu "$prefix.times"
     client_after="$(cat "$prefix.times.ticks")"
-    SENDERS=()
     if [[ -n "$perf_pid" ]]; then
         kill -INT "$perf_pid" 2>/dev/null || true
         wait "$perf_pid" 2>/dev/null || true

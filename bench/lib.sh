@@ -178,6 +178,34 @@ stop_server() {
     PIDS=("${PIDS[@]}")
 }
 
+# --- senders ---------------------------------------------------------------------
+# run_storescus AE PORT LOGPREFIX: one storescu (as CALLING_AE, within
+# SEND_TIMEOUT seconds) per entry of CHUNKS (newline-separated file lists),
+# all at once, each logging to LOGPREFIX.storescuI.log; waits for them all.
+# Records them in SENDERS meanwhile (for the script's cleanup_clients).
+# Returns 1, after showing the end of each failed one's log, if any failed.
+# (Call it in the main shell, not in $(...), so a signal's trap runs at once.)
+run_storescus() {
+    local ae="$1" port="$2" prefix="$3" i failed=0
+    local -a chunk
+    SENDERS=()
+    for i in "${!CHUNKS[@]}"; do
+        mapfile -t chunk < <(printf '%s' "${CHUNKS[i]}")
+        timeout "$SEND_TIMEOUT" storescu -aet "$CALLING_AE" -aec "$ae" localhost "$port" "${chunk[@]}" \
+            >"$prefix.storescu$i.log" 2>&1 &
+        SENDERS+=($!)
+    done
+    for i in "${!SENDERS[@]}"; do
+        if ! wait "${SENDERS[i]}"; then
+            failed=1
+            log "storescu #$i to $ae failed (log: $prefix.storescu$i.log):"
+            tail -n 5 "$prefix.storescu$i.log" >&2 || true
+        fi
+    done
+    SENDERS=()
+    return "$failed"
+}
+
 # --- report ----------------------------------------------------------------------
 # seconds_between START END: prints END - START (seconds, as from date +%s.%N)
 # with three decimals.

@@ -114,29 +114,18 @@ mapfile -t FILES < <(find "$DATA" -name '*.dcm' -type f | sort)
 TOTAL_BYTES="$(du -cb "${FILES[@]}" | tail -n1 | cut -f1)"
 
 # send AE PORT LOGPREFIX: ASSOCIATIONS storescu processes, files round-robin.
+# Sets ELAPSED to the seconds taken.
 ELAPSED=""
 send() {
-    local ae="$1" port="$2" prefix="$3" i j start end failed=0
-    local -a chunk
-    SENDERS=()
-    start="$(date +%s.%N)"
+    local ae="$1" port="$2" prefix="$3" i j start end
+    CHUNKS=()
     for ((i = 0; i < ASSOCIATIONS; i++)); do
-        chunk=()
-        for ((j = i; j < ${#FILES[@]}; j += ASSOCIATIONS)); do chunk+=("${FILES[j]}"); done
-        timeout "$SEND_TIMEOUT" storescu -aet "$CALLING_AE" -aec "$ae" localhost "$port" \
-            "${chunk[@]}" >"$prefix.storescu$i.log" 2>&1 &
-        SENDERS+=($!)
+        CHUNKS[i]=""
+        for ((j = i; j < ${#FILES[@]}; j += ASSOCIATIONS)); do CHUNKS[i]+="${FILES[j]}"$'\n'; done
     done
-    for i in "${!SENDERS[@]}"; do
-        if ! wait "${SENDERS[i]}"; then
-            failed=1
-            log "storescu #$i to $ae failed (log: $prefix.storescu$i.log):"
-            tail -n 5 "$prefix.storescu$i.log" >&2 || true
-        fi
-    done
+    start="$(date +%s.%N)"
+    run_storescus "$ae" "$port" "$prefix" || die "sending to $ae failed"
     end="$(date +%s.%N)"
-    SENDERS=()
-    (( failed == 0 )) || die "sending to $ae failed"
     ELAPSED="$(seconds_between "$start" "$end")"
 }
 

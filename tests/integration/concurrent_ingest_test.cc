@@ -14,6 +14,28 @@
 #include "tests/integration/dicom_tools.h"
 
 namespace hokan::integration {
+namespace {
+
+// Waits for every send; each must have stored `expected_each` instances.
+void ExpectAllStored(std::vector<std::future<ToolResult>>& sends, int expected_each) {
+  for (std::size_t a = 0; a < sends.size(); ++a) {
+    const ToolResult store = sends[a].get();
+    INFO(fmt::format("association {}: {}", a + 1, store.Describe()));
+    CHECK(store.exit_code == 0);
+    CHECK(CountStoreSuccesses(store.output) == expected_each);
+  }
+}
+
+// A second node of `first`: same facility, database and storage root.
+ArchiveOptions SecondNodeOptions(const ArchiveProcess& first) {
+  ArchiveOptions options = SingleFacilityOptions("IT_MODALITY");
+  options.shared_database_url = first.database_url();
+  options.shared_storage_root = first.storage_root().string();
+  options.extra_archive_settings.push_back("node_name = hokan-it-second");
+  return options;
+}
+
+}  // namespace
 
 TEST_CASE("one study's instances sent interleaved on 4 associations are all stored once",
           "[store][concurrency]") {
@@ -39,12 +61,7 @@ TEST_CASE("one study's instances sent interleaved on 4 associations are all stor
       return archive.StoreScu("IT_MODALITY", {"-v"}, share);
     }));
   }
-  for (int a = 0; a < kAssociations; ++a) {
-    const ToolResult store = sends[a].get();
-    INFO(fmt::format("association {}: {}", a + 1, store.Describe()));
-    CHECK(store.exit_code == 0);
-    CHECK(CountStoreSuccesses(store.output) == kInstances / kAssociations);
-  }
+  ExpectAllStored(sends, kInstances / kAssociations);
 
   Sql& sql = archive.sql();
   CHECK(sql.Count("SELECT count(*) FROM instances") == kInstances);
@@ -75,23 +92,15 @@ TEST_CASE("two nodes on one database receiving the same instances at once store 
   for (const auto& instance : instances) files.push_back(instance.path.string());
 
   ArchiveProcess first(SingleFacilityOptions("IT_MODALITY"));
-  ArchiveOptions second_options = SingleFacilityOptions("IT_MODALITY");
-  second_options.shared_database_url = first.database_url();
-  second_options.shared_storage_root = first.storage_root().string();
-  second_options.extra_archive_settings.push_back("node_name = hokan-it-second");
-  ArchiveProcess second(second_options);
+  ArchiveProcess second(SecondNodeOptions(first));
 
-  auto to_first = std::async(std::launch::async, [&] {
-    return first.StoreScu("IT_MODALITY", {"-v"}, files);
-  });
-  auto to_second = std::async(std::launch::async, [&] {
-    return second.StoreScu("IT_MODALITY", {"-v"}, files);
-  });
-  for (ToolResult store : {to_first.get(), to_second.get()}) {
-    INFO(store.Describe());
-    CHECK(store.exit_code == 0);
-    CHECK(CountStoreSuccesses(store.output) == kInstances);
+  std::vector<std::future<ToolResult>> sends;
+  for (ArchiveProcess* node : {&first, &second}) {
+    sends.push_back(std::async(std::launch::async, [node, &files] {
+      return node->StoreScu("IT_MODALITY", {"-v"}, files);
+    }));
   }
+  ExpectAllStored(sends, kInstances);
   Sql& sql = first.sql();
   CHECK(sql.Count("SELECT count(*) FROM instances") == kInstances);
   CHECK(sql.Count("SELECT number_of_instances FROM studies") == kInstances);
@@ -117,11 +126,7 @@ TEST_CASE("two nodes each receiving half of one study on two associations store 
   }
 
   ArchiveProcess first(SingleFacilityOptions("IT_MODALITY"));
-  ArchiveOptions second_options = SingleFacilityOptions("IT_MODALITY");
-  second_options.shared_database_url = first.database_url();
-  second_options.shared_storage_root = first.storage_root().string();
-  second_options.extra_archive_settings.push_back("node_name = hokan-it-second");
-  ArchiveProcess second(second_options);
+  ArchiveProcess second(SecondNodeOptions(first));
 
   std::vector<std::future<ToolResult>> sends;
   for (int share = 0; share < kShares; ++share) {
@@ -130,12 +135,7 @@ TEST_CASE("two nodes each receiving half of one study on two associations store 
       return node.StoreScu("IT_MODALITY", {"-v"}, files[share]);
     }));
   }
-  for (auto& send : sends) {
-    const ToolResult store = send.get();
-    INFO(store.Describe());
-    CHECK(store.exit_code == 0);
-    CHECK(CountStoreSuccesses(store.output) == kInstances / kShares);
-  }
+  ExpectAllStored(sends, kInstances / kShares);
   Sql& sql = first.sql();
   CHECK(sql.Count("SELECT count(*) FROM instances") == kInstances);
   CHECK(sql.Count("SELECT number_of_instances FROM studies") == kInstances);
