@@ -160,6 +160,8 @@ struct InstanceIndex::BatchInserter {
   const std::vector<const NewInstanceRow*>& rows;
   const std::string& now;
   std::unordered_map<std::string, KnownSeries>& learned;
+  // Per row, its series as this node remembered it before the batch.
+  const std::vector<std::optional<std::int64_t>>& remembered;
   std::vector<std::optional<IndexOutcome>> outcomes;
 
   // Writes every row. A row of a remembered series that is gone (expired)
@@ -170,7 +172,10 @@ struct InstanceIndex::BatchInserter {
     outcomes.assign(rows.size(), std::nullopt);
     BatchArrays batch;
     for (const std::size_t i : LockOrder(rows)) {
-      if (const auto series_id = index.KnownSeriesOf(*rows[i], learned)) {
+      // A series written earlier in this batch decides; else the memory.
+      const auto series_id =
+          learned.empty() ? remembered[i] : index.KnownSeriesOf(*rows[i], learned);
+      if (series_id) {
         batch.Add(i, *rows[i], *series_id, false, false);
       } else if (rewrite_gone_series) {
         InsertWithSeries(i, batch);
@@ -246,12 +251,12 @@ void InstanceIndex::ForgetSeries(const NewInstanceRow& row) {
   known_series_.erase(SeriesKey(row));
 }
 
-bool InstanceIndex::AllSeriesKnown(const std::vector<const NewInstanceRow*>& rows) {
+std::vector<std::optional<std::int64_t>> InstanceIndex::RememberedSeries(
+    const std::vector<const NewInstanceRow*>& rows) {
   const std::unordered_map<std::string, KnownSeries> none;
-  for (const NewInstanceRow* row : rows) {
-    if (!KnownSeriesOf(*row, none)) return false;
-  }
-  return true;
+  std::vector<std::optional<std::int64_t>> remembered;
+  for (const NewInstanceRow* row : rows) remembered.push_back(KnownSeriesOf(*row, none));
+  return remembered;
 }
 
 std::vector<IndexOutcome> InstanceIndex::InsertBatch(
@@ -266,14 +271,16 @@ std::vector<IndexOutcome> InstanceIndex::InsertBatch(
   // batch is one statement, its own transaction (no BEGIN and COMMIT round
   // trips). Rows whose series turned out to be gone are written again, in
   // full, by a second batch.
-  const bool single_statement = AllSeriesKnown(rows);
+  const std::vector<std::optional<std::int64_t>> remembered = RememberedSeries(rows);
+  const bool single_statement = std::all_of(remembered.begin(), remembered.end(),
+                                            [](const auto& series_id) { return series_id; });
   std::vector<std::optional<IndexOutcome>> written;
   try {
     // Safe to re-run: the rows, the series learned and the counters are
     // this attempt's own; only stale remembered series are forgotten.
     const auto body = [&](pqxx::transaction_base& transaction) {
       learned.clear();
-      BatchInserter inserter{*this, transaction, rows, now, learned, {}};
+      BatchInserter inserter{*this, transaction, rows, now, learned, remembered, {}};
       inserter.Run(!single_statement);
       written = std::move(inserter.outcomes);
     };

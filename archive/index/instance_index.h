@@ -128,8 +128,10 @@ class InstanceIndex {
   std::optional<std::int64_t> KnownSeriesOf(
       const NewInstanceRow& row, const std::unordered_map<std::string, KnownSeries>& learned);
   void ForgetSeries(const NewInstanceRow& row);
-  // Whether every row's series is remembered with its values.
-  bool AllSeriesKnown(const std::vector<const NewInstanceRow*>& rows);
+  // Per row, its series remembered by this node with the row's values
+  // (nullopt: not remembered, or with other values).
+  std::vector<std::optional<std::int64_t>> RememberedSeries(
+      const std::vector<const NewInstanceRow*>& rows);
   // The outcomes of a written batch; rows without one (their series gone)
   // are written again, in full, by another batch.
   std::vector<IndexOutcome> CompleteOutcomes(
