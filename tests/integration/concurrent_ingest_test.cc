@@ -76,7 +76,6 @@ TEST_CASE("one study's instances sent interleaved on 4 associations are all stor
         sql.Count("SELECT sum(size_bytes) FROM instances"));
 }
 
-}  // namespace hokan::integration
 
 namespace hokan::integration {
 
@@ -171,6 +170,44 @@ TEST_CASE("facility usage stays exact while ingest's usage deltas are folded",
   CHECK(sql.Count("SELECT studies FROM facility_usage") == 1);
   CHECK(sql.Count("SELECT used_bytes FROM facility_usage") ==
         sql.Count("SELECT sum(size_bytes) FROM instances"));
+}
+
+}  // namespace hokan::integration
+
+TEST_CASE("index batches find their rows by key, however small the tables were when planned",
+          "[store][concurrency]") {
+  // The archive's connections plan hokan_index_batch's statements once, on
+  // the first batch, here with empty tables. Each of the ~200 batches (one
+  // association: one instance each) must still reach the instances table
+  // through its indexes, never by reading it whole.
+  constexpr int kInstances = 200;
+  TempDir data("hokan-it-plans");
+  const auto instances = MakeStudy(
+      data.path() / "study", {"--count", std::to_string(kInstances), "--rows", "16", "--columns",
+                              "16", "--patient-id", "PAT-PLANS"});
+  std::vector<std::string> files;
+  for (const auto& instance : instances) files.push_back(instance.path.string());
+
+  ArchiveProcess archive(SingleFacilityOptions("IT_MODALITY"));
+  const ToolResult store = archive.StoreScu("IT_MODALITY", {"-v"}, files);
+  INFO(store.Describe());
+  REQUIRE(CountStoreSuccesses(store.output) == kInstances);
+  REQUIRE(archive.Stop() == 0);
+
+  // A backend reports its table statistics when it exits.
+  Sql& sql = archive.sql();
+  REQUIRE(WaitUntil(
+      [&sql] {
+        return sql.Count("SELECT count(*) FROM pg_stat_activity "
+                         " WHERE datname = current_database() AND pid <> pg_backend_pid()") == 0;
+      },
+      std::chrono::seconds(10)));
+  const std::int64_t whole_table_reads =
+      sql.Count("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'instances'");
+  INFO(fmt::format("sequential scans of instances while storing {} instances: {}", kInstances,
+                   whole_table_reads));
+  CHECK(whole_table_reads < 10);
+  CHECK(sql.Count("SELECT count(*) FROM instances") == kInstances);
 }
 
 }  // namespace hokan::integration
