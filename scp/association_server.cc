@@ -56,7 +56,10 @@ void AssociationServer::ServeAssociation(T_ASC_Association* association) {
   const auto started = std::chrono::steady_clock::now();
   const auto [calling_ae, called_ae, peer] = dicom::PartiesOf(*association);
 
-  const Admission admission = DecideAdmission(index_, purposes_, config_.ae_title, called_ae, calling_ae, peer);
+  // The facility is decided by the called AE title, the calling AE title
+  // and the peer address together (docs/architecture.md, "Identity").
+  const Admission admission = DecideAdmission(index_, purposes_, ArchiveAeTitlesOf(config_),
+                                              called_ae, calling_ae, peer);
   switch (admission.verdict) {
     case AdmissionVerdict::kAccept:
       break;
@@ -66,6 +69,7 @@ void AssociationServer::ServeAssociation(T_ASC_Association* association) {
       break;
     case AdmissionVerdict::kCallingAeNotRecognized:
     case AdmissionVerdict::kPeerNotAllowed:
+    case AdmissionVerdict::kCallerAmbiguous:
     case AdmissionVerdict::kPurposeNotGranted:
       dicom::RejectAssociation(association, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
                         ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED);

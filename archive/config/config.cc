@@ -17,6 +17,7 @@
 
 #include "archive/common/byte_count.h"
 #include "archive/common/error.h"
+#include "archive/config/facility_identity.h"
 
 namespace hokan::archive {
 namespace {
@@ -102,7 +103,7 @@ const std::set<std::string> kDatabaseKeys = {"url", "pool_size"};
 const std::set<std::string> kFacilityKeys = {"store_ae_titles", "query_ae_titles",
                                              "allowed_peers", "move_destinations",
                                              "provision_contract", "provision_quota_bytes",
-                                             "report_destinations"};
+                                             "report_destinations", "archive_ae_titles"};
 
 // A byte count (archive/common/byte_count.h), e.g. 1073741824 or 1G.
 std::int64_t ParseBytes(std::string_view source, const std::string& name,
@@ -211,9 +212,10 @@ FacilityConfig ParseFacility(std::string_view source, const std::string& section
       Fail(source, fmt::format("unknown key '{}.{}'", section, key));
     }
     const std::string value = Trim(node.data());
-    if (key == "store_ae_titles" || key == "query_ae_titles") {
-      auto& titles = key == "store_ae_titles" ? facility.store_ae_titles
-                                              : facility.query_ae_titles;
+    if (key == "store_ae_titles" || key == "query_ae_titles" || key == "archive_ae_titles") {
+      auto& titles = key == "store_ae_titles"   ? facility.store_ae_titles
+                     : key == "query_ae_titles" ? facility.query_ae_titles
+                                                : facility.archive_ae_titles;
       titles = SplitList(value);
       for (const auto& ae : titles) {
         if (!IsValidAeTitle(ae)) {
@@ -292,7 +294,6 @@ ArchiveConfig ParseConfig(std::string_view text, std::string_view source,
   }
 
   ArchiveConfig config;
-  std::set<std::string> seen_ae_titles;
   for (const auto& [section, keys] : tree) {
     if (!keys.data().empty()) {
       Fail(source, fmt::format("key '{}' is outside any [section]", section));
@@ -307,11 +308,12 @@ ArchiveConfig ParseConfig(std::string_view text, std::string_view source,
       }
     } else if (section.rfind("facility.", 0) == 0) {
       FacilityConfig facility = ParseFacility(source, section, keys);
+      std::set<std::string> seen_ae_titles;
       for (const auto* titles : {&facility.store_ae_titles, &facility.query_ae_titles}) {
         for (const auto& ae : *titles) {
           if (!seen_ae_titles.insert(ae).second) {
-            Fail(source, fmt::format("section '[{}]': AE title '{}' is listed twice (an AE "
-                                     "title belongs to one facility, in one list)", section, ae));
+            Fail(source, fmt::format("section '[{}]': AE title '{}' is listed twice (a "
+                                     "caller is in one list of a facility)", section, ae));
           }
         }
       }
@@ -339,6 +341,7 @@ ArchiveConfig ParseConfig(std::string_view text, std::string_view source,
                  "or pass --database-url)");
   }
   if (config.node_name.empty()) config.node_name = DefaultNodeName(config.port);
+  CheckFacilityIdentity(config, source);
   return config;
 }
 

@@ -24,6 +24,11 @@ struct FacilityConfig {
   std::vector<std::string> store_ae_titles;  // calling AE titles that may store (and query)
   std::vector<std::string> query_ae_titles;  // calling AE titles that may only query/retrieve
   std::vector<std::string> allowed_peers;    // addresses or CIDR networks; empty = any
+  // The facility's own archive AE titles (a virtual archive on the same
+  // port). Empty: its callers call the shared [archive] ae_title. Not
+  // empty: they are admitted only when they call one of these, and the
+  // shared AE title does not serve the facility (purposes' AE titles do).
+  std::vector<std::string> archive_ae_titles;
   std::vector<DestinationConfig> move_destinations;  // "AE@host:port" entries
   // "AE@host:port": where Storage Commitment reports for AE (one of
   // store_ae_titles) go when its association has ended.

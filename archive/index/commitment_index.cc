@@ -109,7 +109,10 @@ std::optional<ReportAddress> CommitmentIndex::FindReportAddress(std::int64_t fac
         const auto result = transaction.exec_params(
             "SELECT host, port FROM application_entities"
             " WHERE ae_title = $1 AND facility_id = $2 AND enabled"
-            "   AND host IS NOT NULL AND host <> '' AND port IS NOT NULL",
+            "   AND host IS NOT NULL AND host <> '' AND port IS NOT NULL"
+            // The AE's own report destination first, else its facility's
+            // move destination of that AE title; never another facility's.
+            " ORDER BY role = 'destination' LIMIT 1",
             ae_title, facility_id);
         if (result.empty()) return std::nullopt;
         return ReportAddress{ae_title, result[0][0].as<std::string>(), result[0][1].as<int>()};

@@ -68,8 +68,10 @@ class CommitmentIndex {
   std::vector<IndexedCopy> FindInstances(std::int64_t facility_id,
                                          const std::vector<std::string>& sop_instance_uids);
 
-  // Host and port of the enabled AE `ae_title` of `facility_id`; nullopt
-  // when it is unknown or has no address.
+  // Host and port of the enabled AE `ae_title` of `facility_id` (its
+  // report destination, else the facility's move destination of that AE
+  // title); nullopt when it is unknown there or has no address. Another
+  // facility's rows of the same AE title are never used.
   std::optional<ReportAddress> FindReportAddress(std::int64_t facility_id,
                                                  const std::string& ae_title);
 

@@ -14,8 +14,9 @@
 
 namespace hokan::archive {
 
-// A known calling AE title: its facility, whether it may store, and whether
-// its peer address is allowed.
+// A calling AE title as one facility knows it (an AE title may be a caller
+// of several facilities): the facility, whether it may store, and whether
+// the peer address is inside the facility's allowed networks.
 struct Caller {
   std::int64_t facility_id = 0;
   std::string facility_name;
@@ -64,17 +65,24 @@ class InstanceIndex {
 
   // Makes the facilities and their store and query AE titles of the
   // configuration present and enabled in the database (store AEs as
-  // 'modality' with may_store, query AEs as 'viewer' without);
-  // configuration-made AEs no longer in the configuration are disabled.
+  // 'modality' with may_store, query AEs as 'viewer' without, each with the
+  // facility's allowed networks and its report destination's address if
+  // any), and each facility's move destinations as its own 'destination'
+  // rows: one AE title may be a caller or a destination of several
+  // facilities, and listing it under one never changes another's rows.
+  // Configuration-made rows no longer in the configuration are disabled.
   // A facility with provision_contract and no contract at all gets the
   // provisional contract (see FacilityConfig), with an audit row.
   // Throws hokan::Error(kDatabase).
   void SyncConfiguredFacilities(const std::vector<FacilityConfig>& facilities);
 
-  // The enabled AE `ae_title`, with `peer_address` checked against its
-  // allowed networks; nullopt for an unknown or disabled AE title.
+  // Every enabled caller row (role modality, relay or viewer; never a
+  // destination) of `ae_title`, one per facility that knows it, each with
+  // `peer_address` checked against that facility's allowed networks; empty
+  // for an AE title no facility admits as a caller. Which one an
+  // association is, is decided by scp::ChooseCaller.
   // Throws hokan::Error(kDatabase).
-  std::optional<Caller> FindCaller(const std::string& ae_title, const std::string& peer_address);
+  std::vector<Caller> FindCallers(const std::string& ae_title, const std::string& peer_address);
 
   // Adds the rows in one transaction and commits it; outcome i belongs to
   // rows[i]. Patient, study and series rows are created or updated (last
@@ -90,7 +98,9 @@ class InstanceIndex {
   std::vector<IndexOutcome> InsertBatch(const std::vector<const NewInstanceRow*>& rows);
 
   // The enabled move destination `ae_title` of `facility_id` (host and port
-  // known); nullopt when the facility has no such destination.
+  // known; its 'destination' row before a caller row with an address);
+  // nullopt when the facility has no such destination. Another facility's
+  // destination of the same AE title is never returned.
   // Throws hokan::Error(kDatabase).
   std::optional<MoveDestination> FindMoveDestination(const std::string& ae_title,
                                                      std::int64_t facility_id);

@@ -8,7 +8,8 @@ const Statement kFindCaller{
     "       (cardinality(ae.allowed_networks) = 0 OR "
     "        COALESCE(NULLIF($2, '')::inet <<= ANY (ae.allowed_networks), false)) "
     "FROM application_entities ae JOIN facilities f ON f.id = ae.facility_id "
-    "WHERE ae.ae_title = $1 AND ae.enabled"};
+    "WHERE ae.ae_title = $1 AND ae.enabled AND ae.role <> 'destination' "
+    "ORDER BY ae.facility_id"};
 
 const Statement kFindInstanceChecksum{
     "hokan_find_instance_checksum",

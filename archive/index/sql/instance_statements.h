@@ -10,6 +10,8 @@
 
 namespace hokan::archive::sql {
 
+// The enabled caller rows (never destinations) of an AE title, one per
+// facility, with the peer address checked against its allowed networks.
 extern const Statement kFindCaller;
 
 extern const Statement kFindInstanceChecksum;
