@@ -94,7 +94,7 @@ TEST_CASE("configuration errors name the bad key") {
        "unknown key 'facility.demo.colour'"},
       {"[database]\nurl=x\n[facility.a/b]\nstore_ae_titles = A\n", "facility name"},
       {"[database]\nurl=x\n[facility.a]\nstore_ae_titles = X\n[facility.b]\nstore_ae_titles = X\n",
-       "listed twice"},
+       "names both facility 'a' (allowed_peers: any address) and facility 'b'"},
       {"[database]\nurl=x\n[facility.a]\nstore_ae_titles = X\nquery_ae_titles = X\n",
        "listed twice"},
       {"[database]\nurl=x\n[facility.a]\nquery_ae_titles = VIEWER\\1\n",
