@@ -88,6 +88,10 @@ void ArchiveProcess::WriteConfig() const {
         << "query_ae_titles = " << Join(facility.query_ae_titles) << "\n"
         << "allowed_peers = " << Join(facility.allowed_peers) << "\n"
         << "provision_contract = " << (facility.provision_contract ? "true" : "false") << "\n";
+    const auto lines = options_.facility_lines.find(facility.name);
+    if (lines != options_.facility_lines.end()) {
+      for (const auto& line : lines->second) out << line << "\n";
+    }
     if (&facility == &options_.facilities.front()) {
       for (const auto& line : options_.extra_facility_lines) out << line << "\n";
     }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,8 @@ struct ArchiveOptions {
   std::vector<std::string> extra_archive_settings;
   // Extra "key = value" lines for the first facility's section.
   std::vector<std::string> extra_facility_lines;
+  // Extra "key = value" lines for the section of the facility named by the key.
+  std::map<std::string, std::vector<std::string>> facility_lines;
   // Started with HOKAN_TEST_CLOCK_FILE=<work>/clock (see clock_file()):
   // the archive's "now" is what the test writes there (SetClock).
   bool controlled_clock = false;
