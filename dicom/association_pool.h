@@ -6,21 +6,33 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "dcmtk/dcmnet/assoc.h"
+#include "dicom/association_request_handover.h"
+#include "dicom/association_request_reader.h"
 
 namespace hokan::dicom {
 
 struct AssociationPoolOptions {
-  int port = 0;                    // TCP port to listen on
+  int port = 0;                    // TCP port to listen on (all IPv4 addresses)
   int workers = 1;                 // associations served at once
   int max_pdu_bytes = 65536;       // largest PDU accepted in an association request
-  int acse_timeout_seconds = 30;   // reading one request takes at most this, and at most 10 s
+  int acse_timeout_seconds = 30;   // DCMTK's ACSE timeout once an association is served
+  // The whole A-ASSOCIATE-RQ must arrive within this many seconds of the
+  // connection being accepted.
+  int request_deadline_seconds = 10;
+  // Connections from one address whose A-ASSOCIATE-RQ is still incomplete.
+  int max_half_open_per_address = 16;
 };
+
+// At most this many connections, over all addresses, may be waiting for
+// their A-ASSOCIATE-RQ at once; more are closed at once.
+inline constexpr int kMaxHalfOpenConnections = 256;
 
 // Serves one association handed over by AssociationPool, on a worker thread.
 // It owns the association: it either ends it (RejectAssociation if needed,
@@ -28,39 +40,58 @@ struct AssociationPoolOptions {
 // frees it. REQUIRES: does not throw.
 using ServeAssociationFunction = std::function<void(T_ASC_Association* association)>;
 
-// A DICOM acceptor: one thread (the caller of Serve) accepts associations on
-// a port and hands each to one of `workers` worker threads, which calls the
-// serve function with it. When every worker is busy the request is rejected
-// (transient, local limit exceeded) and logged. Nagle's algorithm is off on
-// every association socket. Up to `workers` serve calls run at once.
+// A DICOM acceptor on a port. What it promises:
+// - No client delays another. The accepting thread (the caller of Serve)
+//   only accepts TCP connections; a separate reader thread reads every
+//   connection's A-ASSOCIATE-RQ as its bytes come, waiting on no single
+//   peer (AssociationRequestReader). A connection whose whole request has
+//   not arrived request_deadline_seconds after it was accepted (however
+//   its bytes trickle in) is closed and logged once, with its address.
+// - A connection whose request is incomplete is "half-open". Each peer
+//   address may have max_half_open_per_address of them, and all addresses
+//   together kMaxHalfOpenConnections; a connection beyond either limit is
+//   closed as soon as it is accepted (logged at most every 10 s).
+// - A complete request becomes a DCMTK association (parsed by DCMTK) and
+//   goes to one of `workers` worker threads, which calls the serve function
+//   with it; when every worker is busy it is rejected (transient, local
+//   limit exceeded) and logged. Up to `workers` serve calls run at once.
+// - Nagle's algorithm is off on every association socket.
+// - No exception escapes its threads: if the reader fails, it is logged and
+//   the pool stops (Serve returns).
 class AssociationPool {
  public:
   AssociationPool(AssociationPoolOptions options, ServeAssociationFunction serve);
-  // Stops, drops the associations not yet handed to a worker and waits for
+  // Stops, closes the connections not yet handed to a worker and waits for
   // the running serve calls to return.
   ~AssociationPool();
   AssociationPool(const AssociationPool&) = delete;
   AssociationPool& operator=(const AssociationPool&) = delete;
 
-  // Opens the listening port and starts the workers. Throws
+  // Opens the listening port and starts the reader and the workers. Throws
   // hokan::Error(kConfiguration) when the port cannot be opened (in use, no
   // permission).
   void Open();
 
-  // Accepts associations until Stop(). REQUIRES: Open() succeeded.
+  // Accepts connections until Stop(). REQUIRES: Open() succeeded.
   void Serve();
 
-  // Asks Serve() to return within about a second; safe from any thread (not
-  // from a signal handler).
+  // Makes Serve() return soon; safe from any thread (not from a signal
+  // handler).
   void Stop();
 
  private:
   void AcceptOne();
+  void RunReader();
+  void StartAssociation(ReceivedRequest request);
   void WorkerLoop();
 
   const AssociationPoolOptions options_;
   const ServeAssociationFunction serve_;
-  T_ASC_Network* network_ = nullptr;
+  int listening_socket_ = -1;
+  int wake_fd_ = -1;  // eventfd: Stop wakes the accepting thread
+  std::unique_ptr<AssociationRequestHandover> handover_;
+  std::unique_ptr<AssociationRequestReader> reader_;
+  std::thread reader_thread_;
 
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;

@@ -41,7 +41,8 @@ AssociationServer::AssociationServer(const archive::ArchiveConfig& config,
       services_{config, files, ingest, query_service_, retrieve_service_, index, commitment},
       scp_config_(MakeScpConfig(config)),
       pool_({config.port, config.max_associations, config.max_pdu_bytes,
-             config.acse_timeout_seconds},
+             config.acse_timeout_seconds, config.association_request_deadline_seconds,
+             config.max_half_open_per_address},
             [this](T_ASC_Association* association) { ServeAssociation(association); }) {}
 
 AssociationServer::~AssociationServer() = default;

@@ -121,6 +121,12 @@ Section RelaySection() {
        [](RelayConfig& c, const KeyParser& p) { c.modality_addresses = p.value(); }},
       {"min_free_bytes",
        [](RelayConfig& c, const KeyParser& p) { c.min_free_bytes = p.Bytes(); }},
+      {"association_request_deadline_seconds",
+       [](RelayConfig& c, const KeyParser& p) {
+         c.association_request_deadline_seconds = p.Int(1, 3600);
+       }},
+      {"max_half_open_per_address",
+       [](RelayConfig& c, const KeyParser& p) { c.max_half_open_per_address = p.Int(1, 1000); }},
       {"log_level",
        [](RelayConfig& c, const KeyParser& p) {
          LogLevel level;

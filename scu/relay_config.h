@@ -29,6 +29,12 @@ struct RelayConfig {
   std::string modality_addresses;
   // Under this free space on the spool volume C-STOREs are refused with 0xA700.
   std::int64_t min_free_bytes = 64LL << 20;
+  // Slow or stalled clients: the whole A-ASSOCIATE-RQ must arrive within
+  // this many seconds of the connection being accepted, and one peer
+  // address may have at most this many connections whose request is
+  // incomplete.
+  int association_request_deadline_seconds = 10;
+  int max_half_open_per_address = 16;
   // [archive]
   std::string archive_ae_title = "HOKAN";
   std::string archive_host = "localhost";

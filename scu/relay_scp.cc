@@ -277,7 +277,8 @@ DcmSCPConfig MakeScpConfig(const RelayConfig& config) {
 RelayServer::RelayServer(const RelayConfig& config, SpoolStore& store, RelayScpHooks hooks)
     : config_(config), store_(store), hooks_(std::move(hooks)),
       scp_config_(MakeScpConfig(config)),
-      pool_({config.port, kMaxAssociations, kMaxPduBytes, config.acse_timeout_seconds},
+      pool_({config.port, kMaxAssociations, kMaxPduBytes, config.acse_timeout_seconds,
+             config.association_request_deadline_seconds, config.max_half_open_per_address},
             [this](T_ASC_Association* association) { ServeAssociation(association); }) {}
 
 RelayServer::~RelayServer() = default;

@@ -98,7 +98,8 @@ const std::set<std::string> kArchiveKeys = {
     "ae_title", "port", "storage_root", "max_associations", "max_pdu_bytes",
     "acse_timeout_seconds", "dimse_timeout_seconds", "log_level",
     "duplicate_policy", "node_name", "free_space_floor_bytes", "job_poll_milliseconds",
-    "expiry_interval_seconds", "expiry_batch_size", "export_root"};
+    "expiry_interval_seconds", "expiry_batch_size", "export_root",
+    "association_request_deadline_seconds", "max_half_open_per_address"};
 const std::set<std::string> kDatabaseKeys = {"url", "pool_size"};
 const std::set<std::string> kFacilityKeys = {"store_ae_titles", "query_ae_titles",
                                              "allowed_peers", "move_destinations",
@@ -160,6 +161,10 @@ void ApplyArchiveKey(std::string_view source, ArchiveConfig& config,
     config.acse_timeout_seconds = ParseInt(source, name, value, 1, 3600);
   } else if (key == "dimse_timeout_seconds") {
     config.dimse_timeout_seconds = ParseInt(source, name, value, 1, 86400);
+  } else if (key == "association_request_deadline_seconds") {
+    config.association_request_deadline_seconds = ParseInt(source, name, value, 1, 3600);
+  } else if (key == "max_half_open_per_address") {
+    config.max_half_open_per_address = ParseInt(source, name, value, 1, 1000);
   } else if (key == "log_level") {
     if (!ParseLogLevel(value, &config.log_level)) {
       Fail(source, fmt::format("key '{}' must be error, warn, info or debug, got '{}'",

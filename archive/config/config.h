@@ -57,6 +57,12 @@ struct ArchiveConfig {
   int max_pdu_bytes = 65536;
   int acse_timeout_seconds = 30;
   int dimse_timeout_seconds = 60;
+  // Slow or stalled clients (issue 14): the whole A-ASSOCIATE-RQ must
+  // arrive within this many seconds of the connection being accepted, and
+  // one peer address may have at most this many connections whose request
+  // is incomplete.
+  int association_request_deadline_seconds = 10;
+  int max_half_open_per_address = 16;
   LogLevel log_level = LogLevel::kInfo;
   DuplicatePolicy duplicate_policy = DuplicatePolicy::kReject;
   // Names this node's temporary folder; several nodes may share a storage

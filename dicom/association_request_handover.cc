@@ -1,0 +1,140 @@
+#include "dcmtk/config/osconfig.h"  // must come first
+
+#include "dicom/association_request_handover.h"
+
+#include "dcmtk/dcmnet/dcmlayer.h"
+#include "dcmtk/dcmnet/dcmtrans.h"
+#include "dcmtk/dcmnet/dul.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "archive/common/error.h"
+
+namespace hokan::dicom {
+namespace {
+
+// Guards dcmExternalSocketHandle (process-wide in DCMTK) from setting it to
+// restoring it.
+std::mutex& ExternalSocketMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+// A plain TCP connection whose first reads return bytes already read from
+// its socket (the A-ASSOCIATE-RQ), then read the socket itself.
+class PreReadConnection : public DcmTCPConnection {
+ public:
+  PreReadConnection(DcmNativeSocketType socket, std::string already_read)
+      : DcmTCPConnection(socket), already_read_(std::move(already_read)) {}
+
+  ssize_t read(void* buffer, size_t size) override {
+    if (Remaining() == 0) return DcmTCPConnection::read(buffer, size);
+    const std::size_t count = std::min(size, Remaining());
+    std::memcpy(buffer, already_read_.data() + offset_, count);
+    offset_ += count;
+    if (Remaining() == 0) std::string().swap(already_read_);
+    return static_cast<ssize_t>(count);
+  }
+
+  OFBool networkDataAvailable(int timeout) override {
+    return Remaining() > 0 || DcmTCPConnection::networkDataAvailable(timeout);
+  }
+
+  // DCMTK selects on the socket of a transparent connection; bytes still
+  // held here would not wake that select.
+  OFBool isTransparentConnection() override {
+    return Remaining() == 0 && DcmTCPConnection::isTransparentConnection();
+  }
+
+ private:
+  std::size_t Remaining() const {
+    return already_read_.empty() ? 0 : already_read_.size() - offset_;
+  }
+
+  std::string already_read_;
+  std::size_t offset_ = 0;
+};
+
+}  // namespace
+
+// Creates a PreReadConnection for the one socket Receive hands over.
+class PreReadTransportLayer : public DcmTransportLayer {
+ public:
+  void Expect(int socket, std::string already_read) {
+    socket_ = socket;
+    already_read_ = std::move(already_read);
+    taken_ = false;
+  }
+
+  // True once DCMTK asked for the expected socket's connection: from then
+  // on DCMTK owns (and closes) the socket.
+  bool Taken() const { return taken_; }
+
+  DcmTransportConnection* createConnection(DcmNativeSocketType socket,
+                                           OFBool use_secure_layer) override {
+    if (socket != socket_ || use_secure_layer) return nullptr;  // DCMTK closes it
+    taken_ = true;
+    return new PreReadConnection(socket, std::move(already_read_));
+  }
+
+ private:
+  int socket_ = -1;
+  std::string already_read_;
+  bool taken_ = false;
+};
+
+AssociationRequestHandover::AssociationRequestHandover(int acse_timeout_seconds)
+    : layer_(std::make_unique<PreReadTransportLayer>()) {
+  std::lock_guard<std::mutex> lock(ExternalSocketMutex());
+  const DcmNativeSocketType previous = dcmExternalSocketHandle.get();
+  // With an external socket set, DCMTK's acceptor network opens no
+  // listening socket of its own (the value itself is not used here).
+  dcmExternalSocketHandle.set(STDERR_FILENO);
+  const OFCondition initialized =
+      ASC_initializeNetwork(NET_ACCEPTOR, 0, acse_timeout_seconds, &network_);
+  dcmExternalSocketHandle.set(previous);
+  if (initialized.bad()) {
+    network_ = nullptr;
+    throw Error(ErrorCode::kInternal,
+                fmt::format("cannot set up DCMTK's network for accepted connections: {}",
+                            initialized.text()));
+  }
+  ASC_setTransportLayer(network_, layer_.get(), 0 /* the layer stays ours */);
+}
+
+AssociationRequestHandover::~AssociationRequestHandover() {
+  if (network_) ASC_dropNetwork(&network_);
+}
+
+OFCondition AssociationRequestHandover::Receive(ReceivedRequest request, int max_pdu_bytes,
+                                                T_ASC_Association** association) {
+  *association = nullptr;
+  if (request.socket == 0) {
+    // DCMTK takes an external socket only when it is above 0.
+    const int moved = ::fcntl(request.socket, F_DUPFD_CLOEXEC, 3);
+    ::close(request.socket);
+    if (moved < 0) return DUL_NETWORKCLOSED;
+    request.socket = moved;
+  }
+  std::lock_guard<std::mutex> lock(ExternalSocketMutex());
+  layer_->Expect(request.socket, std::move(request.pdu));
+  const DcmNativeSocketType previous = dcmExternalSocketHandle.get();
+  dcmExternalSocketHandle.set(request.socket);
+  // The request is whole, so DCMTK's own per-read timeout never applies.
+  const OFCondition received = ASC_receiveAssociation(
+      network_, association, max_pdu_bytes, nullptr, nullptr, OFFalse, DUL_NOBLOCK, 1);
+  dcmExternalSocketHandle.set(previous);
+  if (!layer_->Taken()) ::close(request.socket);
+  return received;
+}
+
+}  // namespace hokan::dicom
