@@ -19,6 +19,18 @@ TimePoint LatestNightlyTime(TimePoint now, std::chrono::minutes nightly_at) {
   return nightly;
 }
 
+std::optional<TimePoint> NextDueInstant(const RelayConfig& config, TimePoint now) {
+  if (config.timing != BackupTiming::kNightly || !config.nightly_at) return std::nullopt;
+  return LatestNightlyTime(now, *config.nightly_at) + std::chrono::hours(24);
+}
+
+std::chrono::microseconds WaitBeforeNextRound(const RelayConfig& config, TimePoint now) {
+  const auto poll = std::chrono::duration_cast<std::chrono::microseconds>(config.poll_interval);
+  const std::optional<TimePoint> due = NextDueInstant(config, now);
+  if (!due) return poll;
+  return std::min(poll, std::chrono::ceil<std::chrono::microseconds>(*due - now));
+}
+
 bool UnderWatermark(std::int64_t free_bytes, std::int64_t watermark_bytes) {
   return free_bytes < watermark_bytes;
 }

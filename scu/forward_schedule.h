@@ -21,6 +21,21 @@ namespace hokan::relay {
 // The latest nightly time (`nightly_at` after 00:00 UTC) at or before `now`.
 TimePoint LatestNightlyTime(TimePoint now, std::chrono::minutes nightly_at);
 
+// The next instant after `now` at which the timing alone makes more spooled
+// items due: nightly, the next nightly_at strictly after `now`
+// (LatestNightlyTime(now) + 24 h). nullopt when no instant is known from the
+// configuration: nightly without nightly_at, on receipt (arriving instances
+// wake the scheduler), per exam (a study's quiet time depends on the queue;
+// the poll finds it).
+std::optional<TimePoint> NextDueInstant(const RelayConfig& config, TimePoint now);
+
+// How long the scheduler sleeps after a round when nothing wakes it: until
+// NextDueInstant(config, now) when that comes sooner than poll_interval (so
+// nightly forwarding starts on its second), else poll_interval. Rounded up
+// to whole microseconds, so that the next round does not start just before
+// the due instant.
+std::chrono::microseconds WaitBeforeNextRound(const RelayConfig& config, TimePoint now);
+
 // True when free space on the spool volume is under the watermark.
 bool UnderWatermark(std::int64_t free_bytes, std::int64_t watermark_bytes);
 

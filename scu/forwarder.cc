@@ -95,13 +95,18 @@ struct Forwarder::Impl {
 
 void Forwarder::Impl::Scheduler() {
   while (true) {
+    // Until the next round: the poll interval, or less when the timing's
+    // next due instant (nightly_at) comes sooner, so that nightly
+    // forwarding starts on its second rather than up to a poll later.
+    std::chrono::microseconds wait = config.poll_interval;
     try {
       RunRound();
+      wait = WaitBeforeNextRound(config, Now());
     } catch (const std::exception& error) {
       Log(LogLevel::kError, "forwarding round failed: {}", error.what());
     }
     std::unique_lock<std::mutex> lock(mutex);
-    wake.wait_for(lock, config.poll_interval, [this] { return stopping || notified; });
+    wake.wait_for(lock, wait, [this] { return stopping || notified; });
     if (stopping) return;
     notified = false;
   }

@@ -42,6 +42,63 @@ TEST_CASE("LatestNightlyTime is the last nightly_at at or before now", "[relay]"
   CHECK(LatestNightlyTime(At("2026-11-22T23:59:00Z"), 0min) == At("2026-11-22T00:00:00Z"));
 }
 
+TEST_CASE("NextDueInstant is the next nightly_at strictly after now", "[relay]") {
+  RelayConfig config;
+  config.timing = BackupTiming::kNightly;
+  config.nightly_at = 120min;
+  SECTION("later the same day") {
+    CHECK(NextDueInstant(config, At("2026-11-22T01:59:59Z")) == At("2026-11-22T02:00:00Z"));
+    CHECK(NextDueInstant(config, At("2026-11-22T00:00:00Z")) == At("2026-11-22T02:00:00Z"));
+  }
+  SECTION("on or after the day's boundary: the next day's") {
+    CHECK(NextDueInstant(config, At("2026-11-22T02:00:00Z")) == At("2026-11-23T02:00:00Z"));
+    CHECK(NextDueInstant(config, At("2026-11-22T10:00:00Z")) == At("2026-11-23T02:00:00Z"));
+    CHECK(NextDueInstant(config, At("2026-12-31T23:59:59Z")) == At("2027-01-01T02:00:00Z"));
+  }
+  SECTION("a fraction of a second before the boundary") {
+    const TimePoint boundary = At("2026-11-22T02:00:00Z");
+    CHECK(NextDueInstant(config, boundary - 1ms) == boundary);
+    CHECK(NextDueInstant(config, boundary + 1ms) == boundary + 24h);
+  }
+  SECTION("nightly at midnight rolls over to the next day") {
+    config.nightly_at = 0min;
+    CHECK(NextDueInstant(config, At("2026-11-22T23:59:30Z")) == At("2026-11-23T00:00:00Z"));
+    CHECK(NextDueInstant(config, At("2026-11-23T00:00:00Z")) == At("2026-11-24T00:00:00Z"));
+  }
+  SECTION("none without nightly_at or under the other timings") {
+    config.nightly_at.reset();
+    CHECK_FALSE(NextDueInstant(config, At("2026-11-22T10:00:00Z")));
+    config.nightly_at = 120min;
+    config.timing = BackupTiming::kOnReceipt;
+    CHECK_FALSE(NextDueInstant(config, At("2026-11-22T01:59:59Z")));
+    config.timing = BackupTiming::kPerExam;
+    CHECK_FALSE(NextDueInstant(config, At("2026-11-22T01:59:59Z")));
+  }
+}
+
+TEST_CASE("WaitBeforeNextRound: the poll, or less up to the due instant", "[relay]") {
+  RelayConfig config;
+  config.timing = BackupTiming::kNightly;
+  config.nightly_at = 120min;
+  config.poll_interval = 1s;
+  const TimePoint boundary = At("2026-11-22T02:00:00Z");
+  CHECK(WaitBeforeNextRound(config, boundary - 250ms) == 250ms);
+  CHECK(WaitBeforeNextRound(config, boundary - 1s) == 1s);
+  CHECK(WaitBeforeNextRound(config, boundary - 5s) == 1s);
+  CHECK(WaitBeforeNextRound(config, boundary) == 1s);
+  // Rounded up, never to a round just before the boundary.
+  CHECK(WaitBeforeNextRound(config, boundary - std::chrono::nanoseconds(1500)) == 2us);
+  config.poll_interval = 60s;
+  CHECK(WaitBeforeNextRound(config, boundary - 30s) == 30s);
+  config.timing = BackupTiming::kPerExam;
+  CHECK(WaitBeforeNextRound(config, boundary - 30s) == 60s);
+  config.timing = BackupTiming::kOnReceipt;
+  CHECK(WaitBeforeNextRound(config, boundary - 250ms) == 60s);
+  config.timing = BackupTiming::kNightly;
+  config.nightly_at.reset();
+  CHECK(WaitBeforeNextRound(config, boundary - 250ms) == 60s);
+}
+
 // `studies` studies of `per_study` instances each, interleaved as they arrived.
 std::vector<SpoolItem> Studies(int studies, int per_study) {
   std::vector<SpoolItem> items;
