@@ -10,20 +10,26 @@
 #   1. direct: storescu, A parallel processes (default 4, files dealt
 #      round-robin), straight to archive #1 (fresh database and storage).
 #   2. relay:  storescu (A processes) into hokan-forward, whose timing is
-#      nightly at 02:00 on a controlled clock (HOKAN_TEST_CLOCK_FILE) set to
-#      10:00, so nothing forwards while it receives; then `sync`, the clock
-#      moves past 02:00 the next day, and the time is taken from that moment
-#      until archive #2 (fresh database and storage) has all N instances in
-#      its index. The relay uses R parallel associations (default A) and asks for
-#      Storage Commitment after each batch; the archive reports to the
-#      relay's port (report_destinations), as in production. The end is
-#      the archive's time of indexing the last instance (its received_at,
-#      the same wall clock), read once all are there.
+#      nightly, on the real clock, with nightly_at the first minute boundary
+#      at least 10 s + 3 x the direct run's time after the relay starts, so
+#      that the spool is filled (then `sync`) well before it: the script then
+#      WAITS for that minute (30 s on average, up to a minute more; it dies if
+#      the spool was not filled 2 s before it). The time is taken from that
+#      due instant until archive #2 (fresh database and storage) has all N
+#      instances in its index, so it includes everything the relay does after
+#      the due moment (noticing it, reading its queue, opening associations).
+#      The relay uses R parallel associations (default A) and its default
+#      settings otherwise (poll_interval_seconds 1); it asks for Storage
+#      Commitment after each batch, and the archive reports to the relay's
+#      port (report_destinations), as in production. The end is the
+#      archive's time of indexing the last instance (its received_at, the
+#      same wall clock), read once all are there.
 # Prints seconds, instances/s and MB/s of each and the ratio relay/direct
 # (instances/s) by the wall clock; then the span from the first to the last
 # instance indexed by each archive (its received_at), which leaves out the
-# relay noticing the clock move (up to poll_interval, 1 s) and storescu's
-# start-up, and the ratio of those spans. Builds hokan-archive and hokan-forward in HOKAN_BUILD_DIR
+# relay's reaction to the due instant and storescu's start-up, the ratio of
+# those spans, and the relay's reaction (due instant to the first instance
+# indexed). Builds hokan-archive and hokan-forward in HOKAN_BUILD_DIR
 # (default build/). Everything is removed on exit unless --keep.
 #
 # This is a measurement, never part of the test verdict. See bench/README.md.
@@ -46,7 +52,7 @@ while (( $# > 0 )); do
         --associations) ASSOCIATIONS="$2"; shift 2 ;;
         --relay-associations) RELAY_ASSOCIATIONS="$2"; shift 2 ;;
         --keep)         KEEP=1; shift ;;
-        -h|--help) sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,34p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "relay_bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -171,9 +177,12 @@ stop_server "$ARCHIVE_PID"
 start_archive relayed
 RELAYED_URL="$ARCHIVE_URL"
 RELAY_DIR="$WORK/relay"
-CLOCK="$WORK/relay.clock"
 mkdir -p "$RELAY_DIR/spool"
-echo "2026-11-22T10:00:00Z" >"$CLOCK"
+# The nightly time: a minute boundary on the real clock, far enough ahead
+# for the relay's start, the spool (about as long as the direct run) and `sync`.
+LEAD_SECONDS="$(awk -v d="$DIRECT_SECONDS" 'BEGIN { printf "%d\n", 10 + 3 * d + 0.999 }')"
+DUE_EPOCH=$(( ( $(date +%s) + LEAD_SECONDS + 59 ) / 60 * 60 ))
+NIGHTLY_AT="$(date -u -d "@$DUE_EPOCH" +%H:%M)"
 cat >"$RELAY_DIR/relay.ini" <<INI
 [relay]
 ae_title = $RELAY_AE
@@ -188,38 +197,42 @@ port = $ARCHIVE_PORT
 parallel_associations = $RELAY_ASSOCIATIONS
 [timing]
 mode = nightly
-nightly_at = 02:00
+nightly_at = $NIGHTLY_AT
+; Never under the watermark (which forwards at once), whatever this disk has free.
 low_space_watermark_bytes = 1
 keep_days = 30
-[import]
-poll_interval_seconds = 1
 INI
-spawn_server "$RELAY_DIR.log" env HOKAN_TEST_CLOCK_FILE="$CLOCK" "$FORWARD" run \
-    --config "$RELAY_DIR/relay.ini"
+spawn_server "$RELAY_DIR.log" "$FORWARD" run --config "$RELAY_DIR/relay.ini"
 RELAY_PID="$SERVER_PID"
 wait_ready "$CALLING_AE" "$RELAY_PID" "$RELAY_AE" "$RELAY_PORT" "$RELAY_DIR.log" "hokan-forward"
-log "spooling: storescu x$ASSOCIATIONS → relay (nightly, nothing forwards yet)"
+log "spooling: storescu x$ASSOCIATIONS → relay (nightly at $NIGHTLY_AT UTC, nothing forwards yet)"
 send "$RELAY_AE" "$RELAY_PORT" "$WORK/spool"
 SPOOL_SECONDS="$ELAPSED"
+sync
 stored="$(indexed "$RELAYED_URL")"
 (( stored == 0 )) || die "the relay forwarded $stored instances before the nightly time"
-sync
-log "forwarding: clock past 02:00, relay → archive over $RELAY_ASSOCIATIONS associations"
-start="$(date +%s.%N)"
-echo "2026-11-23T02:00:01Z" >"$CLOCK"
-deadline=$((SECONDS + FORWARD_TIMEOUT))
+(( $(date +%s) <= DUE_EPOCH - 2 )) \
+    || die "the spool was filled later than 2 s before the nightly time $NIGHTLY_AT; rerun"
+log "waiting $(( DUE_EPOCH - $(date +%s) )) s for the nightly time $NIGHTLY_AT UTC," \
+    "then relay → archive over $RELAY_ASSOCIATIONS associations"
+start="$DUE_EPOCH"
+deadline=$((DUE_EPOCH + FORWARD_TIMEOUT))
+# Waiting for a wall-clock instant, then polling the measurement (not
+# synchronisation): the end is the archive's commit time of the last
+# instance (below), so a slow poll loses no precision, and its psql
+# processes take little CPU from the run.
+sleep "$(awk -v due="$DUE_EPOCH" -v now="$(date +%s.%N)" 'BEGIN { w = due - now + 0.5; print (w > 0 ? w : 0) }')"
 until [[ "$(indexed "$RELAYED_URL")" == "$COUNT" ]]; do
     kill -0 "$RELAY_PID" 2>/dev/null || die "hokan-forward exited (log: $RELAY_DIR.log)"
-    (( SECONDS < deadline )) || die "the archive indexed $(indexed "$RELAYED_URL") of $COUNT" \
-        "within ${FORWARD_TIMEOUT}s (log: $RELAY_DIR.log)"
-    # Polling interval of the measurement, not synchronisation: the end is
-    # the archive's commit time of the last instance (below), so a slow poll
-    # loses no precision, and its psql processes take little CPU from the run.
+    (( $(date +%s) < deadline )) || die "the archive indexed $(indexed "$RELAYED_URL") of $COUNT" \
+        "within ${FORWARD_TIMEOUT}s of the nightly time (log: $RELAY_DIR.log)"
     sleep 0.5
 done
 end="$(psql -X -qtA "$RELAYED_URL" -c 'SELECT extract(epoch FROM max(received_at)) FROM instances')"
 RELAY_SECONDS="$(seconds_between "$start" "$end")"
 RELAY_SPAN="$(indexed_span "$RELAYED_URL")"
+first="$(psql -X -qtA "$RELAYED_URL" -c 'SELECT extract(epoch FROM min(received_at)) FROM instances')"
+REACTION_SECONDS="$(seconds_between "$start" "$first")"
 committed="$(psql -X -qtA "$RELAYED_URL" -c "SELECT coalesce(sum(committed_count), 0) FROM commitment_requests WHERE state = 'reported'")"
 stop_server "$RELAY_PID"
 stop_server "$ARCHIVE_PID"
@@ -246,4 +259,5 @@ awk -v direct="$DIRECT_SPAN" -v relay="$RELAY_SPAN" -v count="$COUNT" 'BEGIN {
         direct, (count - 1) / direct, relay, (count - 1) / relay
     printf "ratio relay/direct, transfer (archive-side span): %.2f\n", direct / relay
 }'
+echo "relay's reaction, from the nightly time to the first instance indexed: $REACTION_SECONDS s"
 echo "instances committed to the relay by the archive's reports by the end: $committed"
