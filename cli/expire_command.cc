@@ -5,7 +5,8 @@
 // --now runs exactly what the archive's expiry worker runs (after
 // finishing deletions an interrupted run left), as the operator: the audit
 // rows name --by or the user. The storage root is --storage-root, else the
-// --config file's [archive] storage_root.
+// --config file's [archive] storage_root; --now refuses a root whose marker
+// does not name this database (archive/storage/storage_root_guard.h).
 #include <iostream>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include "archive/config/config.h"
 #include "archive/index/retention_index.h"
 #include "archive/storage/fs_file_store.h"
+#include "archive/storage/storage_root_guard.h"
 #include "archive/retention/expiry_reason.h"
 #include "archive/retention/expiry_service.h"
 
@@ -140,8 +142,12 @@ int RunExpireCommand(CommandContext& context) {
   if (!std::filesystem::is_directory(root, error)) {
     Invalid(fmt::format("storage root {} is not a folder", root.string()));
   }
+  // Before anything is deleted: a wrong root must not cost the index rows.
+  const std::string installation_id = archive::RequireOwnStorageRoot(context.database, root);
   archive::FsFileStore files(root);
-  archive::ExpiryService service(index, files);
+  archive::ExpiryService service(index, files, [&files, installation_id] {
+    archive::RequireStorageRoot(files.root(), installation_id);
+  });
   archive::ExpiryRunOptions options;
   options.facility_id = facility_id;
   options.limit = limit;

@@ -43,7 +43,10 @@ constexpr const char* kUsage =
     "  audit [--facility F] [--action PREFIX] [--limit N]\n"
     "  rules add|list|delete|test ...          storage rules; `rules test FILE` shows the rule a file hits\n"
     "  expire --dry-run|--now [--facility F] [--limit N] [--storage-root PATH] [--by NAME]\n"
-    "      delete expired, contract-ended and recycled unheld studies (or list them)\n"
+    "      delete expired, contract-ended and recycled unheld studies (or list them);\n"
+    "      --now refuses a storage root not marked for this database\n"
+    "  storage show [--storage-root PATH] | storage adopt --storage-root PATH [--by NAME]\n"
+    "      this database's installation id and a root's marker; mark a moved root\n"
     "  export --facility F --now [--export-root PATH] [--storage-root PATH] | export list\n"
     "      deluxe offline media export (DICOMDIR file set) now, or the recorded exports\n"
     "  purpose add|change NAME [--called-ae AE] [--modalities CT,MR|*] [--sop-classes UIDS]\n"
@@ -187,6 +190,7 @@ int main(int argc, char** argv) {
         {"export", cli::RunExportCommand},
         {"purpose", cli::RunPurposeCommand},   {"fee", cli::RunFeeCommand},
         {"price", cli::RunPriceCommand},       {"billing", cli::RunBillingCommand},
+        {"storage", cli::RunStorageCommand},
     };
     for (const auto& entry : commands) {
       if (command == entry.name) {

@@ -31,6 +31,7 @@
 #include "billing/fee_recorder.h"
 #include "billing/purposes.h"
 #include "archive/storage/fs_file_store.h"
+#include "archive/storage/storage_root_guard.h"
 #include "scp/association_server.h"
 #include "scp/commitment_report_job.h"
 #include "dicom/dicomdir_writer.h"
@@ -50,6 +51,7 @@ struct CommandLine {
   std::string config_path;
   archive::ConfigOverrides overrides;
   bool migrate_only = false;
+  bool adopt_storage_root = false;
 };
 
 // Parses the command line; exits for --help and for usage errors.
@@ -69,7 +71,10 @@ CommandLine ParseCommandLine(int argc, char** argv) {
       ("node-name", po::value<std::string>(), "override [archive] node_name")
       ("database-url", po::value<std::string>(),
        "override [database] url (default: $HOKAN_DATABASE_URL, then the file)")
-      ("migrate-only", "apply the schema migrations and exit");
+      ("migrate-only", "apply the schema migrations and exit")
+      ("adopt-storage-root",
+       "mark the storage root for this database although it has no marker or another "
+       "database's (after moving a root; see docs/architecture.md)");
   po::variables_map values;
   try {
     po::store(po::parse_command_line(argc, argv, options), values);
@@ -89,6 +94,7 @@ CommandLine ParseCommandLine(int argc, char** argv) {
   CommandLine command_line;
   command_line.config_path = values["config"].as<std::string>();
   command_line.migrate_only = values.count("migrate-only") > 0;
+  command_line.adopt_storage_root = values.count("adopt-storage-root") > 0;
   const std::pair<const char*, const char*> keys[] = {
       {"ae-title", "archive.ae_title"},
       {"port", "archive.port"},
@@ -167,6 +173,23 @@ void ServeUntilSignalled(scp::AssociationServer& server, archive::JobRunner& job
   signal_waiter.join();
 }
 
+// Makes sure the storage root is this database's before anything touches
+// it (archive/storage/storage_root_guard.h); returns the installation id.
+std::string ClaimStorageRoot(archive::Database& database, const archive::ArchiveConfig& config,
+                             bool adopt) {
+  const archive::StorageRootClaim claim =
+      archive::ClaimStorageRoot(database, config.storage_root, adopt);
+  if (claim.adopted_from) {
+    Log(LogLevel::kWarn, "storage root {} adopted for installation {} (it named {})",
+        config.storage_root.string(), claim.installation_id,
+        claim.adopted_from->empty() ? "none" : *claim.adopted_from);
+  } else if (claim.marked_now) {
+    Log(LogLevel::kInfo, "storage root {} marked for installation {}",
+        config.storage_root.string(), claim.installation_id);
+  }
+  return claim.installation_id;
+}
+
 int Run(const CommandLine& command_line) {
   const sigset_t signals = BlockTerminationSignals();
   const archive::ArchiveConfig config = LoadCheckedConfig(command_line);
@@ -174,6 +197,8 @@ int Run(const CommandLine& command_line) {
   MigrateSchema(database);
   if (command_line.migrate_only) return 0;
 
+  const std::string installation_id =
+      ClaimStorageRoot(database, config, command_line.adopt_storage_root);
   archive::InstanceIndex index(database);
   index.SyncConfiguredFacilities(config.facilities);
   archive::FsFileStore files(config.storage_root, config.node_name);
@@ -191,7 +216,9 @@ int Run(const CommandLine& command_line) {
   // Expiry, contract end and quota recycling (archive/retention); declared
   // before the job runner, which uses it until it stops.
   archive::RetentionIndex retention_index(database);
-  archive::ExpiryService expiry(retention_index, files);
+  archive::ExpiryService expiry(retention_index, files, [&files, installation_id] {
+    archive::RequireStorageRoot(files.root(), installation_id);
+  });
 
   // Deluxe offline export (declared before the job runner, which uses it
   // until it stops).

@@ -22,8 +22,13 @@ struct ExpiryService::Settled {
   std::string message;  // kCancelled, kFailed: why
 };
 
-ExpiryService::ExpiryService(RetentionIndex& index, FileStore& files)
-    : index_(index), files_(files) {}
+ExpiryService::ExpiryService(RetentionIndex& index, FileStore& files,
+                             std::function<void()> check_storage_root)
+    : index_(index), files_(files), check_storage_root_(std::move(check_storage_root)) {}
+
+void ExpiryService::CheckStorageRoot() const {
+  if (check_storage_root_) check_storage_root_();
+}
 
 std::vector<ExpiryCandidate> ExpiryService::DryRun(
     RetentionIndex& index, TimePoint now, const std::optional<std::int64_t>& facility_id,
@@ -204,8 +209,10 @@ bool ExpiryService::DeleteNextBatch(const ExpiryRunOptions& options, ExpiryRepor
 ExpiryReport ExpiryService::Run(const ExpiryRunOptions& options) {
   ExpiryReport report;
   Excluded excluded;
+  CheckStorageRoot();
   SettleLeftovers(options, report, excluded);
   while (!options.limit || static_cast<int>(report.deleted.size()) < *options.limit) {
+    CheckStorageRoot();
     if (!DeleteNextBatch(options, report, excluded)) break;
   }
   return report;

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,7 +58,12 @@ struct ExpiryReport {
 class ExpiryService {
  public:
   // Both must outlive the service. `files` is the archive's file store.
-  ExpiryService(RetentionIndex& index, FileStore& files);
+  // `check_storage_root`, when given, is called before a run deletes
+  // anything and before each batch: it throws hokan::Error to refuse the
+  // store (a storage root that is not this database's: storage_root_guard.h),
+  // and Run() then throws it on, having deleted nothing since the last check.
+  ExpiryService(RetentionIndex& index, FileStore& files,
+                std::function<void()> check_storage_root = {});
 
   // What a run at `now` would delete, in order, at most `limit`. Changes
   // nothing (and needs no file store). Throws hokan::Error(kDatabase).
@@ -91,8 +97,11 @@ class ExpiryService {
                        Excluded& excluded);
   static void Record(const Settled& settled, ExpiryReport& report, Excluded& excluded);
 
+  void CheckStorageRoot() const;
+
   RetentionIndex& index_;
   FileStore& files_;
+  std::function<void()> check_storage_root_;
 };
 
 }  // namespace hokan::archive
