@@ -75,8 +75,10 @@ bool IsValidPeer(const std::string& text) {
   return !error;
 }
 
+// Also names folders (a node's incoming folder, export folders): "." and
+// ".." would name the folder itself or its parent.
 bool IsValidFacilityName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
+  if (name.empty() || name.size() > 64 || name == "." || name == "..") return false;
   for (char c : name) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) {
       return false;
@@ -177,7 +179,8 @@ void ApplyArchiveKey(std::string_view source, ArchiveConfig& config,
     config.duplicate_policy = DuplicatePolicy::kReject;
   } else if (key == "node_name") {
     if (!IsValidFacilityName(value)) {
-      Fail(source, fmt::format("key '{}' must be 1-64 letters, digits, '_', '.' or '-', got '{}'",
+      Fail(source, fmt::format("key '{}' must be 1-64 letters, digits, '_', '.' or '-', and not "
+                               "'.' or '..', got '{}'",
                                name, value));
     }
     config.node_name = value;
@@ -210,7 +213,7 @@ FacilityConfig ParseFacility(std::string_view source, const std::string& section
   facility.name = section.substr(std::string("facility.").size());
   if (!IsValidFacilityName(facility.name)) {
     Fail(source, fmt::format("section '[{}]': facility name must be 1-64 letters, digits, "
-                             "'_', '.' or '-'", section));
+                             "'_', '.' or '-', and not '.' or '..'", section));
   }
   for (const auto& [key, node] : keys) {
     if (!kFacilityKeys.count(key)) {
