@@ -179,6 +179,47 @@ int IngestService::RecoverInterruptedStores() {
   });
 }
 
+void IngestService::RememberInDoubt(const PlacedFile& placed, const FileFacts& facts) {
+  try {
+    std::lock_guard<std::mutex> lock(in_doubt_mutex_);
+    in_doubt_[placed.relative_path] = InDoubtPlacement{placed, facts};
+  } catch (const std::exception& error) {  // memory: the start-up sweep still settles it
+    Log(LogLevel::kError, "instance file {}: commit outcome unknown, not remembered: {}",
+        placed.relative_path, error.what());
+  }
+}
+
+IngestService::Settlement IngestService::SettleInDoubt(const std::string& relative_path) {
+  InDoubtPlacement entry;
+  {
+    std::lock_guard<std::mutex> lock(in_doubt_mutex_);
+    const auto found = in_doubt_.find(relative_path);
+    if (found == in_doubt_.end()) return Settlement::kNotInDoubt;
+    entry = std::move(found->second);
+    in_doubt_.erase(found);  // this thread settles it; others see the name taken
+  }
+  try {
+    const std::optional<std::string> checksum = index_.ChecksumAt(relative_path);
+    if (checksum == entry.facts.sha256_hex) {
+      files_.SyncAll();  // the failed flush may have been the doubt
+      files_.Release(entry.placed);
+      Log(LogLevel::kInfo, "instance file {}: its commit outcome was unknown; the row exists: "
+          "kept", relative_path);
+      return Settlement::kKept;
+    }
+    files_.Discard(entry.placed);
+    Log(LogLevel::kWarn, "instance file {}: its commit outcome was unknown; {}: removed, the "
+        "instance can be stored again", relative_path,
+        checksum ? "the row names other content" : "no row was committed");
+    return Settlement::kRemoved;
+  } catch (const std::exception& error) {
+    Log(LogLevel::kWarn, "instance file {}: commit outcome still unknown: {}", relative_path,
+        error.what());
+    RememberInDoubt(entry.placed, entry.facts);
+    return Settlement::kStillInDoubt;
+  }
+}
+
 std::unique_ptr<IngestService::StoreExpectation> IngestService::ExpectStore() {
   return std::make_unique<StoreExpectation>(committer_);
 }
@@ -221,12 +262,18 @@ IngestResult IngestService::PlaceAndCommit(const StoreRequest& request,
   const std::string& uid = request.attributes.sop_instance_uid;
   PlacedFile placed;
   bool is_placed = false;
+  FileFacts facts;
   try {
-    const FileFacts facts = files_.Hash(request.incoming_file);
+    facts = files_.Hash(request.incoming_file);
     const std::string relative_path =
         InstanceRelativePath(request.facility_id, request.attributes.study_instance_uid,
                              request.attributes.series_instance_uid, uid);
     is_placed = files_.Place(request.incoming_file, relative_path, &placed);
+    // The name may be held by an earlier store of it whose commit outcome
+    // was unknown: settled now, it is free again or indexed.
+    if (!is_placed && SettleInDoubt(relative_path) == Settlement::kRemoved) {
+      is_placed = files_.Place(request.incoming_file, relative_path, &placed);
+    }
     if (!is_placed) return AnswerForTakenName(request, relative_path, facts);
 
     NewInstanceRow row;
@@ -258,7 +305,9 @@ IngestResult IngestService::PlaceAndCommit(const StoreRequest& request,
   } catch (const Error& error) {
     if (error.code() == ErrorCode::kCommitInDoubt) {
       // The row may exist, or the file may not be durable: keep the file and
-      // its intent record for RecoverInterruptedStores to settle.
+      // its intent record until the index answers (SettleInDoubt) or the
+      // start-up sweep settles it.
+      if (is_placed) RememberInDoubt(placed, facts);
       return Result(IngestStatus::kOutOfResources, error.what());
     }
     try {

@@ -65,9 +65,13 @@ IngestResult ValidateStoreRequest(const StoreRequest& request);
 // name → flush and commit in a group (GroupCommitter) → answer. Only
 // kStored/kAlreadyStored mean the data is durable: bytes and name flushed,
 // row committed. Any other result leaves neither a row without its file nor
-// a placed file without its row (an in-doubt commit leaves its intent
-// record for the start-up sweep to settle), and the incoming file is always
-// consumed. Thread-safe; never throws.
+// a placed file without its row, and the incoming file is always consumed.
+// A commit whose outcome is unknown (kCommitInDoubt: the connection broke
+// during COMMIT, or the flush failed) keeps its placed file and intent
+// record; the service remembers it and settles it once the index answers,
+// when the same name is stored again (the file kept, flushed, when its row
+// exists with its checksum; else removed and the new store placed), or at
+// the next start-up sweep. Thread-safe; never throws.
 class IngestService {
  public:
   // Everything given must outlive the service. C-STOREs are refused
@@ -131,6 +135,17 @@ class IngestService {
   IngestResult AnswerForTakenName(const StoreRequest& request, const std::string& relative_path,
                                   const FileFacts& facts);
 
+  // A placement whose commit outcome is unknown, until settled.
+  struct InDoubtPlacement {
+    PlacedFile placed;
+    FileFacts facts;
+  };
+  enum class Settlement { kNotInDoubt, kKept, kRemoved, kStillInDoubt };
+  void RememberInDoubt(const PlacedFile& placed, const FileFacts& facts);
+  // Settles the in-doubt placement of `relative_path`, if this service has
+  // one, by asking the index (see the class comment). Never throws.
+  Settlement SettleInDoubt(const std::string& relative_path);
+
   // A refusal: the incoming file removed, the audit row written.
   IngestResult Refuse(const StoreRequest& request, IngestStatus status, std::uint16_t dimse_status,
                       const std::string& reason);
@@ -151,6 +166,8 @@ class IngestService {
   };
   std::mutex usage_mutex_;
   std::unordered_map<std::int64_t, Usage> usage_;
+  std::mutex in_doubt_mutex_;
+  std::unordered_map<std::string, InDoubtPlacement> in_doubt_;  // by relative path
 };
 
 }  // namespace hokan::archive
