@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <future>
 
 #include "archive/common/error.h"
 #include "archive/common/log.h"
@@ -85,45 +86,67 @@ void GroupCommitter::CommitLoop() {
         queue_.pop_front();
       }
     }
-
-    const auto started = std::chrono::steady_clock::now();
-    // The files of this batch (and anything written before) are flushed
-    // while the rows are inserted.
-    std::shared_future<void> flushed = sync_worker_.Request();
-    std::vector<const NewInstanceRow*> rows;
-    for (const auto& pending : batch) rows.push_back(pending.row);
-    std::vector<IndexOutcome> outcomes(batch.size(), IndexOutcome::kInserted);
-    std::vector<std::exception_ptr> errors(batch.size());
-    IndexBatch(rows, outcomes, errors);
-    const long long index_us = MicrosecondsSince(started);
-
-    std::exception_ptr flush_error;
+    // Nothing escapes the commit thread: a failure no step expected still
+    // answers every waiting store (in doubt: the rows may exist) and the
+    // thread goes on with the next batch.
     try {
-      flushed.get();
-    } catch (const Error& failure) {
-      Log(LogLevel::kError, "{}", failure.what());
-      flush_error = std::make_exception_ptr(Error(
+      CommitBatch(batch);
+    } catch (const std::exception& failure) {
+      Log(LogLevel::kError, "group commit of {} instance(s) failed unexpectedly: {}",
+          batch.size(), failure.what());
+      const auto in_doubt = std::make_exception_ptr(Error(
           ErrorCode::kCommitInDoubt,
-          fmt::format("{}; the start-up sweep will check the affected files", failure.what())));
-    }
-    Log(LogLevel::kDebug, "group commit of {} instance(s): index {} us, index and flush {} us",
-        batch.size(), index_us, MicrosecondsSince(started));
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (flush_error) batch[i].outcome.set_exception(flush_error);
-      else if (errors[i]) batch[i].outcome.set_exception(errors[i]);
-      else batch[i].outcome.set_value(outcomes[i]);
+          fmt::format("group commit failed unexpectedly: {}", failure.what())));
+      for (auto& pending : batch) {
+        try {
+          pending.outcome.set_exception(in_doubt);
+        } catch (const std::future_error&) {
+          // answered before the failure
+        }
+      }
     }
     if (++batches_since_fold_ % kBatchesPerFold == 0) FoldUsageDeltas();
+  }
+}
+
+void GroupCommitter::CommitBatch(std::vector<Pending>& batch) {
+  const auto started = std::chrono::steady_clock::now();
+  // The files of this batch (and anything written before) are flushed
+  // while the rows are inserted.
+  std::shared_future<void> flushed = sync_worker_.Request();
+  std::vector<const NewInstanceRow*> rows;
+  for (const auto& pending : batch) rows.push_back(pending.row);
+  std::vector<IndexOutcome> outcomes(batch.size(), IndexOutcome::kInserted);
+  std::vector<std::exception_ptr> errors(batch.size());
+  IndexBatch(rows, outcomes, errors);
+  const long long index_us = MicrosecondsSince(started);
+
+  std::exception_ptr flush_error;
+  try {
+    flushed.get();
+  } catch (const std::exception& failure) {
+    Log(LogLevel::kError, "{}", failure.what());
+    flush_error = std::make_exception_ptr(Error(
+        ErrorCode::kCommitInDoubt,
+        fmt::format("{}; the files are settled when stored again or by the start-up sweep",
+                    failure.what())));
+  }
+  Log(LogLevel::kDebug, "group commit of {} instance(s): index {} us, index and flush {} us",
+      batch.size(), index_us, MicrosecondsSince(started));
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (flush_error) batch[i].outcome.set_exception(flush_error);
+    else if (errors[i]) batch[i].outcome.set_exception(errors[i]);
+    else batch[i].outcome.set_value(outcomes[i]);
   }
 }
 
 void GroupCommitter::FoldUsageDeltas() {
   try {
     index_.FoldUsageDeltas();
-  } catch (const Error& error) {
+  } catch (const std::exception& error) {
     // Nothing is lost: the deltas stay, facility_usage still counts them,
     // and the next fold takes them.
-    Log(LogLevel::kWarn, "{}", error.what());
+    Log(LogLevel::kWarn, "folding the facility usage deltas: {}", error.what());
   }
 }
 

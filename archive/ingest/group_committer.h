@@ -57,7 +57,8 @@ class GroupCommitter {
   // Blocks until the row's file is flushed and the row committed (or found
   // to exist). REQUIRES: the row's file is placed. Throws hokan::Error:
   // kCommitInDoubt when the flush failed or the COMMIT's outcome is unknown
-  // (the row may exist; leave the intent record to the sweep), or the
+  // (the row may exist; keep the placed file and its intent record:
+  // IngestService settles it), or the
   // InstanceIndex::InsertBatch error when the transaction failed.
   IndexOutcome Commit(const NewInstanceRow& row, Expectation* expectation = nullptr);
 
@@ -68,6 +69,8 @@ class GroupCommitter {
   };
 
   void CommitLoop();
+  // Flushes and indexes one batch and answers each of its stores.
+  void CommitBatch(std::vector<Pending>& batch);
   // Commits the rows; sets an outcome or an error per row.
   void IndexBatch(const std::vector<const NewInstanceRow*>& rows,
                   std::vector<IndexOutcome>& outcomes,
