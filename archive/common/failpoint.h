@@ -9,7 +9,11 @@ namespace hokan {
 // beyond what PostgreSQL does for a dropped session) when the environment
 // variable HOKAN_FAILPOINTS, a comma-separated list of names, contains
 // `name`; otherwise it does nothing. The variable is read once per
-// process; the cost of an inactive failpoint is one branch.
+// process; the cost of an inactive failpoint is one branch. A list entry
+// "<name>=pause" pauses instead, to interleave another action with the
+// process at that point: it writes <name>.reached into the folder
+// $HOKAN_FAILPOINT_DIR (default: the working folder) and waits until
+// <name>.release appears there (at most 5 minutes), then goes on.
 //
 // Names in use (archive/retention/expiry_service.cc):
 //   expiry-after-claim       a deletion is recorded, no file moved yet

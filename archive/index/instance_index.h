@@ -114,6 +114,15 @@ class InstanceIndex {
   // nullopt if none does. Throws hokan::Error(kDatabase).
   std::optional<std::string> ChecksumAt(const std::string& relative_path);
 
+  // Whether a file just placed at `relative_path` may stay although its row
+  // already existed (IndexOutcome::kExistsSameContent: the row's file had
+  // gone): kKept when the row exists and no expiry deletion is deleting it;
+  // kBeingDeleted when a pending expiry deletion lists it (its file is in
+  // quarantine and its row about to go); kGone when the row has gone since.
+  // Defined in restored_copy.cc. Throws hokan::Error(kDatabase).
+  enum class RestoredCopy { kKept, kBeingDeleted, kGone };
+  RestoredCopy StateOfRestoredCopy(const std::string& relative_path);
+
   // Removes the instance row that refers to `relative_path`, if any (its
   // file failed verification), and what it counted in its series, study
   // and facility usage. Throws hokan::Error(kDatabase).

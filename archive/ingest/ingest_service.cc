@@ -294,7 +294,15 @@ IngestResult IngestService::PlaceAndCommit(const StoreRequest& request,
         CountStored(request.facility_id, facts.size_bytes);
         return Result(IngestStatus::kStored, {});
       case IndexOutcome::kExistsSameContent:
-        // The row existed but its file had gone: the placed file restores it.
+        // The row existed but its file had gone: the placed file restores
+        // it, unless expiry has set that file aside to delete the row (or
+        // has deleted it since): the placed file would be left without a row.
+        if (index_.StateOfRestoredCopy(relative_path) != InstanceIndex::RestoredCopy::kKept) {
+          files_.Discard(placed);
+          return Result(IngestStatus::kOutOfResources,
+                        fmt::format("instance {}: expiry is deleting it; store it again when "
+                                    "the deletion is done", uid));
+        }
         files_.Release(placed);
         return Result(IngestStatus::kAlreadyStored, {});
       case IndexOutcome::kExistsDifferentContent:
