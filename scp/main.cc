@@ -2,6 +2,7 @@
 #include "dcmtk/config/osconfig.h"  // must come first
 
 #include <csignal>
+#include <functional>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -190,6 +191,15 @@ std::string ClaimStorageRoot(archive::Database& database, const archive::Archive
   return claim.installation_id;
 }
 
+// Expiry's check before it deletes: the root still carries this
+// installation's marker (not, say, a volume unmounted since the start).
+std::function<void()> StorageRootCheck(const archive::FsFileStore& files,
+                                       const std::string& installation_id) {
+  return [&files, installation_id] {
+    archive::RequireStorageRoot(files.root(), installation_id);
+  };
+}
+
 int Run(const CommandLine& command_line) {
   const sigset_t signals = BlockTerminationSignals();
   const archive::ArchiveConfig config = LoadCheckedConfig(command_line);
@@ -216,9 +226,7 @@ int Run(const CommandLine& command_line) {
   // Expiry, contract end and quota recycling (archive/retention); declared
   // before the job runner, which uses it until it stops.
   archive::RetentionIndex retention_index(database);
-  archive::ExpiryService expiry(retention_index, files, [&files, installation_id] {
-    archive::RequireStorageRoot(files.root(), installation_id);
-  });
+  archive::ExpiryService expiry(retention_index, files, StorageRootCheck(files, installation_id));
 
   // Deluxe offline export (declared before the job runner, which uses it
   // until it stops).

@@ -145,6 +145,8 @@ std::vector<fs::path> ListFilesRecursive(const fs::path& dir) {
   if (!fs::exists(dir, error)) return files;
   for (fs::recursive_directory_iterator it(dir, error), end; !error && it != end;
        it.increment(error)) {
+    // The storage root's marker (archive/storage/storage_marker.h) is no stored file.
+    if (it->path().filename() == ".hokan-storage") continue;
     if (it->is_regular_file(error)) files.push_back(it->path());
   }
   std::sort(files.begin(), files.end());

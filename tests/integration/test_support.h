@@ -79,7 +79,8 @@ bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
 // may spell a status 0xC010 or 0xc010).
 bool ContainsIgnoreCase(const std::string& haystack, const std::string& needle);
 
-// Regular files below `dir` (recursive), sorted. Empty if `dir` is absent.
+// Regular files below `dir` (recursive), sorted, without a storage root's
+// marker (.hokan-storage). Empty if `dir` is absent.
 std::vector<fs::path> ListFilesRecursive(const fs::path& dir);
 
 }  // namespace hokan::integration
