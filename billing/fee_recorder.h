@@ -26,15 +26,19 @@ class FeeRecorder : public archive::RetrievalLedger {
   explicit FeeRecorder(archive::Database& database);
 
   // One transaction: the audit row "retrieve" (actor the calling AE, the
-  // caller's facility, the first studies as subject, counts and purpose as
-  // detail) and, under a purpose, a fee event for every study with a
-  // delivered instance: one per (facility, study, purpose, UTC day of
-  // `record.at`). The first delivery that day charges the fee line in force
-  // that day (the purpose's line for the modality, else its line without
-  // modality; none: 0 in the purpose's currency, JPY by default); later
-  // deliveries the same day (retries, parallel moves, partial re-sends)
-  // only add their counts, guarded by the table's unique key. Throws
-  // hokan::Error(kDatabase) when PostgreSQL fails (nothing is written).
+  // caller's facility, the first studies as subject, counts, the owners of
+  // shared studies, "ended early" and the purpose as detail) and, under a
+  // purpose, a fee event for every study with a delivered instance, charged
+  // to the caller's facility (`record.facility_id`: the caller pays, also
+  // for a patient another facility shares with it) with the study's owner
+  // beside it (owner_facility_id): one per (payer, owner, study, purpose,
+  // UTC day of `record.at`). The first delivery that day charges the fee
+  // line in force that day (the purpose's line for the modality, else its
+  // line without modality; none: 0 in the purpose's currency, JPY by
+  // default); later deliveries the same day (retries, parallel moves,
+  // partial re-sends) only add their counts, guarded by the table's unique
+  // key. Throws hokan::Error(kDatabase) when PostgreSQL fails (nothing is
+  // written).
   void Record(const archive::RetrievalRecord& record) override;
 
  private:

@@ -35,13 +35,27 @@ int TakeUsageSamples(archive::Database& database, const archive::CivilDate& day)
       database, fmt::format("take the usage samples of {}", day_text),
       [&](pqxx::work& transaction) {
         const auto written = transaction.exec_params(
+            "WITH day_end AS (SELECT (($1::date + 1)::timestamp AT TIME ZONE 'UTC') AS at), "
+            // What changed after the day: folded (by day, schema 017) and not yet folded.
+            "later AS ("
+            "  SELECT facility_id, sum(used_bytes) AS used_bytes FROM ("
+            "    SELECT facility_id, used_bytes FROM facility_usage_days "
+            "     WHERE change_day > $1::date "
+            "    UNION ALL "
+            "    SELECT d.facility_id, d.used_bytes FROM facility_usage_deltas d, day_end "
+            "     WHERE d.recorded_at >= day_end.at) changes "
+            "   GROUP BY facility_id) "
             "INSERT INTO usage_samples (facility_id, sample_day, used_bytes, quota_bytes, "
             "                           taken_at) "
-            "SELECT f.id, $1::date, coalesce(u.used_bytes, 0), "
+            "SELECT f.id, $1::date, "
+            "       greatest(coalesce(u.used_bytes, 0) - coalesce(l.used_bytes, 0), 0), "
             "       (SELECT c.quota_bytes FROM contracts c "
             "         WHERE c.facility_id = f.id AND c.superseded_at IS NULL "
             "           AND $1::date BETWEEN c.starts_on AND c.ends_on), $2::timestamptz "
-            "  FROM facilities f LEFT JOIN facility_usage u ON u.facility_id = f.id "
+            "  FROM day_end, facilities f "
+            "  LEFT JOIN facility_usage u ON u.facility_id = f.id "
+            "  LEFT JOIN later l ON l.facility_id = f.id "
+            " WHERE f.created_at < day_end.at "
             "ON CONFLICT (facility_id, sample_day) DO NOTHING "
             "RETURNING facility_id",
             day_text, FormatUtcMicroseconds(Now()));
@@ -72,9 +86,9 @@ void RegisterUsageSampleJobs(archive::JobRunner& runner, archive::JobQueue& queu
           job.payload);
       return result;
     }
-    if (!(*day == archive::DateOf(Now()))) {
-      Log(LogLevel::kWarn, "usage sample job {}: {} is over; not sampled", job.id,
-          archive::FormatIsoDate(*day));
+    if (archive::FormatIsoDate(archive::DateOf(Now())) < archive::FormatIsoDate(*day)) {
+      result.done = false;  // enqueued by a node whose clock is ahead: not yet
+      result.note = "the day has not begun";
       return result;
     }
     const int written = TakeUsageSamples(database, *day);

@@ -33,6 +33,44 @@ std::vector<std::string> SplitValues(const std::string& value) {
 
 }  // namespace
 
+// Has the retrieval recorded exactly once, on whichever path it ends: after
+// the last sub-operation, on C-CANCEL, when the requestor is gone (a pending
+// response that cannot be sent) or by an exception. What was delivered by
+// then is charged (fee events) and audited.
+class RecordOnce {
+ public:
+  RecordOnce(const archive::RetrieveService& service, archive::RetrievalCaller caller,
+             const std::string& operation, const archive::RetrievalPlan& plan)
+      : service_(service), caller_(std::move(caller)), operation_(operation), plan_(plan),
+        results(plan.deliveries.size(), archive::DeliveryResult::kNotAttempted) {}
+  RecordOnce(const RecordOnce&) = delete;
+  RecordOnce& operator=(const RecordOnce&) = delete;
+  ~RecordOnce() {
+    try {
+      Record(/*ended_early=*/true);
+    } catch (const std::exception& error) {
+      Log(LogLevel::kError, "{} by {}: not recorded: {}", operation_, caller_.calling_ae,
+          error.what());
+    }
+  }
+
+  void Record(bool ended_early) {
+    if (recorded_) return;
+    recorded_ = true;
+    service_.Record(caller_, operation_, plan_, results, ended_early);
+  }
+
+ private:
+  const archive::RetrieveService& service_;
+  const archive::RetrievalCaller caller_;
+  const std::string& operation_;
+  const archive::RetrievalPlan& plan_;
+  bool recorded_ = false;
+
+ public:
+  std::vector<archive::DeliveryResult> results;  // by delivery index
+};
+
 Uint16 ResponseCount(std::size_t value) {
   return static_cast<Uint16>(std::min<std::size_t>(value, 65535));
 }
@@ -98,7 +136,11 @@ OFCondition RetrieveHandler::Run(DcmDataset& identifier, archive::InformationMod
         caller.purpose ? caller.purpose->name : std::string());
   }
   matches_ = plan.deliveries.size();
-  if (plan.deliveries.empty()) return Finish(dicom::status::kSuccess, {});
+  RecordOnce recorder(scp_.services_.retrieve, RetrievalCallerOf(caller), operation_, plan);
+  if (plan.deliveries.empty()) {
+    recorder.Record(/*ended_early=*/false);
+    return Finish(dicom::status::kSuccess, {});
+  }
   scp_.services_.retrieve.ReadAhead(plan, 0);
   const std::string open_error = sender.Open(plan);
   if (!open_error.empty()) {
@@ -106,21 +148,24 @@ OFCondition RetrieveHandler::Run(DcmDataset& identifier, archive::InformationMod
     for (const auto& delivery : plan.deliveries) {
       progress_.failed_uids.push_back(delivery.instance.sop_instance_uid);
     }
+    recorder.results.assign(plan.deliveries.size(), archive::DeliveryResult::kFailed);
+    recorder.Record(/*ended_early=*/false);
     return Finish(dicom::status::kOutOfResourcesSubOperations, open_error);
   }
-  return SendAll(plan, sender);
+  return SendAll(plan, sender, recorder);
 }
 
+// Leaves early when the requestor is gone: `recorder` then records what
+// was delivered (its destructor).
 OFCondition RetrieveHandler::SendAll(const archive::RetrievalPlan& plan,
-                                     SubOperationSender& sender) {
+                                     SubOperationSender& sender, RecordOnce& recorder) {
   const archive::RetrieveService& service = scp_.services_.retrieve;
-  const archive::RetrievalCaller caller = RetrievalCallerOf(scp_.caller_);
   const std::size_t total = plan.deliveries.size();
-  std::vector<archive::DeliveryResult> results(total, archive::DeliveryResult::kNotAttempted);
+  std::vector<archive::DeliveryResult>& results = recorder.results;
   for (std::size_t i = 0; i < total; ++i) {
     if (scp_.checkForCANCEL(context_id_, message_id_) == EC_Normal) {
       progress_.remaining = total - i;
-      service.Record(caller, operation_, plan, results);
+      recorder.Record(/*ended_early=*/true);
       return Finish(dicom::status::kCancel, "cancelled");
     }
     service.ReadAhead(plan, i);
@@ -140,10 +185,14 @@ OFCondition RetrieveHandler::SendAll(const archive::RetrievalPlan& plan,
     progress_.remaining = total - i - 1;
     if (progress_.remaining > 0) {
       const OFCondition pending = respond_(dicom::status::kPending, nullptr, nullptr, progress_);
-      if (pending.bad()) return pending;
+      if (pending.bad()) {
+        Log(LogLevel::kWarn, "{} from {}: the requestor is gone after {} of {} sub-operations: {}",
+            operation_, scp_.caller_.calling_ae, i + 1, total, pending.text());
+        return pending;  // `recorder` records what was delivered
+      }
     }
   }
-  service.Record(caller, operation_, plan, results);
+  recorder.Record(/*ended_early=*/false);
   if (progress_.failed == 0) return Finish(dicom::status::kSuccess, {});
   return Finish(progress_.completed > 0 ? dicom::status::kSubOperationsCompleteWithFailures
                                         : dicom::status::kOutOfResourcesSubOperations,

@@ -19,6 +19,7 @@
 namespace hokan::scp {
 
 class ArchiveScp;
+class RecordOnce;
 
 // The unique keys of a parsed C-MOVE / C-GET identifier as a retrieve
 // request (PS3.4 C.4.2.1.4). Returns "" or why it is refused (a wildcard in
@@ -55,7 +56,8 @@ using RetrieveResponder = std::function<OFCondition(
 // forms), reads ahead, sends each delivery through the sender, honours
 // C-CANCEL, answers pending after each and then the final status with the
 // Failed SOP Instance UID List, and has the retrieval recorded (fee events
-// and its audit row).
+// and its audit row) once, whichever way it ends: what was delivered before
+// a cancel or a requestor that went away is charged too.
 class RetrieveHandler {
  public:
   // `operation` names it in the log and the audit row.
@@ -66,7 +68,8 @@ class RetrieveHandler {
                   SubOperationSender& sender);
 
  private:
-  OFCondition SendAll(const archive::RetrievalPlan& plan, SubOperationSender& sender);
+  OFCondition SendAll(const archive::RetrievalPlan& plan, SubOperationSender& sender,
+                      RecordOnce& recorder);
   OFCondition Finish(std::uint16_t status, const std::string& comment);
 
   ArchiveScp& scp_;

@@ -16,7 +16,7 @@ namespace hokan::archive {
 
 // What one retrieval delivered of one study.
 struct RetrievedStudy {
-  std::int64_t facility_id = 0;  // the study's owner
+  std::int64_t facility_id = 0;  // the study's owner (not the payer: see RetrievalRecord)
   std::string study_instance_uid;
   std::string modality;          // of its first delivered instance ("" if unknown)
   int delivered = 0;             // instances sent successfully
@@ -24,14 +24,16 @@ struct RetrievedStudy {
 };
 
 // One C-MOVE or C-GET (or, next, a WADO request), after its last
-// sub-operation.
+// sub-operation or when it ended early (cancelled, the requestor gone):
+// what was delivered by then is charged.
 struct RetrievalRecord {
   std::string operation;           // "C-MOVE to VIEWER", "C-GET": for the audit row
-  std::int64_t facility_id = 0;    // the caller's facility
+  std::int64_t facility_id = 0;    // the caller's facility: it pays the fees
   std::string calling_ae;
   std::optional<std::int64_t> purpose_id;  // nullopt: no purpose, no fees
   std::string purpose_name;
-  std::vector<RetrievedStudy> studies;  // in the order they were sent
+  std::vector<RetrievedStudy> studies;  // in the order they were sent; may be empty
+  bool ended_early = false;        // the association ended before the last sub-operation
   TimePoint at;
 };
 

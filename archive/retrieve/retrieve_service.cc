@@ -105,11 +105,11 @@ std::vector<RetrievedStudy> StudiesOf(const RetrievalPlan& plan,
 
 void RetrieveService::Record(const RetrievalCaller& caller, const std::string& operation,
                              const RetrievalPlan& plan,
-                             const std::vector<DeliveryResult>& results) const {
+                             const std::vector<DeliveryResult>& results, bool ended_early) const {
   if (ledger_ == nullptr) return;
   RetrievalRecord record;
   record.studies = StudiesOf(plan, results);
-  if (record.studies.empty()) return;
+  record.ended_early = ended_early;
   record.operation = operation;
   record.facility_id = caller.facility_id;
   record.calling_ae = caller.calling_ae;

@@ -88,12 +88,17 @@ class RetrieveService {
   // file at a time. Never throws.
   void ReadAhead(const RetrievalPlan& plan, std::size_t next) const;
 
-  // Records the retrieval (RetrievalLedger): one audit row, and under a
-  // purpose one fee event per study with a delivered instance, in one
-  // transaction. Nothing when no instance was attempted. Failures are
-  // logged, never thrown: the deliveries happened.
+  // Records the retrieval (RetrievalLedger): one audit row (also when
+  // nothing was delivered), and under a purpose one fee event per study
+  // with a delivered instance, charged to the caller's facility with the
+  // study's owner beside it, in one transaction. `ended_early`: the
+  // retrieval stopped before its last sub-operation (cancel, requestor
+  // gone); what was delivered by then is charged all the same. Call once
+  // per retrieval. Failures are logged, never thrown: the deliveries
+  // happened.
   void Record(const RetrievalCaller& caller, const std::string& operation,
-              const RetrievalPlan& plan, const std::vector<DeliveryResult>& results) const;
+              const RetrievalPlan& plan, const std::vector<DeliveryResult>& results,
+              bool ended_early = false) const;
 
  private:
   QueryIndex& index_;
