@@ -13,6 +13,7 @@
 #include "dcmtk/dcmjpls/djdecode.h"
 #include "dcmtk/dcmnet/assoc.h"
 #include "dcmtk/dcmnet/dimse.h"
+#include "dcmtk/dcmnet/dul.h"
 #include "dcmtk/ofstd/ofstd.h"
 
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -32,6 +34,8 @@
 
 namespace hokan::dicom {
 namespace {
+
+std::atomic<int> connect_timeout_seconds{kDefaultConnectTimeoutSeconds};
 
 // Presentation contexts one association may carry (PS3.8: odd IDs 1-255).
 constexpr std::size_t kMaxPresentationContexts = 128;
@@ -172,6 +176,17 @@ void DicomSender::RegisterDecoders() {
   });
 }
 
+void SetConnectTimeout(int seconds) {
+  connect_timeout_seconds.store(seconds);
+  ApplyConnectTimeout();
+}
+
+int ConnectTimeoutSeconds() { return connect_timeout_seconds.load(); }
+
+void ApplyConnectTimeout() {
+  dcmConnectionTimeout.set(static_cast<Sint32>(connect_timeout_seconds.load()));
+}
+
 std::string DicomSender::Open(const SendTarget& target,
                               const std::vector<std::pair<std::string, std::string>>& kinds) {
   Close();
@@ -190,7 +205,10 @@ std::string DicomSender::Open(const SendTarget& target,
                                           address.c_str());
   }
   if (result.good()) result = ProposeContexts(params, kinds);
-  if (result.good()) result = ASC_requestAssociation(network_, params, &association_);
+  if (result.good()) {
+    ApplyConnectTimeout();
+    result = ASC_requestAssociation(network_, params, &association_);
+  }
   if (result.bad()) {
     if (association_ == nullptr && params != nullptr) ASC_destroyAssociationParameters(&params);
     if (association_ != nullptr) ASC_destroyAssociation(&association_);

@@ -13,6 +13,19 @@ struct T_ASC_Network;
 
 namespace hokan::dicom {
 
+// The TCP connect timeout of every outgoing association of this process
+// (C-MOVE sub-operations, forwarding, Storage Commitment reports): an
+// unreachable or black-holed peer fails the association after this long
+// instead of after the system's connect timeout (minutes). Once connected,
+// a peer that does not answer the A-ASSOCIATE-RQ is bounded by the ACSE
+// timeout. Thread-safe; applies from the next association.
+inline constexpr int kDefaultConnectTimeoutSeconds = 10;
+void SetConnectTimeout(int seconds);
+int ConnectTimeoutSeconds();
+// Hands the timeout to DCMTK (its process-wide dcmConnectionTimeout, which
+// ASC_requestAssociation and DcmSCU use): call before every connect.
+void ApplyConnectTimeout();
+
 // Where to send, and as whom.
 struct SendTarget {
   std::string calling_ae;  // our AE title

@@ -7,6 +7,7 @@
 
 #include "archive/common/error.h"
 #include "archive/common/log.h"
+#include "dicom/dicom_sender.h"
 #include "dicom/storage_commitment.h"
 
 namespace hokan::dicom {
@@ -20,6 +21,7 @@ std::string SendReportOnNewAssociation(const ReportSenderSettings& settings,
   scu.setPeerHostName(address.host.c_str());
   scu.setPeerPort(static_cast<Uint16>(address.port));
   scu.setACSETimeout(static_cast<Uint32>(settings.acse_timeout_seconds));
+  scu.setConnectionTimeout(static_cast<Sint32>(ConnectTimeoutSeconds()));
   scu.setDIMSETimeout(static_cast<Uint32>(settings.dimse_timeout_seconds));
   scu.setDIMSEBlockingMode(DIMSE_NONBLOCKING);
   scu.setMaxReceivePDULength(static_cast<Uint32>(settings.max_pdu_bytes));
@@ -30,6 +32,7 @@ std::string SendReportOnNewAssociation(const ReportSenderSettings& settings,
   scu.addPresentationContext(UID_StorageCommitmentPushModelSOPClass, transfer_syntaxes,
                              ASC_SC_ROLE_SCP);
   OFCondition result = scu.initNetwork();
+  ApplyConnectTimeout();
   if (result.good()) result = scu.negotiateAssociation();
   if (result.bad()) return fmt::format("association not established: {}", result.text());
 

@@ -222,6 +222,7 @@ int Run(const CommandLine& command_line) {
 
   archive::QueryIndex query(database);
   dicom::DicomSender::RegisterDecoders();
+  dicom::SetConnectTimeout(config.connect_timeout_seconds);
 
   // Expiry, contract end and quota recycling (archive/retention); declared
   // before the job runner, which uses it until it stops.

@@ -101,7 +101,9 @@ const std::set<std::string> kArchiveKeys = {
     "acse_timeout_seconds", "dimse_timeout_seconds", "log_level",
     "duplicate_policy", "node_name", "free_space_floor_bytes", "job_poll_milliseconds",
     "expiry_interval_seconds", "expiry_batch_size", "export_root",
-    "association_request_deadline_seconds", "max_half_open_per_address"};
+    "association_request_deadline_seconds", "max_half_open_per_address",
+    // issue 14, background work:
+    "connect_timeout_seconds"};
 const std::set<std::string> kDatabaseKeys = {"url", "pool_size"};
 const std::set<std::string> kFacilityKeys = {"store_ae_titles", "query_ae_titles",
                                              "allowed_peers", "move_destinations",
@@ -195,6 +197,8 @@ void ApplyArchiveKey(std::string_view source, ArchiveConfig& config,
   } else if (key == "export_root") {
     if (value.empty()) Fail(source, fmt::format("key '{}' must not be empty", name));
     config.export_root = value;
+  } else if (key == "connect_timeout_seconds") {  // issue 14, background work
+    config.connect_timeout_seconds = ParseInt(source, name, value, 1, 600);
   }
 }
 

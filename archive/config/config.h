@@ -81,6 +81,10 @@ struct ArchiveConfig {
   int expiry_batch_size = 100;
   // Where deluxe offline exports write their media folders.
   std::filesystem::path export_root = "var/export";
+  // Outgoing associations (issue 14, background work): seconds to wait for
+  // the TCP connection to a C-MOVE destination or a commitment report
+  // destination.
+  int connect_timeout_seconds = 10;
   std::vector<FacilityConfig> facilities;
 };
 

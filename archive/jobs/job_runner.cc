@@ -10,7 +10,10 @@ JobRunner::JobRunner(JobQueue& queue, std::chrono::milliseconds poll_interval)
 JobRunner::~JobRunner() { Stop(); }
 
 void JobRunner::Handle(std::string kind, std::function<JobResult(const Job&)> handler) {
-  handlers_.emplace_back(std::move(kind), std::move(handler));
+  auto lane = std::make_unique<Lane>();
+  lane->kind = std::move(kind);
+  lane->handler = std::move(handler);
+  lanes_.push_back(std::move(lane));
 }
 
 void JobRunner::Schedule(std::string name, std::function<void()> scheduler) {
@@ -18,8 +21,12 @@ void JobRunner::Schedule(std::string name, std::function<void()> scheduler) {
 }
 
 void JobRunner::Start() {
-  if (handlers_.empty() && schedulers_.empty()) return;
-  thread_ = std::thread([this] { Loop(); });
+  if (lanes_.empty() && schedulers_.empty()) return;
+  scheduler_thread_ = std::thread([this] { ScheduleLoop(); });
+  for (auto& lane : lanes_) {
+    const Lane& running = *lane;
+    lane->thread = std::thread([this, &running] { LaneLoop(running); });
+  }
 }
 
 void JobRunner::Stop() {
@@ -28,7 +35,10 @@ void JobRunner::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (scheduler_thread_.joinable()) scheduler_thread_.join();
+  for (auto& lane : lanes_) {
+    if (lane->thread.joinable()) lane->thread.join();
+  }
 }
 
 void JobRunner::Wake() {
@@ -39,17 +49,45 @@ void JobRunner::Wake() {
   wake_.notify_all();
 }
 
-void JobRunner::Loop() {
-  while (true) {
-    PollOnce();
-    std::unique_lock<std::mutex> lock(mutex_);
-    wake_.wait_for(lock, poll_interval_, [this] { return stopping_ || woken_; });
-    if (stopping_) return;
-    woken_ = false;
-  }
+bool JobRunner::Stopping() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stopping_;
 }
 
-void JobRunner::PollOnce() {
+bool JobRunner::WaitForRound(std::uint64_t& seen, bool advance) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (advance) {
+    wake_.wait_for(lock, poll_interval_, [this] { return stopping_ || woken_; });
+    woken_ = false;
+  } else {
+    // A lane also polls on its own every interval, so a due job (run_after
+    // reached) never waits for a scheduler.
+    wake_.wait_for(lock, poll_interval_, [this, &seen] { return stopping_ || round_ != seen; });
+    seen = round_;
+  }
+  return !stopping_;
+}
+
+void JobRunner::ScheduleLoop() {
+  std::uint64_t unused = 0;
+  do {
+    RunSchedulers();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++round_;  // what the schedulers enqueued is for the lanes now
+    }
+    wake_.notify_all();
+  } while (WaitForRound(unused, /*advance=*/true));
+}
+
+void JobRunner::LaneLoop(const Lane& lane) {
+  std::uint64_t seen = 0;
+  do {
+    RunJobs(lane);
+  } while (WaitForRound(seen, /*advance=*/false));
+}
+
+void JobRunner::RunSchedulers() {
   for (const auto& [name, scheduler] : schedulers_) {
     try {
       scheduler();
@@ -57,15 +95,15 @@ void JobRunner::PollOnce() {
       Log(LogLevel::kError, "scheduler {}: {}", name, error.what());
     }
   }
-  for (const auto& [kind, handler] : handlers_) {
-    try {
-      while (queue_.RunOne({kind}, handler)) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (stopping_) return;
-      }
-    } catch (const std::exception& error) {
-      Log(LogLevel::kError, "{} jobs: {}", kind, error.what());
+}
+
+void JobRunner::RunJobs(const Lane& lane) {
+  try {
+    while (queue_.RunOne({lane.kind}, lane.handler)) {
+      if (Stopping()) return;
     }
+  } catch (const std::exception& error) {
+    Log(LogLevel::kError, "{} jobs: {}", lane.kind, error.what());
   }
 }
 
