@@ -117,10 +117,12 @@ void SetUpNovember(ArchiveProcess& archive) {
   };
   for (const auto& event : events) {
     sql.Execute(
-        "INSERT INTO fee_events (facility_id, study_instance_uid, purpose_id, billing_day, "
-        "    modality, fee_schedule_id, amount_minor, currency, calling_ae, "
-        "    instances_delivered, instances_failed, first_delivered_at, last_delivered_at) "
-        "SELECT f.id, $2, p.id, $3::date, $4, "
+        // Charged to the caller's facility (here also the studies' owner).
+        "INSERT INTO fee_events (facility_id, owner_facility_id, study_instance_uid, "
+        "    purpose_id, billing_day, modality, fee_schedule_id, amount_minor, currency, "
+        "    calling_ae, instances_delivered, instances_failed, first_delivered_at, "
+        "    last_delivered_at) "
+        "SELECT f.id, f.id, $2, p.id, $3::date, $4, "
         "       (SELECT s.id FROM fee_schedules s WHERE s.purpose_id = p.id "
         "          AND (s.modality = $4 OR s.modality IS NULL) "
         "        ORDER BY (s.modality IS NULL), s.effective_from DESC LIMIT 1), "
