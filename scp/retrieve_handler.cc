@@ -42,7 +42,7 @@ class RecordOnce {
   RecordOnce(const archive::RetrieveService& service, archive::RetrievalCaller caller,
              const std::string& operation, const archive::RetrievalPlan& plan)
       : service_(service), caller_(std::move(caller)), operation_(operation), plan_(plan),
-        results(plan.deliveries.size(), archive::DeliveryResult::kNotAttempted) {}
+        results_(plan.deliveries.size(), archive::DeliveryResult::kNotAttempted) {}
   RecordOnce(const RecordOnce&) = delete;
   RecordOnce& operator=(const RecordOnce&) = delete;
   ~RecordOnce() {
@@ -57,18 +57,19 @@ class RecordOnce {
   void Record(bool ended_early) {
     if (recorded_) return;
     recorded_ = true;
-    service_.Record(caller_, operation_, plan_, results, ended_early);
+    service_.Record(caller_, operation_, plan_, results_, ended_early);
   }
+
+  // How each delivery went, by index into the plan (kNotAttempted until sent).
+  std::vector<archive::DeliveryResult>& results() { return results_; }
 
  private:
   const archive::RetrieveService& service_;
   const archive::RetrievalCaller caller_;
   const std::string& operation_;
   const archive::RetrievalPlan& plan_;
+  std::vector<archive::DeliveryResult> results_;
   bool recorded_ = false;
-
- public:
-  std::vector<archive::DeliveryResult> results;  // by delivery index
 };
 
 Uint16 ResponseCount(std::size_t value) {
@@ -148,7 +149,7 @@ OFCondition RetrieveHandler::Run(DcmDataset& identifier, archive::InformationMod
     for (const auto& delivery : plan.deliveries) {
       progress_.failed_uids.push_back(delivery.instance.sop_instance_uid);
     }
-    recorder.results.assign(plan.deliveries.size(), archive::DeliveryResult::kFailed);
+    recorder.results().assign(plan.deliveries.size(), archive::DeliveryResult::kFailed);
     recorder.Record(/*ended_early=*/false);
     return Finish(dicom::status::kOutOfResourcesSubOperations, open_error);
   }
@@ -161,7 +162,7 @@ OFCondition RetrieveHandler::SendAll(const archive::RetrievalPlan& plan,
                                      SubOperationSender& sender, RecordOnce& recorder) {
   const archive::RetrieveService& service = scp_.services_.retrieve;
   const std::size_t total = plan.deliveries.size();
-  std::vector<archive::DeliveryResult>& results = recorder.results;
+  std::vector<archive::DeliveryResult>& results = recorder.results();
   for (std::size_t i = 0; i < total; ++i) {
     if (scp_.checkForCANCEL(context_id_, message_id_) == EC_Normal) {
       progress_.remaining = total - i;
