@@ -32,7 +32,7 @@ int RunExportCommand(CommandContext& context);    // export --facility F --now |
 int RunPurposeCommand(CommandContext& context);   // purpose add|change|list|grant|revoke
 int RunFeeCommand(CommandContext& context);       // fee add|list
 int RunPriceCommand(CommandContext& context);     // price set|list
-int RunBillingCommand(CommandContext& context);
-int RunStorageCommand(CommandContext& context);   // storage show|adopt   // billing invoice --facility F --month M
+int RunBillingCommand(CommandContext& context);   // billing invoice --facility F --month M
+int RunStorageCommand(CommandContext& context);   // storage show|adopt
 
 }  // namespace hokan::cli

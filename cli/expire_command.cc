@@ -14,6 +14,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "cli/command_arguments.h"
 #include "cli/commands.h"
 #include "archive/common/clock.h"
 #include "archive/common/error.h"
@@ -40,13 +41,7 @@ po::variables_map ParseOptions(const std::vector<std::string>& arguments) {
   options.add_options()("dry-run", "")("now", "")("facility", po::value<std::string>())(
       "limit", po::value<std::string>())("storage-root", po::value<std::string>())(
       "by", po::value<std::string>())("help,h", "");
-  po::variables_map values;
-  try {
-    po::store(po::command_line_parser(arguments).options(options).run(), values);
-  } catch (const po::error& error) {
-    Invalid(error.what());
-  }
-  return values;
+  return ParseCommandArguments(arguments, options, "expire");
 }
 
 std::optional<int> LimitOf(const po::variables_map& values) {
@@ -113,11 +108,7 @@ int RunExpireCommand(CommandContext& context) {
   const bool now = values.count("now") > 0;
   if (dry_run == now) Invalid("give exactly one of --dry-run and --now");
   const std::optional<int> limit = LimitOf(values);
-  std::string actor = context.actor;
-  if (values.count("by")) {
-    actor = values["by"].as<std::string>();
-    if (actor.find_first_not_of(' ') == std::string::npos) Invalid("--by is empty");
-  }
+  const std::string actor = ActorOf(values, context.actor, "expire");
 
   archive::RetentionIndex index(context.database);
   std::optional<std::int64_t> facility_id;

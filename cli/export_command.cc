@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/command_arguments.h"
 #include "cli/commands.h"
 #include "archive/common/clock.h"
 #include "archive/common/error.h"
@@ -48,13 +49,7 @@ po::variables_map ParseOptions(const std::vector<std::string>& arguments) {
   options.add_options()("now", "")("facility", po::value<std::string>())(
       "export-root", po::value<std::string>())("storage-root", po::value<std::string>())(
       "by", po::value<std::string>())("help,h", "");
-  po::variables_map values;
-  try {
-    po::store(po::command_line_parser(arguments).options(options).run(), values);
-  } catch (const po::error& error) {
-    Invalid(error.what());
-  }
-  return values;
+  return ParseCommandArguments(arguments, options, "export");
 }
 
 // --NAME's value, else the configuration file's, else an error.
@@ -117,11 +112,7 @@ int RunExportCommand(CommandContext& context) {
   }
   if (!values.count("now")) Invalid("give --now (write an export now) or 'list'");
   if (!facility_id) Invalid("--now needs --facility FACILITY");
-  std::string actor = context.actor;
-  if (values.count("by")) {
-    actor = values["by"].as<std::string>();
-    if (actor.find_first_not_of(' ') == std::string::npos) Invalid("--by is empty");
-  }
+  const std::string actor = ActorOf(values, context.actor, "export");
   const auto export_root =
       RootOf(values, context, "export-root", &archive::ArchiveConfig::export_root);
   const auto storage_root =

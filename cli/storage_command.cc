@@ -13,6 +13,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "cli/command_arguments.h"
 #include "cli/commands.h"
 #include "archive/common/error.h"
 #include "archive/config/config.h"
@@ -39,13 +40,7 @@ po::variables_map ParseOptions(const std::vector<std::string>& arguments) {
   po::options_description options;
   options.add_options()("storage-root", po::value<std::string>())("by", po::value<std::string>())(
       "help,h", "");
-  po::variables_map values;
-  try {
-    po::store(po::command_line_parser(arguments).options(options).run(), values);
-  } catch (const po::error& error) {
-    Invalid(error.what());
-  }
-  return values;
+  return ParseCommandArguments(arguments, options, "storage");
 }
 
 int Show(const po::variables_map& values, const CommandContext& context) {
@@ -95,9 +90,7 @@ int RunStorageCommand(CommandContext& context) {
   if (!values.count("storage-root") || values["storage-root"].as<std::string>().empty()) {
     Invalid("adopt needs --storage-root PATH (the folder to mark for this database)");
   }
-  std::string actor = context.actor;
-  if (values.count("by")) actor = values["by"].as<std::string>();
-  if (actor.find_first_not_of(' ') == std::string::npos) Invalid("--by is empty");
+  const std::string actor = ActorOf(values, context.actor, "storage");
   const std::filesystem::path root = values["storage-root"].as<std::string>();
   const std::string previous = archive::AdoptStorageRoot(context.database, root, actor);
   std::cout << fmt::format("storage root {} is now marked for this database (it named {})\n",
