@@ -5,6 +5,7 @@
 #include "dcmtk/dcmdata/dcobject.h"
 #include "dcmtk/dcmnet/cond.h"
 #include "dcmtk/dcmnet/dul.h"
+#include "dcmtk/dcmtls/tlslayer.h"
 
 #include <fmt/format.h>
 
@@ -66,6 +67,10 @@ AssociationParties PartiesOf(const T_ASC_Association& association) {
           Trimmed(request.callingPresentationAddress)};
 }
 
+bool IsTlsAssociation(const T_ASC_Association& association) {
+  return association.params->DULparams.useSecureLayer;
+}
+
 void RejectAssociation(T_ASC_Association* association, T_ASC_RejectParametersResult result,
                        T_ASC_RejectParametersSource source, T_ASC_RejectParametersReason reason) {
   T_ASC_RejectParameters parameters;
@@ -98,6 +103,7 @@ AssociationPool::~AssociationPool() {
   }
   reader_.reset();  // closes the half-open connections
   handover_.reset();
+  tls_layer_.reset();
   if (listening_socket_ >= 0) ::close(listening_socket_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
@@ -123,6 +129,10 @@ void AssociationPool::Open() {
   reader_options.max_per_address = options_.max_half_open_per_address;
   reader_options.max_total = kMaxHalfOpenConnections;
   reader_options.max_request_bytes = dcmAssociatePDUSizeLimit.get();
+  if (options_.tls) {
+    tls_layer_.reset(MakeTlsTransportLayer(*options_.tls, NET_ACCEPTOR).release());
+    reader_options.tls_context = tls_layer_->getNativeHandle();
+  }
   reader_ = std::make_unique<AssociationRequestReader>(
       reader_options, [this](ReceivedRequest request) { StartAssociation(std::move(request)); });
   reader_thread_ = std::thread([this] { RunReader(); });

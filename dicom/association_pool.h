@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "dcmtk/dcmnet/assoc.h"
 #include "dicom/association_request_handover.h"
 #include "dicom/association_request_reader.h"
+#include "dicom/tls_transport.h"
 
 namespace hokan::dicom {
 
@@ -28,6 +30,12 @@ struct AssociationPoolOptions {
   int request_deadline_seconds = 10;
   // Connections from one address whose A-ASSOCIATE-RQ is still incomplete.
   int max_half_open_per_address = 16;
+  // Set: a DICOM TLS port (PS3.15 Annex B). Each connection's TLS handshake
+  // is done by the reader, without blocking, within the same request
+  // deadline; the request is then read through TLS and the association
+  // runs over it. Open() throws hokan::Error(kConfiguration) when the
+  // certificate, key, trusted certificates or profile cannot be used.
+  std::optional<TlsSettings> tls;
 };
 
 // At most this many connections, over all addresses, may be waiting for
@@ -89,6 +97,7 @@ class AssociationPool {
   const ServeAssociationFunction serve_;
   int listening_socket_ = -1;
   int wake_fd_ = -1;  // eventfd: Stop wakes the accepting thread
+  std::unique_ptr<DcmTLSTransportLayer, TlsTransportLayerDeleter> tls_layer_;
   std::unique_ptr<AssociationRequestHandover> handover_;
   std::unique_ptr<AssociationRequestReader> reader_;
   std::thread reader_thread_;
@@ -108,6 +117,9 @@ struct AssociationParties {
   std::string peer;        // the caller's network address
 };
 AssociationParties PartiesOf(const T_ASC_Association& association);
+
+// True when the association runs over DICOM TLS (it came in on a TLS port).
+bool IsTlsAssociation(const T_ASC_Association& association);
 
 // Answers the association request with an A-ASSOCIATE-RJ; the association
 // still has to be dropped and destroyed.

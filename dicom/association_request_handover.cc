@@ -5,6 +5,9 @@
 #include "dcmtk/dcmnet/dcmlayer.h"
 #include "dcmtk/dcmnet/dcmtrans.h"
 #include "dcmtk/dcmnet/dul.h"
+#include "dcmtk/dcmtls/tlstrans.h"
+
+#include <openssl/ssl.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -64,31 +67,65 @@ class PreReadConnection : public DcmTCPConnection {
   std::size_t offset_ = 0;
 };
 
+// The same over TLS: the handshake is done and the request was read (and
+// decrypted) through `tls`; DCMTK's TLS connection reads the rest.
+class PreReadTlsConnection : public DcmTLSConnection {
+ public:
+  PreReadTlsConnection(DcmNativeSocketType socket, SSL* tls, std::string already_read)
+      : DcmTLSConnection(socket, tls), already_read_(std::move(already_read)) {}
+
+  ssize_t read(void* buffer, size_t size) override {
+    if (Remaining() == 0) return DcmTLSConnection::read(buffer, size);
+    const std::size_t count = std::min(size, Remaining());
+    std::memcpy(buffer, already_read_.data() + offset_, count);
+    offset_ += count;
+    if (Remaining() == 0) std::string().swap(already_read_);
+    return static_cast<ssize_t>(count);
+  }
+
+  OFBool networkDataAvailable(int timeout) override {
+    return Remaining() > 0 || DcmTLSConnection::networkDataAvailable(timeout);
+  }
+
+ private:
+  std::size_t Remaining() const {
+    return already_read_.empty() ? 0 : already_read_.size() - offset_;
+  }
+
+  std::string already_read_;
+  std::size_t offset_ = 0;
+};
+
 }  // namespace
 
 // Creates a PreReadConnection for the one socket Receive hands over.
 class PreReadTransportLayer : public DcmTransportLayer {
  public:
-  void Expect(int socket, std::string already_read) {
+  void Expect(int socket, std::string already_read, SSL* tls) {
     socket_ = socket;
     already_read_ = std::move(already_read);
+    tls_ = tls;
     taken_ = false;
   }
 
   // True once DCMTK asked for the expected socket's connection: from then
-  // on DCMTK owns (and closes) the socket.
+  // on DCMTK owns (and closes) the socket and the TLS session.
   bool Taken() const { return taken_; }
 
   DcmTransportConnection* createConnection(DcmNativeSocketType socket,
                                            OFBool use_secure_layer) override {
-    if (socket != socket_ || use_secure_layer) return nullptr;  // DCMTK closes it
+    if (socket != socket_ || bool(use_secure_layer) != (tls_ != nullptr)) {
+      return nullptr;  // DCMTK closes the socket
+    }
     taken_ = true;
+    if (tls_) return new PreReadTlsConnection(socket, tls_, std::move(already_read_));
     return new PreReadConnection(socket, std::move(already_read_));
   }
 
  private:
   int socket_ = -1;
   std::string already_read_;
+  SSL* tls_ = nullptr;
   bool taken_ = false;
 };
 
@@ -122,18 +159,26 @@ OFCondition AssociationRequestHandover::Receive(ReceivedRequest request, int max
     // DCMTK takes an external socket only when it is above 0.
     const int moved = ::fcntl(request.socket, F_DUPFD_CLOEXEC, 3);
     ::close(request.socket);
-    if (moved < 0) return DUL_NETWORKCLOSED;
+    if (moved < 0) {
+      if (request.tls) SSL_free(request.tls);
+      return DUL_NETWORKCLOSED;
+    }
     request.socket = moved;
+    if (request.tls) SSL_set_fd(request.tls, moved);
   }
   std::lock_guard<std::mutex> lock(ExternalSocketMutex());
-  layer_->Expect(request.socket, std::move(request.pdu));
+  layer_->Expect(request.socket, std::move(request.pdu), request.tls);
   const DcmNativeSocketType previous = dcmExternalSocketHandle.get();
   dcmExternalSocketHandle.set(request.socket);
   // The request is whole, so DCMTK's own per-read timeout never applies.
   const OFCondition received = ASC_receiveAssociation(
-      network_, association, max_pdu_bytes, nullptr, nullptr, OFFalse, DUL_NOBLOCK, 1);
+      network_, association, max_pdu_bytes, nullptr, nullptr,
+      request.tls ? OFTrue : OFFalse, DUL_NOBLOCK, 1);
   dcmExternalSocketHandle.set(previous);
-  if (!layer_->Taken()) ::close(request.socket);
+  if (!layer_->Taken()) {
+    if (request.tls) SSL_free(request.tls);
+    ::close(request.socket);
+  }
   return received;
 }
 

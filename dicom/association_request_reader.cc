@@ -1,5 +1,8 @@
 #include "dicom/association_request_reader.h"
 
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -27,6 +30,22 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(std::chrono::milliseconds duration) { return duration.count() / 1000.0; }
 
+void SetNonBlocking(int socket, bool non_blocking) {
+  const int flags = ::fcntl(socket, F_GETFL);
+  if (flags < 0) return;
+  ::fcntl(socket, F_SETFL, non_blocking ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK));
+}
+
+// OpenSSL's first queued error for this thread, e.g. "certificate verify failed".
+std::string TlsErrorText() {
+  const unsigned long error = ERR_get_error();
+  ERR_clear_error();
+  if (error == 0) return "the connection failed or was closed";
+  char text[256];
+  ERR_error_string_n(error, text, sizeof text);
+  return text;
+}
+
 }  // namespace
 
 AssociationRequestReader::AssociationRequestReader(AssociationRequestReaderOptions options,
@@ -41,8 +60,8 @@ AssociationRequestReader::AssociationRequestReader(AssociationRequestReaderOptio
 }
 
 AssociationRequestReader::~AssociationRequestReader() {
-  for (const Connection& connection : admitted_) ::close(connection.socket);
-  for (const Connection& connection : reading_) ::close(connection.socket);
+  for (Connection& connection : admitted_) Close(connection);
+  for (Connection& connection : reading_) Close(connection);
   ::close(wake_fd_);
 }
 
@@ -100,9 +119,80 @@ void AssociationRequestReader::Run() {
 }
 
 void AssociationRequestReader::TakeAdmitted() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (Connection& connection : admitted_) reading_.push_back(std::move(connection));
-  admitted_.clear();
+  std::vector<Connection> taken;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    taken.swap(admitted_);
+  }
+  for (Connection& connection : taken) {
+    if (options_.tls_context) {
+      connection.tls = SSL_new(options_.tls_context);
+      if (!connection.tls || SSL_set_fd(connection.tls, connection.socket) != 1) {
+        Log(LogLevel::kError, "connection from {} dropped: cannot start a TLS session: {}",
+            connection.peer, TlsErrorText());
+        Finish(connection);
+        Close(connection);
+        continue;
+      }
+      SetNonBlocking(connection.socket, true);
+    }
+    reading_.push_back(std::move(connection));
+  }
+}
+
+void AssociationRequestReader::Close(Connection& connection) {
+  if (connection.tls) SSL_free(connection.tls);
+  connection.tls = nullptr;
+  ::close(connection.socket);
+}
+
+// Advances a TLS connection's handshake as far as the bytes that arrived
+// allow; kComplete once it is done.
+AssociationRequestReader::ReadState AssociationRequestReader::ContinueHandshake(
+    Connection& connection) {
+  ERR_clear_error();
+  const int result = SSL_accept(connection.tls);
+  connection.wants_write = false;
+  if (result == 1) {
+    connection.handshake_done = true;
+    return ReadState::kComplete;
+  }
+  switch (SSL_get_error(connection.tls, result)) {
+    case SSL_ERROR_WANT_READ:
+      return ReadState::kIncomplete;
+    case SSL_ERROR_WANT_WRITE:
+      connection.wants_write = true;
+      return ReadState::kIncomplete;
+    default:
+      Log(LogLevel::kWarn, "connection from {} dropped: TLS handshake failed: {}",
+          connection.peer, TlsErrorText());
+      return ReadState::kDropped;
+  }
+}
+
+// Reads at most `size` bytes as recv(MSG_DONTWAIT) does (EAGAIN when none
+// are there yet), through TLS on a TLS connection.
+long AssociationRequestReader::Receive(Connection& connection, char* buffer, std::size_t size) {
+  if (!connection.tls) return ::recv(connection.socket, buffer, size, MSG_DONTWAIT);
+  ERR_clear_error();
+  const int read = SSL_read(connection.tls, buffer, static_cast<int>(size));
+  if (read > 0) return read;
+  switch (SSL_get_error(connection.tls, read)) {
+    case SSL_ERROR_WANT_WRITE:
+      connection.wants_write = true;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_WANT_READ:
+      connection.wants_write = false;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;
+    default:
+      Log(LogLevel::kDebug, "TLS read from {} failed: {}", connection.peer, TlsErrorText());
+      errno = EPROTO;
+      return -1;
+  }
 }
 
 // Waits until a connection has bytes (or closes), one is admitted, Stop()
@@ -112,7 +202,8 @@ void AssociationRequestReader::PollAndRead() {
   std::vector<pollfd> watched{{wake_fd_, POLLIN, 0}};
   auto earliest = Clock::time_point::max();
   for (const Connection& connection : reading_) {
-    watched.push_back({connection.socket, POLLIN, 0});
+    watched.push_back(
+        {connection.socket, static_cast<short>(connection.wants_write ? POLLOUT : POLLIN), 0});
     earliest = std::min(earliest, connection.deadline);
   }
   int timeout_ms = -1;
@@ -141,9 +232,10 @@ void AssociationRequestReader::PollAndRead() {
     finished[i] = true;
     Finish(reading_[i]);
     if (state == ReadState::kComplete) {
+      if (reading_[i].tls) SetNonBlocking(reading_[i].socket, false);
       complete.push_back(std::move(reading_[i]));
     } else {
-      ::close(reading_[i].socket);
+      Close(reading_[i]);
     }
   }
   std::vector<Connection> still_reading;
@@ -152,12 +244,17 @@ void AssociationRequestReader::PollAndRead() {
   }
   reading_ = std::move(still_reading);
   for (Connection& connection : complete) {
-    handler_({connection.socket, std::move(connection.peer), std::move(connection.received)});
+    handler_({connection.socket, std::move(connection.peer), std::move(connection.received),
+              connection.tls});
   }
 }
 
 AssociationRequestReader::ReadState AssociationRequestReader::ReadAvailable(
     Connection& connection) {
+  if (connection.tls && !connection.handshake_done) {
+    const ReadState handshake = ContinueHandshake(connection);
+    if (handshake != ReadState::kComplete) return handshake;
+  }
   char buffer[16384];
   for (;;) {
     const std::size_t goal = connection.expected_bytes ? connection.expected_bytes
@@ -169,7 +266,7 @@ AssociationRequestReader::ReadState AssociationRequestReader::ReadAvailable(
       continue;
     }
     const std::size_t wanted = std::min(goal - connection.received.size(), sizeof buffer);
-    const ssize_t read = ::recv(connection.socket, buffer, wanted, MSG_DONTWAIT);
+    const long read = Receive(connection, buffer, wanted);
     if (read > 0) {
       connection.received.append(buffer, static_cast<std::size_t>(read));
       continue;
@@ -219,11 +316,13 @@ void AssociationRequestReader::DropExpired() {
       continue;
     }
     Log(LogLevel::kWarn,
-        "connection from {} dropped: its A-ASSOCIATE-RQ did not arrive whole within {} s "
+        "connection from {} dropped: its {}A-ASSOCIATE-RQ did not arrive whole within {} s "
         "({} bytes received)",
-        connection.peer, Seconds(options_.deadline), connection.received.size());
+        connection.peer,
+        connection.tls && !connection.handshake_done ? "TLS handshake and " : "",
+        Seconds(options_.deadline), connection.received.size());
     Finish(connection);
-    ::close(connection.socket);
+    Close(connection);
   }
   reading_ = std::move(still_reading);
 }

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+struct ssl_st;      // OpenSSL's SSL
+
 namespace hokan::dicom {
 
 struct AssociationRequestReaderOptions {
@@ -20,6 +23,11 @@ struct AssociationRequestReaderOptions {
   int max_total = 256;
   // A request announcing a longer PDU is refused before its body is read.
   std::size_t max_request_bytes = 1 << 20;
+  // DICOM TLS port: each connection's TLS handshake is done first, under
+  // the same deadline and without blocking, with a session from this
+  // context; the request is then read through TLS. Null: plain TCP. Not
+  // owned; must outlive the reader.
+  ssl_ctx_st* tls_context = nullptr;
 };
 
 // A connection whose first PDU, an A-ASSOCIATE-RQ, has arrived whole.
@@ -27,6 +35,9 @@ struct ReceivedRequest {
   int socket = -1;   // the connected socket; the handler owns it
   std::string peer;  // the caller's address, e.g. "192.0.2.7"
   std::string pdu;   // the whole PDU as received: 6-byte header, then body
+  // On a TLS port: the TLS session on `socket`, handshake done (the socket
+  // is blocking again). The handler owns it like the socket. Null: plain.
+  ssl_st* tls = nullptr;
 };
 
 // Called on the reader thread with each request that arrived in time; takes
@@ -39,7 +50,9 @@ using ReceivedRequestHandler = std::function<void(ReceivedRequest request)>;
 // bytes are read as they come, and a connection is closed (and logged once,
 // with its address) when its whole A-ASSOCIATE-RQ has not arrived by the
 // deadline, when it closes first, or when its first PDU is not an
-// A-ASSOCIATE-RQ of at most max_request_bytes. Connections whose request is
+// A-ASSOCIATE-RQ of at most max_request_bytes. With a TLS context the TLS
+// handshake comes first, within the same deadline (a failed handshake, e.g.
+// an untrusted client certificate, closes the connection). Connections whose request is
 // incomplete ("half-open") are limited per peer address and overall: a new
 // connection over a limit is closed at once, logged at most every 10 s.
 // Thread-safe: Admit and Stop may be called from any thread.
@@ -71,6 +84,9 @@ class AssociationRequestReader {
     std::chrono::steady_clock::time_point deadline;
     std::size_t expected_bytes = 0;  // the whole PDU's, once its header is in
     std::string received;
+    ssl_st* tls = nullptr;        // TLS port only
+    bool handshake_done = false;  // TLS port only
+    bool wants_write = false;     // TLS: OpenSSL waits to write, not to read
   };
   enum class ReadState { kIncomplete, kComplete, kDropped };
 
@@ -78,6 +94,9 @@ class AssociationRequestReader {
   void TakeAdmitted();
   ReadState ReadAvailable(Connection& connection);
   ReadState CheckHeader(Connection& connection);
+  ReadState ContinueHandshake(Connection& connection);
+  long Receive(Connection& connection, char* buffer, std::size_t size);
+  static void Close(Connection& connection);
   void DropExpired();
   void Finish(Connection& connection);
   void LogRefusal(const std::string& peer, const std::string& reason);

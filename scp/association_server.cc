@@ -26,6 +26,30 @@ DcmSCPConfig MakeScpConfig(const archive::ArchiveConfig& config) {
   return scp_config;
 }
 
+dicom::AssociationPoolOptions PoolOptions(const archive::ArchiveConfig& config, int port) {
+  dicom::AssociationPoolOptions options;
+  options.port = port;
+  options.workers = config.max_associations;
+  options.max_pdu_bytes = config.max_pdu_bytes;
+  options.acse_timeout_seconds = config.acse_timeout_seconds;
+  options.request_deadline_seconds = config.association_request_deadline_seconds;
+  options.max_half_open_per_address = config.max_half_open_per_address;
+  return options;
+}
+
+// The TLS port's pool options: [archive] tls_* (config.tls_port != 0).
+dicom::AssociationPoolOptions TlsPoolOptions(const archive::ArchiveConfig& config) {
+  dicom::AssociationPoolOptions options = PoolOptions(config, config.tls_port);
+  dicom::TlsSettings tls;
+  tls.certificate_file = config.tls_certificate;
+  tls.private_key_file = config.tls_private_key;
+  tls.profile = config.tls_profile;
+  tls.trusted_certificate_files = config.tls_trusted_certificates;
+  tls.require_peer_certificate = !config.tls_trusted_certificates.empty();
+  options.tls = tls;
+  return options;
+}
+
 }  // namespace
 
 AssociationServer::AssociationServer(const archive::ArchiveConfig& config,
@@ -40,18 +64,44 @@ AssociationServer::AssociationServer(const archive::ArchiveConfig& config,
       retrieve_service_(query, files, retrievals),
       services_{config, files, ingest, query_service_, retrieve_service_, index, commitment},
       scp_config_(MakeScpConfig(config)),
-      pool_({config.port, config.max_associations, config.max_pdu_bytes,
-             config.acse_timeout_seconds, config.association_request_deadline_seconds,
-             config.max_half_open_per_address},
-            [this](T_ASC_Association* association) { ServeAssociation(association); }) {}
+      pool_(PoolOptions(config, config.port),
+            [this](T_ASC_Association* association) { ServeAssociation(association); }) {
+  if (config.tls_port != 0) {
+    tls_pool_ = std::make_unique<dicom::AssociationPool>(
+        TlsPoolOptions(config),
+        [this](T_ASC_Association* association) { ServeAssociation(association); });
+  }
+}
 
-AssociationServer::~AssociationServer() = default;
+AssociationServer::~AssociationServer() {
+  Stop();
+  if (tls_accepting_thread_.joinable()) tls_accepting_thread_.join();
+  tls_pool_.reset();  // before the members its workers use
+}
 
-void AssociationServer::Open() { pool_.Open(); }
+void AssociationServer::Open() {
+  pool_.Open();
+  if (tls_pool_) tls_pool_->Open();
+}
 
-void AssociationServer::Serve() { pool_.Serve(); }
+// The TLS port is served on a thread of its own; Serve returns when both
+// have stopped.
+void AssociationServer::Serve() {
+  if (tls_pool_) {
+    tls_accepting_thread_ = std::thread([this] {
+      tls_pool_->Serve();
+      pool_.Stop();  // a failed TLS reader stops the whole server, as the plain one does
+    });
+  }
+  pool_.Serve();
+  if (tls_pool_) tls_pool_->Stop();
+  if (tls_accepting_thread_.joinable()) tls_accepting_thread_.join();
+}
 
-void AssociationServer::Stop() { pool_.Stop(); }
+void AssociationServer::Stop() {
+  pool_.Stop();
+  if (tls_pool_) tls_pool_->Stop();
+}
 
 void AssociationServer::ServeAssociation(T_ASC_Association* association) {
   const auto started = std::chrono::steady_clock::now();

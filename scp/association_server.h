@@ -16,6 +16,9 @@
 #include "scp/archive_scp.h"
 #include "dicom/association_pool.h"
 
+#include <memory>
+#include <thread>
+
 namespace hokan::scp {
 
 // The DICOM front door of hokan-archive: one thread accepts associations on
@@ -24,7 +27,9 @@ namespace hokan::scp {
 // limit exceeded). Each worker admits or rejects the association (called
 // AE, calling AE, peer address, and the purpose the called AE title stands
 // for: see DecideAdmission) and then serves it with an ArchiveScp.
-// Nagle's algorithm is off on every association socket. It owns the query
+// Nagle's algorithm is off on every association socket. With
+// [archive] tls_port, a second pool accepts DICOM TLS associations there
+// (its own `max_associations` workers) and serves them the same way. It owns the query
 // and retrieve services the associations share; `retrievals` (when given;
 // billing::FeeRecorder in hokan-archive) records each retrieval's fee
 // events and audit row.
@@ -40,8 +45,9 @@ class AssociationServer {
   AssociationServer(const AssociationServer&) = delete;
   AssociationServer& operator=(const AssociationServer&) = delete;
 
-  // Opens the listening port. Throws hokan::Error(kConfiguration) when the
-  // port cannot be opened (in use, no permission).
+  // Opens the listening port (and the TLS port). Throws
+  // hokan::Error(kConfiguration) when a port cannot be opened (in use, no
+  // permission) or the TLS certificate, key or profile cannot be used.
   void Open();
 
   // Accepts associations until Stop(); then waits for running associations
@@ -64,7 +70,9 @@ class AssociationServer {
   archive::RetrieveService retrieve_service_;
   ArchiveServices services_;
   DcmSharedSCPConfig scp_config_;
-  dicom::AssociationPool pool_;  // last: its workers use the members above until it is destroyed
+  dicom::AssociationPool pool_;  // its workers use the members above until it is destroyed
+  std::unique_ptr<dicom::AssociationPool> tls_pool_;  // with [archive] tls_port
+  std::thread tls_accepting_thread_;                  // runs tls_pool_->Serve()
 };
 
 }  // namespace hokan::scp

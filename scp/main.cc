@@ -168,6 +168,11 @@ void ServeUntilSignalled(scp::AssociationServer& server, archive::JobRunner& job
   std::cout << fmt::format("hokan-archive listening on port {} as AE title {}", config.port,
                            config.ae_title)
             << std::endl;
+  if (config.tls_port != 0) {
+    std::cout << fmt::format("hokan-archive listening for DICOM TLS ({}) on port {}",
+                             config.tls_profile, config.tls_port)
+              << std::endl;
+  }
   server.Serve();
   job_runner.Stop();
   pthread_kill(signal_waiter.native_handle(), SIGTERM);

@@ -278,7 +278,8 @@ RelayServer::RelayServer(const RelayConfig& config, SpoolStore& store, RelayScpH
     : config_(config), store_(store), hooks_(std::move(hooks)),
       scp_config_(MakeScpConfig(config)),
       pool_({config.port, kMaxAssociations, kMaxPduBytes, config.acse_timeout_seconds,
-             config.association_request_deadline_seconds, config.max_half_open_per_address},
+             config.association_request_deadline_seconds, config.max_half_open_per_address,
+             std::nullopt},
             [this](T_ASC_Association* association) { ServeAssociation(association); }) {}
 
 RelayServer::~RelayServer() = default;

@@ -143,6 +143,48 @@ bool ParseDestination(const std::string& text, DestinationConfig* destination) {
   return destination->port >= 1 && destination->port <= 65535;
 }
 
+// DICOM TLS keys of [archive] (issue 14).
+const std::set<std::string> kArchiveTlsKeys = {"tls_port", "tls_certificate", "tls_private_key",
+                                               "tls_profile", "tls_trusted_certificates"};
+const std::set<std::string> kTlsProfiles = {"BCP195", "BCP195-ND", "BCP195-EX", "AES"};
+
+bool IsArchiveKey(const std::string& key) {
+  return kArchiveKeys.count(key) > 0 || kArchiveTlsKeys.count(key) > 0;
+}
+
+void ApplyArchiveTlsKey(std::string_view source, ArchiveConfig& config,
+                        const std::string& key, const std::string& value) {
+  const std::string name = "archive." + key;
+  if (key == "tls_port") {
+    config.tls_port = ParseInt(source, name, value, 0, 65535);
+  } else if (key == "tls_certificate") {
+    config.tls_certificate = value;
+  } else if (key == "tls_private_key") {
+    config.tls_private_key = value;
+  } else if (key == "tls_profile") {
+    if (!kTlsProfiles.count(value)) {
+      Fail(source, fmt::format("key '{}' must be BCP195, BCP195-ND, BCP195-EX or AES, got '{}'",
+                               name, value));
+    }
+    config.tls_profile = value;
+  } else if (key == "tls_trusted_certificates") {
+    config.tls_trusted_certificates = SplitList(value);
+  }
+}
+
+// A TLS port needs its certificate and key, and a port of its own.
+void CheckArchiveTls(const ArchiveConfig& config, std::string_view source) {
+  if (config.tls_port == 0) return;
+  if (config.tls_port == config.port) {
+    Fail(source, fmt::format("key 'archive.tls_port' must differ from 'archive.port' ({})",
+                             config.port));
+  }
+  if (config.tls_certificate.empty() || config.tls_private_key.empty()) {
+    Fail(source, "keys 'archive.tls_certificate' and 'archive.tls_private_key' are required "
+                 "with 'archive.tls_port'");
+  }
+}
+
 void ApplyArchiveKey(std::string_view source, ArchiveConfig& config,
                      const std::string& key, const std::string& value) {
   const std::string name = "archive." + key;
@@ -199,6 +241,8 @@ void ApplyArchiveKey(std::string_view source, ArchiveConfig& config,
     config.export_root = value;
   } else if (key == "connect_timeout_seconds") {  // issue 14, background work
     config.connect_timeout_seconds = ParseInt(source, name, value, 1, 600);
+  } else if (kArchiveTlsKeys.count(key)) {
+    ApplyArchiveTlsKey(source, config, key, value);
   }
 }
 
@@ -313,7 +357,8 @@ ArchiveConfig ParseConfig(std::string_view text, std::string_view source,
     if (section == "archive" || section == "database") {
       const auto& known = section == "archive" ? kArchiveKeys : kDatabaseKeys;
       for (const auto& [key, node] : keys) {
-        if (!known.count(key)) Fail(source, fmt::format("unknown key '{}.{}'", section, key));
+        const bool is_known = section == "archive" ? IsArchiveKey(key) : known.count(key) > 0;
+        if (!is_known) Fail(source, fmt::format("unknown key '{}.{}'", section, key));
         const std::string value = Trim(node.data());
         if (section == "archive") ApplyArchiveKey(source, config, key, value);
         else ApplyDatabaseKey(source, config, key, value);
@@ -339,7 +384,7 @@ ArchiveConfig ParseConfig(std::string_view text, std::string_view source,
     const auto dot = name.find('.');
     const std::string section = name.substr(0, dot);
     const std::string key = dot == std::string::npos ? "" : name.substr(dot + 1);
-    if (section == "archive" && kArchiveKeys.count(key)) {
+    if (section == "archive" && IsArchiveKey(key)) {
       ApplyArchiveKey("command line", config, key, Trim(value));
     } else if (section == "database" && kDatabaseKeys.count(key)) {
       ApplyDatabaseKey("command line", config, key, Trim(value));
@@ -354,6 +399,7 @@ ArchiveConfig ParseConfig(std::string_view text, std::string_view source,
   }
   if (config.node_name.empty()) config.node_name = DefaultNodeName(config.port);
   CheckFacilityIdentity(config, source);
+  CheckArchiveTls(config, source);
   return config;
 }
 

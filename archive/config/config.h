@@ -63,6 +63,18 @@ struct ArchiveConfig {
   // is incomplete.
   int association_request_deadline_seconds = 10;
   int max_half_open_per_address = 16;
+  // DICOM TLS (issue 14): a second port beside `port` whose associations
+  // run over TLS (PS3.15 Annex B). 0: no TLS port. With a TLS port, the
+  // certificate and private key (PEM files) are required; the profile is
+  // one of BCP195 (default), BCP195-ND, BCP195-EX, AES. When
+  // tls_trusted_certificates (PEM files of CA or client certificates) are
+  // given, a client must present a certificate that chains to one of them;
+  // without, no client certificate is asked for.
+  int tls_port = 0;
+  std::string tls_certificate;
+  std::string tls_private_key;
+  std::string tls_profile = "BCP195";
+  std::vector<std::string> tls_trusted_certificates;
   LogLevel log_level = LogLevel::kInfo;
   DuplicatePolicy duplicate_policy = DuplicatePolicy::kReject;
   // Names this node's temporary folder; several nodes may share a storage

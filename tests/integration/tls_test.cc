@@ -1,0 +1,270 @@
+// Issue 14, DICOM TLS: hokan-archive accepts associations over TLS (PS3.15,
+// BCP 195 profile) on [archive] tls_port beside the plain port, verifies
+// client certificates against tls_trusted_certificates, and does the TLS
+// handshake off the accepting thread under the whole-request deadline.
+// Clients are DCMTK's tools with +tls; the certificates (a CA, the
+// archive's, a client's and a stranger's from another CA) are made by the
+// test with the openssl command.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tests/integration/archive_process.h"
+#include "tests/integration/dicom_tools.h"
+#include "tests/integration/test_support.h"
+#include "tests/integration/tool_runner.h"
+
+namespace hokan::integration {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void RunOpenssl(const std::vector<std::string>& arguments) {
+  std::vector<std::string> argv{"openssl"};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  const ToolResult result = RunTool(argv, {}, 60s);
+  INFO(result.Describe());
+  REQUIRE(result.exit_code == 0);
+}
+
+// A key pair and certificate in PEM files.
+struct Identity {
+  std::string key;
+  std::string certificate;
+};
+
+// Certificates for one test, made with openssl in a temporary folder:
+// RSA 2048 / SHA-256 (what BCP 195 asks for), valid for 100 years from the
+// (possibly faked) clock.
+class TestCertificates {
+ public:
+  TestCertificates() {
+    ca = MakeAuthority("ca", "hokan test CA");
+    archive = MakeSigned("archive", "localhost", ca);
+    client = MakeSigned("client", "IT_MODALITY", ca);
+    const Identity other_ca = MakeAuthority("other-ca", "another CA");
+    stranger = MakeSigned("stranger", "STRANGER", other_ca);
+  }
+
+  Identity ca, archive, client, stranger;
+
+ private:
+  std::string PathOf(const std::string& name) const { return (dir_.path() / name).string(); }
+
+  Identity MakeAuthority(const std::string& name, const std::string& common_name) {
+    Identity identity{PathOf(name + ".key"), PathOf(name + ".crt")};
+    RunOpenssl({"req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes", "-days", "36500",
+                "-subj", "/CN=" + common_name, "-keyout", identity.key, "-out",
+                identity.certificate});
+    return identity;
+  }
+
+  Identity MakeSigned(const std::string& name, const std::string& common_name,
+                      const Identity& authority) {
+    Identity identity{PathOf(name + ".key"), PathOf(name + ".crt")};
+    const std::string request = PathOf(name + ".csr");
+    RunOpenssl({"req", "-newkey", "rsa:2048", "-sha256", "-nodes", "-subj", "/CN=" + common_name,
+                "-keyout", identity.key, "-out", request});
+    RunOpenssl({"x509", "-req", "-in", request, "-CA", authority.certificate, "-CAkey",
+                authority.key, "-CAcreateserial", "-sha256", "-days", "36500", "-out",
+                identity.certificate});
+    return identity;
+  }
+
+  TempDir dir_{"hokan-tls"};
+};
+
+// The archive with a TLS port beside its plain one; clients must present a
+// certificate issued by the test CA.
+ArchiveOptions TlsArchiveOptions(const TestCertificates& certificates, std::uint16_t tls_port) {
+  ArchiveOptions options = SingleFacilityOptions();
+  options.extra_archive_settings = {
+      "tls_port = " + std::to_string(tls_port),
+      "tls_certificate = " + certificates.archive.certificate,
+      "tls_private_key = " + certificates.archive.key,
+      "tls_trusted_certificates = " + certificates.ca.certificate,
+      "association_request_deadline_seconds = 3"};
+  return options;
+}
+
+// +tls <key> <certificate> +cf <CA>: DCMTK's TLS options for a client with
+// `identity`, trusting the test CA for the archive's certificate. The BCP
+// 195 profile is the tools' default.
+std::vector<std::string> TlsOptions(const TestCertificates& certificates,
+                                    const Identity& identity) {
+  return {"+tls", identity.key, identity.certificate, "+cf", certificates.ca.certificate};
+}
+
+ToolResult TlsEcho(const ArchiveProcess& archive, std::uint16_t tls_port,
+                   const std::vector<std::string>& tls_options) {
+  std::vector<std::string> argv{"echoscu", "-v", "-to", "5", "-ta", "10", "-td", "10"};
+  argv.insert(argv.end(), tls_options.begin(), tls_options.end());
+  for (const std::string& argument : {std::string("-aet"), archive.probe_ae(),
+                                      std::string("-aec"), archive.ae_title(),
+                                      std::string("localhost"), std::to_string(tls_port)}) {
+    argv.push_back(argument);
+  }
+  return RunTool(argv, {}, 30s);
+}
+
+// A raw TCP connection to 127.0.0.1:port that sends `bytes` and then
+// nothing: a client that starts a TLS handshake and stalls.
+class StalledConnection {
+ public:
+  StalledConnection(std::uint16_t port, const std::string& bytes) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) throw std::runtime_error("socket() failed");
+    sockaddr_in remote{};
+    remote.sin_family = AF_INET;
+    remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    remote.sin_port = htons(port);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0 ||
+        ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(bytes.size())) {
+      ::close(fd_);
+      throw std::runtime_error("cannot connect to the TLS port and send");
+    }
+  }
+  ~StalledConnection() { ::close(fd_); }
+  StalledConnection(const StalledConnection&) = delete;
+  StalledConnection& operator=(const StalledConnection&) = delete;
+
+  // Waits up to `timeout` for the peer to close the connection.
+  bool ClosedByPeer(std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      pollfd watched{fd_, POLLIN, 0};
+      if (::poll(&watched, 1, 100) <= 0) continue;
+      char buffer[4096];
+      if (::recv(fd_, buffer, sizeof buffer, 0) <= 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("DICOM TLS port: echo, store and find over TLS with a trusted client certificate",
+          "[tls]") {
+  const TestCertificates certificates;
+  const std::uint16_t tls_port = FreeTcpPort();
+  ArchiveProcess archive(TlsArchiveOptions(certificates, tls_port));
+  const auto client = TlsOptions(certificates, certificates.client);
+
+  const ToolResult echo = TlsEcho(archive, tls_port, client);
+  INFO(echo.Describe());
+  CHECK(echo.exit_code == 0);
+
+  TempDir data;
+  const auto study = MakeStudy(data.path() / "study", {"--count", "3"});
+  std::vector<std::string> store{"storescu", "-v", "-to", "5", "-ta", "10", "-td", "30"};
+  store.insert(store.end(), client.begin(), client.end());
+  for (const std::string& argument : {std::string("-aet"), archive.probe_ae(),
+                                      std::string("-aec"), archive.ae_title(),
+                                      std::string("localhost"), std::to_string(tls_port)}) {
+    store.push_back(argument);
+  }
+  for (const std::string& path : PathsOf(study)) store.push_back(path);
+  const ToolResult stored = RunTool(store, {}, 60s);
+  INFO(stored.Describe());
+  REQUIRE(stored.exit_code == 0);
+  CHECK(CountStoreSuccesses(stored.output) == 3);
+  CHECK(archive.sql().Count("SELECT count(*) FROM instances") == 3);
+
+  std::vector<std::string> find{"findscu", "-v", "-S", "-to", "5", "-ta", "10", "-td", "30"};
+  find.insert(find.end(), client.begin(), client.end());
+  for (const std::string& argument :
+       {std::string("-aet"), archive.probe_ae(), std::string("-aec"), archive.ae_title(),
+        std::string("-k"), std::string("QueryRetrieveLevel=STUDY"), std::string("-k"),
+        std::string("StudyInstanceUID"), std::string("localhost"), std::to_string(tls_port)}) {
+    find.push_back(argument);
+  }
+  const ToolResult found = RunTool(find, {}, 60s);
+  INFO(found.Describe());
+  CHECK(found.exit_code == 0);
+  CHECK(CountOccurrences(found.output, "(Pending)") == 1);
+
+  // The plain port is unchanged beside the TLS one.
+  const ToolResult plain = archive.Echo(archive.probe_ae());
+  INFO(plain.Describe());
+  CHECK(plain.exit_code == 0);
+}
+
+TEST_CASE("DICOM TLS port refuses plain DICOM, untrusted and missing client certificates",
+          "[tls]") {
+  const TestCertificates certificates;
+  const std::uint16_t tls_port = FreeTcpPort();
+  ArchiveProcess archive(TlsArchiveOptions(certificates, tls_port));
+
+  SECTION("plain DICOM on the TLS port") {
+    const ToolResult plain = TlsEcho(archive, tls_port, {});
+    INFO(plain.Describe());
+    CHECK(plain.exit_code != 0);
+  }
+  SECTION("a client certificate from another CA") {
+    const ToolResult stranger =
+        TlsEcho(archive, tls_port, TlsOptions(certificates, certificates.stranger));
+    INFO(stranger.Describe());
+    CHECK(stranger.exit_code != 0);
+  }
+  SECTION("no client certificate") {
+    const ToolResult anonymous =
+        TlsEcho(archive, tls_port, {"--anonymous-tls", "+cf", certificates.ca.certificate});
+    INFO(anonymous.Describe());
+    CHECK(anonymous.exit_code != 0);
+  }
+  CHECK(WaitUntil([&] { return archive.Log().find("TLS handshake failed") != std::string::npos; },
+                  10s));
+  // Still serving TLS clients with a trusted certificate.
+  const ToolResult trusted =
+      TlsEcho(archive, tls_port, TlsOptions(certificates, certificates.client));
+  INFO(trusted.Describe());
+  CHECK(trusted.exit_code == 0);
+}
+
+TEST_CASE("a client that stalls in its TLS handshake delays no one and is dropped at the "
+          "request deadline",
+          "[tls]") {
+  const TestCertificates certificates;
+  const std::uint16_t tls_port = FreeTcpPort();
+  ArchiveProcess archive(TlsArchiveOptions(certificates, tls_port));
+
+  // A TLS record header announcing a ClientHello, then nothing.
+  const auto stalled_at = Clock::now();
+  StalledConnection stalled(tls_port, std::string("\x16\x03\x01\x02\x00", 5));
+  const auto echo_started = Clock::now();
+  const ToolResult echo =
+      TlsEcho(archive, tls_port, TlsOptions(certificates, certificates.client));
+  const double echo_seconds =
+      std::chrono::duration<double>(Clock::now() - echo_started).count();
+  INFO(echo.Describe());
+  CHECK(echo.exit_code == 0);
+  CHECK(echo_seconds < 2.5);  // well inside the stalled client's 3 s deadline
+
+  REQUIRE(stalled.ClosedByPeer(15s));
+  const double closed_after = std::chrono::duration<double>(Clock::now() - stalled_at).count();
+  CHECK(closed_after >= 2.9);
+  CHECK(closed_after < 8.0);
+  CHECK(WaitUntil(
+      [&] {
+        return archive.Log().find("TLS handshake and A-ASSOCIATE-RQ did not arrive whole") !=
+               std::string::npos;
+      },
+      5s));
+}
+
+}  // namespace hokan::integration
