@@ -21,7 +21,9 @@ class PreReadTransportLayer;
 // process-wide dcmExternalSocketHandle, which it reads on every receive, so
 // Receive sets it, receives and restores it under one process-wide mutex;
 // the connection DCMTK creates for the socket first returns the bytes
-// already read. No DCMTK acceptor in the process may use its own listening
+// already read. A request read on a TLS port comes with its TLS session
+// (handshake done): DCMTK gets a TLS connection on that session whose first
+// reads return the decrypted request. No DCMTK acceptor in the process may use its own listening
 // socket while Receive runs (AssociationPool accepts with its own socket).
 class AssociationRequestHandover {
  public:
