@@ -67,8 +67,15 @@ std::unique_ptr<DcmTLSTransportLayer> MakeTlsTransportLayer(const TlsSettings& s
                               settings.private_key_file, settings.certificate_file));
     }
   }
-  const bool verify = role != NET_ACCEPTOR || settings.require_peer_certificate;
-  layer->setCertificateVerification(verify ? DCV_requireCertificate : DCV_ignoreCertificate);
+  DcmCertificateVerification verification = DCV_requireCertificate;
+  if (role == NET_ACCEPTOR &&
+      settings.peer_certificate == TlsSettings::PeerCertificate::kVerifyIfSent) {
+    verification = DCV_checkCertificate;
+  } else if (role == NET_ACCEPTOR &&
+             settings.peer_certificate == TlsSettings::PeerCertificate::kIgnore) {
+    verification = DCV_ignoreCertificate;
+  }
+  layer->setCertificateVerification(verification);
   return layer;
 }
 

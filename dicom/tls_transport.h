@@ -24,9 +24,13 @@ struct TlsSettings {
   std::string profile = "BCP195";
   // Certificates (CA or self-signed) a peer's certificate must chain to.
   std::vector<std::string> trusted_certificate_files;
-  // Acceptor only: a client must present a certificate that chains to a
-  // trusted certificate; false: no client certificate is asked for.
-  bool require_peer_certificate = true;
+  // Acceptor only: what is asked of a client's certificate. kRequire: it
+  // must present one that chains to a trusted certificate. kVerifyIfSent:
+  // one is asked for and, if sent, must chain to a trusted certificate
+  // (the serve function may require it later, e.g. per facility).
+  // kIgnore: none is asked for.
+  enum class PeerCertificate { kRequire, kVerifyIfSent, kIgnore };
+  PeerCertificate peer_certificate = PeerCertificate::kRequire;
 };
 
 // True for the profile names TlsSettings::profile accepts.

@@ -44,10 +44,37 @@ dicom::AssociationPoolOptions TlsPoolOptions(const archive::ArchiveConfig& confi
   tls.certificate_file = config.tls_certificate;
   tls.private_key_file = config.tls_private_key;
   tls.profile = config.tls_profile;
+  // The port trusts the archive's and every facility's trusted certificates;
+  // FacilityTlsPolicy narrows that per facility after admission.
   tls.trusted_certificate_files = config.tls_trusted_certificates;
-  tls.require_peer_certificate = !config.tls_trusted_certificates.empty();
+  bool facility_trusts = false;
+  for (const archive::FacilityConfig& facility : config.facilities) {
+    tls.trusted_certificate_files.insert(tls.trusted_certificate_files.end(),
+                                         facility.trusted_certificates.begin(),
+                                         facility.trusted_certificates.end());
+    facility_trusts = facility_trusts || !facility.trusted_certificates.empty();
+  }
+  using PeerCertificate = dicom::TlsSettings::PeerCertificate;
+  tls.peer_certificate = !config.tls_trusted_certificates.empty() ? PeerCertificate::kRequire
+                         : facility_trusts                        ? PeerCertificate::kVerifyIfSent
+                                                                  : PeerCertificate::kIgnore;
   options.tls = tls;
   return options;
+}
+
+// Rejects, logs, drops and destroys `association` when the facility's TLS
+// rules refuse it ([facility.NAME] tls_required, trusted_certificates).
+bool RejectedByTlsPolicy(const FacilityTlsPolicy& policy, T_ASC_Association* association,
+                         const std::string& facility_name) {
+  const std::string refusal = policy.Refusal(facility_name, *association);
+  if (refusal.empty()) return false;
+  const auto [calling_ae, called_ae, peer] = dicom::PartiesOf(*association);
+  Log(LogLevel::kWarn, "association from {}@{} to {} rejected: {}", calling_ae, peer, called_ae,
+      refusal);
+  dicom::RejectAssociation(association, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
+                           ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED);
+  dicom::DropAndDestroyAssociation(association);
+  return true;
 }
 
 }  // namespace
@@ -64,6 +91,7 @@ AssociationServer::AssociationServer(const archive::ArchiveConfig& config,
       retrieve_service_(query, files, retrievals),
       services_{config, files, ingest, query_service_, retrieve_service_, index, commitment},
       scp_config_(MakeScpConfig(config)),
+      tls_policy_(config),
       pool_(PoolOptions(config, config.port),
             [this](T_ASC_Association* association) { ServeAssociation(association); }) {
   if (config.tls_port != 0) {
@@ -130,6 +158,10 @@ void AssociationServer::ServeAssociation(T_ASC_Association* association) {
                         ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
                         ASC_REASON_SP_PRES_TEMPORARYCONGESTION);
       break;
+  }
+  if (admission.verdict == AdmissionVerdict::kAccept &&
+      RejectedByTlsPolicy(tls_policy_, association, admission.facility_name)) {
+    return;
   }
   if (admission.verdict != AdmissionVerdict::kAccept) {
     Log(admission.verdict == AdmissionVerdict::kTemporarilyUnavailable ? LogLevel::kError

@@ -14,6 +14,7 @@
 #include "archive/storage/file_store.h"
 #include "billing/purposes.h"
 #include "scp/archive_scp.h"
+#include "scp/tls_admission.h"
 #include "dicom/association_pool.h"
 
 #include <memory>
@@ -70,6 +71,7 @@ class AssociationServer {
   archive::RetrieveService retrieve_service_;
   ArchiveServices services_;
   DcmSharedSCPConfig scp_config_;
+  FacilityTlsPolicy tls_policy_;
   dicom::AssociationPool pool_;  // its workers use the members above until it is destroyed
   std::unique_ptr<dicom::AssociationPool> tls_pool_;  // with [archive] tls_port
   std::thread tls_accepting_thread_;                  // runs tls_pool_->Serve()

@@ -172,8 +172,31 @@ void ApplyArchiveTlsKey(std::string_view source, ArchiveConfig& config,
   }
 }
 
-// A TLS port needs its certificate and key, and a port of its own.
+// DICOM TLS keys of [facility.NAME] (issue 14); false when `key` is not one.
+bool ApplyFacilityTlsKey(std::string_view source, const std::string& section,
+                         FacilityConfig& facility, const std::string& key,
+                         const std::string& value) {
+  if (key == "tls_required") {
+    facility.tls_required = ParseBool(source, section + "." + key, value);
+  } else if (key == "trusted_certificates") {
+    facility.trusted_certificates = SplitList(value);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// A TLS port needs its certificate and key, and a port of its own; a
+// facility that requires TLS needs a TLS port.
 void CheckArchiveTls(const ArchiveConfig& config, std::string_view source) {
+  for (const FacilityConfig& facility : config.facilities) {
+    if ((facility.tls_required || !facility.trusted_certificates.empty()) &&
+        config.tls_port == 0) {
+      Fail(source, fmt::format("section '[facility.{}]' requires DICOM TLS "
+                               "(tls_required or trusted_certificates) but 'archive.tls_port' "
+                               "is not set", facility.name));
+    }
+  }
   if (config.tls_port == 0) return;
   if (config.tls_port == config.port) {
     Fail(source, fmt::format("key 'archive.tls_port' must differ from 'archive.port' ({})",
@@ -264,6 +287,7 @@ FacilityConfig ParseFacility(std::string_view source, const std::string& section
                              "'_', '.' or '-', and not '.' or '..'", section));
   }
   for (const auto& [key, node] : keys) {
+    if (ApplyFacilityTlsKey(source, section, facility, key, Trim(node.data()))) continue;
     if (!kFacilityKeys.count(key)) {
       Fail(source, fmt::format("unknown key '{}.{}'", section, key));
     }

@@ -40,6 +40,13 @@ struct FacilityConfig {
   // `hokan contract`.
   bool provision_contract = false;
   std::int64_t provision_quota_bytes = 100LL << 30;  // 100 GiB
+  // DICOM TLS (issue 14). tls_required: the facility's callers are refused
+  // on the plain port (they must use [archive] tls_port). Non-empty
+  // trusted_certificates (PEM files of CA or client certificates): a
+  // caller is admitted for the facility only over TLS and with a client
+  // certificate that chains to one of them (implies tls_required).
+  bool tls_required = false;
+  std::vector<std::string> trusted_certificates;
 };
 
 // What re-storing an existing SOP Instance UID with different content does.

@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -55,9 +56,13 @@ class TestCertificates {
     client = MakeSigned("client", "IT_MODALITY", ca);
     const Identity other_ca = MakeAuthority("other-ca", "another CA");
     stranger = MakeSigned("stranger", "STRANGER", other_ca);
+    facility_ca = MakeAuthority("facility-ca", "secure facility CA");
+    facility_client = MakeSigned("facility-client", "SECURE_CT", facility_ca);
   }
 
   Identity ca, archive, client, stranger;
+  // A facility's own CA and a client certificate it issued.
+  Identity facility_ca, facility_client;
 
  private:
   std::string PathOf(const std::string& name) const { return (dir_.path() / name).string(); }
@@ -107,12 +112,14 @@ std::vector<std::string> TlsOptions(const TestCertificates& certificates,
 }
 
 ToolResult TlsEcho(const ArchiveProcess& archive, std::uint16_t tls_port,
-                   const std::vector<std::string>& tls_options) {
+                   const std::vector<std::string>& tls_options,
+                   const std::string& calling_ae = "") {
   std::vector<std::string> argv{"echoscu", "-v", "-to", "5", "-ta", "10", "-td", "10"};
   argv.insert(argv.end(), tls_options.begin(), tls_options.end());
-  for (const std::string& argument : {std::string("-aet"), archive.probe_ae(),
-                                      std::string("-aec"), archive.ae_title(),
-                                      std::string("localhost"), std::to_string(tls_port)}) {
+  for (const std::string& argument :
+       {std::string("-aet"), calling_ae.empty() ? archive.probe_ae() : calling_ae,
+        std::string("-aec"), archive.ae_title(), std::string("localhost"),
+        std::to_string(tls_port)}) {
     argv.push_back(argument);
   }
   return RunTool(argv, {}, 30s);
@@ -265,6 +272,112 @@ TEST_CASE("a client that stalls in its TLS handshake delays no one and is droppe
                std::string::npos;
       },
       5s));
+}
+
+}  // namespace hokan::integration
+
+namespace hokan::integration {
+namespace {
+
+// Facility "secure" (calling AE SECURE_CT) requires TLS and trusts only
+// client certificates of its own CA; "clinic" (IT_MODALITY) has no TLS
+// rules. `port_trusts_test_ca`: [archive] tls_trusted_certificates is the
+// test CA (every TLS client must present a certificate); else it is unset
+// (a certificate is asked for, and checked when sent).
+ArchiveOptions SecureFacilityOptions(const TestCertificates& certificates,
+                                     std::uint16_t tls_port, bool port_trusts_test_ca) {
+  ArchiveOptions options = TlsArchiveOptions(certificates, tls_port);
+  if (!port_trusts_test_ca) {
+    auto& settings = options.extra_archive_settings;
+    settings.erase(std::remove_if(settings.begin(), settings.end(),
+                                  [](const std::string& line) {
+                                    return line.rfind("tls_trusted_certificates", 0) == 0;
+                                  }),
+                   settings.end());
+  }
+  options.facilities.push_back({"secure", {"SECURE_CT"}, {}, {}, true});
+  options.facility_lines["secure"] = {
+      "tls_required = true",
+      "trusted_certificates = " + certificates.facility_ca.certificate};
+  return options;
+}
+
+bool LogHas(const ArchiveProcess& archive, const std::string& text) {
+  return WaitUntil([&] { return archive.Log().find(text) != std::string::npos; }, 10s);
+}
+
+}  // namespace
+
+TEST_CASE("a facility with tls_required and trusted_certificates admits only its trusted TLS "
+          "clients",
+          "[tls]") {
+  const TestCertificates certificates;
+  const std::uint16_t tls_port = FreeTcpPort();
+  ArchiveProcess archive(SecureFacilityOptions(certificates, tls_port, true));
+
+  // On the plain port: refused for "secure", served for "clinic".
+  const ToolResult plain = archive.Echo("SECURE_CT");
+  INFO(plain.Describe());
+  CHECK(plain.exit_code != 0);
+  CHECK(LogHas(archive, "facility 'secure' requires DICOM TLS"));
+  CHECK(archive.Echo(archive.probe_ae()).exit_code == 0);
+
+  // Over TLS with the facility's own client certificate: served.
+  const ToolResult trusted = TlsEcho(
+      archive, tls_port, TlsOptions(certificates, certificates.facility_client), "SECURE_CT");
+  INFO(trusted.Describe());
+  CHECK(trusted.exit_code == 0);
+
+  // Over TLS with a certificate the port trusts but the facility does not.
+  const ToolResult other = TlsEcho(archive, tls_port,
+                                   TlsOptions(certificates, certificates.client), "SECURE_CT");
+  INFO(other.Describe());
+  CHECK(other.exit_code != 0);
+  CHECK(LogHas(archive, "facility 'secure' trusts other client certificates"));
+
+  // "clinic" has no rule: its TLS client with the port's CA is served.
+  CHECK(TlsEcho(archive, tls_port, TlsOptions(certificates, certificates.client)).exit_code == 0);
+}
+
+TEST_CASE("a facility's trusted_certificates refuse a TLS client without a certificate while "
+          "other facilities' anonymous TLS clients are served",
+          "[tls]") {
+  const TestCertificates certificates;
+  const std::uint16_t tls_port = FreeTcpPort();
+  ArchiveProcess archive(SecureFacilityOptions(certificates, tls_port, false));
+  const std::vector<std::string> anonymous{"--anonymous-tls", "+cf",
+                                           certificates.ca.certificate};
+
+  const ToolResult secure = TlsEcho(archive, tls_port, anonymous, "SECURE_CT");
+  INFO(secure.Describe());
+  CHECK(secure.exit_code != 0);
+  CHECK(LogHas(archive, "the client presented no certificate"));
+
+  const ToolResult clinic = TlsEcho(archive, tls_port, anonymous);
+  INFO(clinic.Describe());
+  CHECK(clinic.exit_code == 0);
+
+  const ToolResult trusted = TlsEcho(
+      archive, tls_port, TlsOptions(certificates, certificates.facility_client), "SECURE_CT");
+  INFO(trusted.Describe());
+  CHECK(trusted.exit_code == 0);
+}
+
+TEST_CASE("the archive refuses to start with an unusable TLS configuration", "[tls]") {
+  const TestCertificates certificates;
+  ArchiveOptions options = TlsArchiveOptions(certificates, FreeTcpPort());
+  SECTION("a private key that does not match the certificate") {
+    options.extra_archive_settings[2] = "tls_private_key = " + certificates.client.key;
+    CHECK_THROWS_WITH(ArchiveProcess(options),
+                      Catch::Contains("does not match certificate"));
+  }
+  SECTION("a facility requiring TLS without a TLS port") {
+    options.extra_archive_settings = {};
+    options.facility_lines[options.facilities.front().name] = {"tls_required = true"};
+    CHECK_THROWS_WITH(ArchiveProcess(options),
+                      Catch::Contains("requires DICOM TLS (tls_required or trusted_certificates) "
+                                      "but 'archive.tls_port' is not set"));
+  }
 }
 
 }  // namespace hokan::integration
