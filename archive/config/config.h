@@ -76,7 +76,7 @@ struct ArchiveConfig {
   // one of BCP195 (default), BCP195-ND, BCP195-EX, AES. When
   // tls_trusted_certificates (PEM files of CA or client certificates) are
   // given, a client must present a certificate that chains to one of them;
-  // without, no client certificate is asked for.
+  // without, none is required (see FacilityConfig::trusted_certificates).
   int tls_port = 0;
   std::string tls_certificate;
   std::string tls_private_key;
