@@ -14,6 +14,7 @@
 #include "dcmtk/dcmnet/assoc.h"
 #include "dcmtk/dcmnet/dimse.h"
 #include "dcmtk/dcmnet/dul.h"
+#include "dcmtk/dcmtls/tlslayer.h"
 #include "dcmtk/ofstd/ofstd.h"
 
 #include <fcntl.h>
@@ -205,6 +206,7 @@ std::string DicomSender::Open(const SendTarget& target,
                                           address.c_str());
   }
   if (result.good()) result = ProposeContexts(params, kinds);
+  if (result.good() && target.tls) result = UseTls(*target.tls, params);
   if (result.good()) {
     ApplyConnectTimeout();
     result = ASC_requestAssociation(network_, params, &association_);
@@ -387,6 +389,17 @@ void DicomSender::Close() {
   if (network_ != nullptr) ASC_dropNetwork(&network_);
   association_ = nullptr;
   network_ = nullptr;
+  tls_layer_.reset();  // after the network that used it
+}
+
+OFCondition DicomSender::UseTls(const TlsSettings& tls, T_ASC_Parameters* params) {
+  try {
+    tls_layer_.reset(MakeTlsTransportLayer(tls, NET_REQUESTOR).release());
+  } catch (const std::exception& e) {
+    return makeOFCondition(OFM_dcmnet, 999, OF_error, e.what());
+  }
+  const OFCondition set = ASC_setTransportLayer(network_, tls_layer_.get(), 0);
+  return set.good() ? ASC_setTransportLayerType(params, OFTrue) : set;
 }
 
 }  // namespace hokan::dicom

@@ -1,11 +1,16 @@
 #pragma once
 
+#include "dcmtk/config/osconfig.h"  // must come first
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
+#include <optional>
 #include <vector>
+
+#include "dicom/tls_transport.h"
 
 class DcmDataset;
 struct T_ASC_Association;
@@ -35,6 +40,9 @@ struct SendTarget {
   int acse_timeout_seconds = 30;
   int dimse_timeout_seconds = 60;
   int max_pdu_bytes = 65536;
+  // Set: the association uses DICOM TLS; our certificate and key identify
+  // us, the destination's certificate must chain to the trusted ones.
+  std::optional<TlsSettings> tls;
 };
 
 // What one C-STORE sub-operation did.
@@ -113,12 +121,15 @@ class DicomSender {
   SendResult Store(unsigned char context, const std::string& sop_class_uid,
                    const std::string& sop_instance_uid, const char* file, DcmDataset* data_set,
                    const std::string& move_originator_ae, std::uint16_t message_id);
+  // Makes the association being opened use DICOM TLS.
+  OFCondition UseTls(const TlsSettings& tls, T_ASC_Parameters* params);
   // The accepted context of `sop_class_uid` in exactly `transfer_syntax_uid`; 0: none.
   unsigned char ContextFor(const std::string& sop_class_uid,
                            const std::string& transfer_syntax_uid) const;
 
   T_ASC_Network* network_ = nullptr;
   T_ASC_Association* association_ = nullptr;
+  std::unique_ptr<DcmTLSTransportLayer, TlsTransportLayerDeleter> tls_layer_;  // TLS targets
   int dimse_timeout_seconds_ = 60;
 };
 

@@ -17,6 +17,7 @@
 #include "scp/find_identifier.h"
 #include "scp/outgoing_image.h"
 #include "scp/retrieve_handler.h"
+#include "scp/tls_admission.h"
 
 namespace hokan::scp {
 namespace {
@@ -39,10 +40,13 @@ class MoveSender : public SubOperationSender {
         kinds.emplace_back(instance.sop_class_uid, dicom::kLossyTransferSyntax);
       }
     }
-    return sender_.Open({config_.ae_title, destination_.ae_title, destination_.host,
-                         destination_.port, config_.acse_timeout_seconds,
-                         config_.dimse_timeout_seconds, config_.max_pdu_bytes},
-                        kinds);
+    dicom::SendTarget target{config_.ae_title, destination_.ae_title, destination_.host,
+                             destination_.port, config_.acse_timeout_seconds,
+                             config_.dimse_timeout_seconds, config_.max_pdu_bytes,
+                             std::nullopt};
+    target.tls = OutgoingTls(config_, destination_.ae_title, destination_.host,
+                             destination_.port);
+    return sender_.Open(target, kinds);
   }
 
   dicom::SendResult Send(const archive::Delivery& delivery) override {

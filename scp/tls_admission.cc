@@ -8,6 +8,25 @@
 
 namespace hokan::scp {
 
+std::optional<dicom::TlsSettings> OutgoingTls(const archive::ArchiveConfig& config,
+                                              const std::string& ae_title,
+                                              const std::string& host, int port) {
+  for (const archive::FacilityConfig& facility : config.facilities) {
+    for (const archive::DestinationConfig& destination : facility.move_destinations) {
+      if (destination.tls && destination.ae_title == ae_title && destination.host == host &&
+          destination.port == port) {
+        dicom::TlsSettings tls;
+        tls.certificate_file = config.tls_certificate;
+        tls.private_key_file = config.tls_private_key;
+        tls.profile = config.tls_profile;
+        tls.trusted_certificate_files = config.tls_trusted_certificates;
+        return tls;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 FacilityTlsPolicy::FacilityTlsPolicy(const archive::ArchiveConfig& config) {
   for (const archive::FacilityConfig& facility : config.facilities) {
     if (!facility.tls_required && facility.trusted_certificates.empty()) continue;

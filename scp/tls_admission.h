@@ -4,14 +4,24 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dcmtk/dcmnet/assoc.h"
 
 #include "archive/config/config.h"
+#include "dicom/tls_transport.h"
 #include "dicom/tls_trust.h"
 
 namespace hokan::scp {
+
+// DICOM TLS for an association to the destination ae_title@host:port when
+// a facility lists it as a move destination with "/tls": the archive's
+// tls_certificate and tls_private_key identify it, the destination's
+// certificate must chain to tls_trusted_certificates. Else none.
+std::optional<dicom::TlsSettings> OutgoingTls(const archive::ArchiveConfig& config,
+                                              const std::string& ae_title,
+                                              const std::string& host, int port);
 
 // What DICOM TLS asks of each facility's callers, applied once admission
 // has decided the facility ([facility.NAME] tls_required and

@@ -127,8 +127,13 @@ bool ParseBool(std::string_view source, const std::string& name, const std::stri
   Fail(source, fmt::format("key '{}' must be true or false, got '{}'", name, value));
 }
 
-// Parses "AE@host:port"; false if malformed.
-bool ParseDestination(const std::string& text, DestinationConfig* destination) {
+// Parses "AE@host:port" (or "AE@host:port/tls"); false if malformed.
+bool ParseDestination(std::string text, DestinationConfig* destination) {
+  const std::string tls_suffix = "/tls";
+  destination->tls = text.size() > tls_suffix.size() &&
+                     text.compare(text.size() - tls_suffix.size(), tls_suffix.size(),
+                                  tls_suffix) == 0;
+  if (destination->tls) text.resize(text.size() - tls_suffix.size());
   const auto at = text.find('@');
   const auto colon = text.rfind(':');
   if (at == std::string::npos || colon == std::string::npos || colon < at) return false;
@@ -189,13 +194,30 @@ bool ApplyFacilityTlsKey(std::string_view source, const std::string& section,
 // A TLS port needs its certificate and key, and a port of its own; a
 // facility that requires TLS needs a TLS port.
 void CheckArchiveTls(const ArchiveConfig& config, std::string_view source) {
+  bool tls_destination = false;
   for (const FacilityConfig& facility : config.facilities) {
+    for (const DestinationConfig& report : facility.report_destinations) {
+      if (report.tls) {
+        Fail(source, fmt::format("key 'facility.{}.report_destinations': '{}': Storage "
+                                 "Commitment reports over DICOM TLS are not supported yet",
+                                 facility.name, report.ae_title));
+      }
+    }
+    for (const DestinationConfig& destination : facility.move_destinations) {
+      tls_destination = tls_destination || destination.tls;
+    }
     if ((facility.tls_required || !facility.trusted_certificates.empty()) &&
         config.tls_port == 0) {
       Fail(source, fmt::format("section '[facility.{}]' requires DICOM TLS "
                                "(tls_required or trusted_certificates) but 'archive.tls_port' "
                                "is not set", facility.name));
     }
+  }
+  if (tls_destination && (config.tls_certificate.empty() || config.tls_private_key.empty() ||
+                          config.tls_trusted_certificates.empty())) {
+    Fail(source, "a move destination over DICOM TLS (AE@host:port/tls) requires "
+                 "'archive.tls_certificate', 'archive.tls_private_key' and "
+                 "'archive.tls_trusted_certificates'");
   }
   if (config.tls_port == 0) return;
   if (config.tls_port == config.port) {

@@ -16,6 +16,8 @@ struct DestinationConfig {
   std::string ae_title;
   std::string host;
   int port = 0;
+  // "AE@host:port/tls": associations to it use DICOM TLS (issue 14).
+  bool tls = false;
 };
 
 // A facility (tenant) as the configuration file declares it.

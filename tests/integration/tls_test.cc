@@ -381,3 +381,49 @@ TEST_CASE("the archive refuses to start with an unusable TLS configuration", "[t
 }
 
 }  // namespace hokan::integration
+
+namespace hokan::integration {
+
+TEST_CASE("C-MOVE sub-operations go over DICOM TLS to a destination marked /tls", "[tls]") {
+  const TestCertificates certificates;
+  // DCMTK's storescp with TLS, its certificate issued by the test CA; it
+  // requires the archive's certificate (issued by the same CA).
+  TempDir destination_dir{"hokan-tls-destination"};
+  fs::create_directories(destination_dir.path() / "in");
+  const std::uint16_t destination_port = FreeTcpPort();
+  const auto destination_tls = TlsOptions(certificates, certificates.client);
+  std::vector<std::string> storescp{"storescp", "-od", (destination_dir.path() / "in").string()};
+  storescp.insert(storescp.end(), destination_tls.begin(), destination_tls.end());
+  storescp.push_back(std::to_string(destination_port));
+  BackgroundProcess destination(storescp, destination_dir.path() / "storescp.log",
+                                destination_dir.path());
+  std::vector<std::string> probe{"echoscu"};
+  probe.insert(probe.end(), destination_tls.begin(), destination_tls.end());
+  probe.insert(probe.end(), {"localhost", std::to_string(destination_port)});
+  REQUIRE(WaitUntil([&] { return RunTool(probe, {}, 5s).exit_code == 0; }, 30s));
+
+  ArchiveOptions options = TlsArchiveOptions(certificates, FreeTcpPort());
+  options.extra_facility_lines = {"move_destinations = TLS_DEST@127.0.0.1:" +
+                                  std::to_string(destination_port) + "/tls"};
+  ArchiveProcess archive(options);
+  TempDir data;
+  const auto study =
+      MakeStudy(data.path() / "study", {"--count", "3", "--patient-id", "TLS_PATIENT"});
+  const ToolResult stored = archive.StoreScu(archive.probe_ae(), {"-v"}, PathsOf(study));
+  INFO(stored.Describe());
+  REQUIRE(stored.exit_code == 0);
+
+  const ToolResult moved =
+      RunTool({"movescu", "-v", "-P", "-to", "5", "-ta", "10", "-td", "60", "-aet",
+               archive.probe_ae(), "-aec", archive.ae_title(), "-aem", "TLS_DEST", "-k",
+               "QueryRetrieveLevel=PATIENT", "-k", "PatientID=TLS_PATIENT", "localhost",
+               std::to_string(archive.port())},
+              {}, 60s);
+  INFO(moved.Describe() << "\narchive log:\n" << archive.Log());
+  CHECK(moved.exit_code == 0);
+  // The destination speaks only TLS: a plain association to it would fail.
+  CHECK(WaitUntil([&] { return ListFilesRecursive(destination_dir.path() / "in").size() == 3; },
+                  10s));
+}
+
+}  // namespace hokan::integration
