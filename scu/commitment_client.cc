@@ -1,6 +1,7 @@
 #include "dcmtk/config/osconfig.h"  // must come first
 
 #include "scu/commitment_client.h"
+#include "scu/relay_tls.h"
 
 #include <memory>
 
@@ -24,6 +25,7 @@ dicom::SendTarget ArchiveTarget(const RelayConfig& config) {
   archive.port = config.archive_port;
   archive.acse_timeout_seconds = config.acse_timeout_seconds;
   archive.dimse_timeout_seconds = config.dimse_timeout_seconds;
+  archive.tls = ArchiveTls(config);  // [archive] tls = true
   return archive;
 }
 

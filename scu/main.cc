@@ -134,6 +134,12 @@ int Run(const RelayConfig& config) {
   std::cout << fmt::format("hokan-forward listening on port {} as AE title {}", config.port,
                            config.ae_title)
             << std::endl;
+  if (config.tls_port != 0) {
+    std::cout << fmt::format("hokan-forward listening for DICOM TLS ({}) on port {}",
+                             config.tls_profile, config.tls_port)
+              << std::endl;
+  }
+  if (config.archive_tls) Log(LogLevel::kInfo, "forwarding to the archive over DICOM TLS");
   server.Serve();
   if (import) import->Stop();
   if (pull) pull->Stop();

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "archive/common/byte_count.h"
@@ -245,15 +246,60 @@ Section ImportSection() {
   };
 }
 
+// DICOM TLS keys (issue 14): [relay] tls_*, [archive] tls.
+void AddTlsKeys(std::map<std::string, Section>& sections) {
+  Section& relay = sections.at("relay");
+  relay["tls_port"] = [](RelayConfig& c, const KeyParser& p) { c.tls_port = p.Int(0, 65535); };
+  relay["tls_certificate"] = [](RelayConfig& c, const KeyParser& p) {
+    c.tls_certificate = p.NonEmpty();
+  };
+  relay["tls_private_key"] = [](RelayConfig& c, const KeyParser& p) {
+    c.tls_private_key = p.NonEmpty();
+  };
+  relay["tls_profile"] = [](RelayConfig& c, const KeyParser& p) {
+    static const std::set<std::string> profiles = {"BCP195", "BCP195-ND", "BCP195-EX", "AES"};
+    if (!profiles.count(p.value())) p.Bad("BCP195, BCP195-ND, BCP195-EX or AES");
+    c.tls_profile = p.value();
+  };
+  relay["tls_trusted_certificates"] = [](RelayConfig& c, const KeyParser& p) {
+    c.tls_trusted_certificates = SplitList(p.value());
+  };
+  sections.at("archive")["tls"] = [](RelayConfig& c, const KeyParser& p) {
+    if (p.value() != "true" && p.value() != "false") p.Bad("true or false");
+    c.archive_tls = p.value() == "true";
+  };
+}
+
+// A TLS port or TLS to the archive needs the relay's certificate and key;
+// TLS to the archive also needs the certificates the archive's must chain to.
+void CheckTls(const RelayConfig& config, const std::string& source) {
+  if ((config.tls_port != 0 || config.archive_tls) &&
+      (config.tls_certificate.empty() || config.tls_private_key.empty())) {
+    Fail(source, "keys 'relay.tls_certificate' and 'relay.tls_private_key' are required with "
+                 "'relay.tls_port' or 'archive.tls'");
+  }
+  if (config.tls_port != 0 && config.tls_port == config.port) {
+    Fail(source, "key 'relay.tls_port' must differ from 'relay.port'");
+  }
+  if (config.archive_tls && config.tls_trusted_certificates.empty()) {
+    Fail(source, "key 'relay.tls_trusted_certificates' is required with 'archive.tls' (the "
+                 "archive's certificate must chain to one of them)");
+  }
+}
+
 const std::map<std::string, Section>& Sections() {
-  static const std::map<std::string, Section> sections = {
+  static const std::map<std::string, Section> sections = [] {
+    std::map<std::string, Section> all = {
       {"relay", RelaySection()},
       {"archive", ArchiveSection()},
       {"timing", TimingSection()},
       {"selection", SelectionSection()},
       {"pull", PullSection()},
       {"import", ImportSection()},
-  };
+    };
+    AddTlsKeys(all);
+    return all;
+  }();
   return sections;
 }
 
@@ -317,6 +363,7 @@ RelayConfig ParseRelayConfig(const std::string& text, const std::string& source)
   if (config.retry_max < config.retry_initial) {
     Fail(source, "key 'timing.retry_max_seconds' must not be under timing.retry_initial_seconds");
   }
+  CheckTls(config, source);
   if (config.node_name.empty()) config.node_name = DefaultNodeName();
   return config;
 }

@@ -67,6 +67,20 @@ struct RelayConfig {
   std::optional<std::filesystem::path> import_dir;
   std::chrono::seconds poll_interval{1};  // scheduler and folder polling
   std::string log_level = "info";
+  // DICOM TLS (issue 14). [relay] tls_port: a second port where modalities
+  // send over TLS (0: none); tls_certificate and tls_private_key (PEM)
+  // identify the relay there and towards the archive; a TLS client's
+  // certificate must chain to tls_trusted_certificates (empty: none is
+  // asked for), and so must the archive's with archive_tls; tls_profile:
+  // BCP195 (default), BCP195-ND, BCP195-EX or AES.
+  int tls_port = 0;
+  std::string tls_certificate;
+  std::string tls_private_key;
+  std::string tls_profile = "BCP195";
+  std::vector<std::string> tls_trusted_certificates;
+  // [archive] tls = true: forwarding and commitment requests to the archive
+  // use DICOM TLS ([archive] port is then the archive's tls_port).
+  bool archive_tls = false;
 };
 
 // The relay's SQLite file (<spool_dir>/queue.sqlite): the queue, the pull

@@ -20,6 +20,7 @@
 #include "dicom/accepted_transfer_syntaxes.h"
 #include "archive/common/log.h"
 #include "dicom/dimse_status.h"
+#include "scu/relay_tls.h"
 
 namespace hokan::relay {
 namespace {
@@ -280,15 +281,46 @@ RelayServer::RelayServer(const RelayConfig& config, SpoolStore& store, RelayScpH
       pool_({config.port, kMaxAssociations, kMaxPduBytes, config.acse_timeout_seconds,
              config.association_request_deadline_seconds, config.max_half_open_per_address,
              std::nullopt},
-            [this](T_ASC_Association* association) { ServeAssociation(association); }) {}
+            [this](T_ASC_Association* association) { ServeAssociation(association); }) {
+  if (config.tls_port != 0) {
+    tls_pool_ = std::make_unique<dicom::AssociationPool>(
+        dicom::AssociationPoolOptions{config.tls_port, kMaxAssociations, kMaxPduBytes,
+                                      config.acse_timeout_seconds,
+                                      config.association_request_deadline_seconds,
+                                      config.max_half_open_per_address, IncomingTls(config)},
+        [this](T_ASC_Association* association) { ServeAssociation(association); });
+  }
+}
 
-RelayServer::~RelayServer() = default;
+RelayServer::~RelayServer() {
+  Stop();
+  if (tls_accepting_thread_.joinable()) tls_accepting_thread_.join();
+  tls_pool_.reset();  // before the members its workers use
+}
 
-void RelayServer::Open() { pool_.Open(); }
+void RelayServer::Open() {
+  pool_.Open();
+  if (tls_pool_) tls_pool_->Open();
+}
 
-void RelayServer::Serve() { pool_.Serve(); }
+// The TLS port is served on a thread of its own; Serve returns when both
+// have stopped.
+void RelayServer::Serve() {
+  if (tls_pool_) {
+    tls_accepting_thread_ = std::thread([this] {
+      tls_pool_->Serve();
+      pool_.Stop();
+    });
+  }
+  pool_.Serve();
+  if (tls_pool_) tls_pool_->Stop();
+  if (tls_accepting_thread_.joinable()) tls_accepting_thread_.join();
+}
 
-void RelayServer::Stop() { pool_.Stop(); }
+void RelayServer::Stop() {
+  pool_.Stop();
+  if (tls_pool_) tls_pool_->Stop();
+}
 
 void RelayServer::ServeAssociation(T_ASC_Association* association) {
   const auto [calling_ae, called_ae, peer] = dicom::PartiesOf(*association);

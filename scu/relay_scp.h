@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <thread>
 
 #include "dcmtk/dcmnet/assoc.h"
 #include "dcmtk/dcmnet/scpcfg.h"
@@ -45,7 +47,8 @@ struct RelayScpHooks {
 // spool volume is under min_free_bytes or a write fails (the server keeps
 // running); and the Storage Commitment Push Model SOP class
 // (1.2.840.10008.1.20.1) in both roles, N-ACTION and N-EVENT-REPORT going to
-// the hooks. One thread accepts; a fixed pool of workers serves.
+// the hooks. One thread accepts; a fixed pool of workers serves. With
+// [relay] tls_port a second pool accepts DICOM TLS there the same way.
 class RelayServer {
  public:
   RelayServer(const RelayConfig& config, SpoolStore& store, RelayScpHooks hooks);
@@ -70,7 +73,9 @@ class RelayServer {
   SpoolStore& store_;
   RelayScpHooks hooks_;
   DcmSharedSCPConfig scp_config_;
-  dicom::AssociationPool pool_;  // last: its workers use the members above until it is destroyed
+  dicom::AssociationPool pool_;  // its workers use the members above until it is destroyed
+  std::unique_ptr<dicom::AssociationPool> tls_pool_;  // with [relay] tls_port
+  std::thread tls_accepting_thread_;                  // runs tls_pool_->Serve()
 };
 
 }  // namespace hokan::relay

@@ -23,6 +23,7 @@
 
 #include "tests/integration/archive_process.h"
 #include "tests/integration/dicom_tools.h"
+#include "tests/integration/relay_process.h"
 #include "tests/integration/test_support.h"
 #include "tests/integration/tool_runner.h"
 
@@ -424,6 +425,55 @@ TEST_CASE("C-MOVE sub-operations go over DICOM TLS to a destination marked /tls"
   // The destination speaks only TLS: a plain association to it would fail.
   CHECK(WaitUntil([&] { return ListFilesRecursive(destination_dir.path() / "in").size() == 3; },
                   10s));
+}
+
+}  // namespace hokan::integration
+
+namespace hokan::integration {
+
+TEST_CASE("hokan-forward receives over DICOM TLS and forwards to the archive's TLS port", "[tls]") {
+  const TestCertificates certificates;
+  const std::uint16_t archive_tls_port = FreeTcpPort();
+  ArchiveOptions archive_options = TlsArchiveOptions(certificates, archive_tls_port);
+  archive_options.facilities.front().store_ae_titles.push_back("RELAY");
+  ArchiveProcess archive(archive_options);
+
+  // The relay's certificate (the test "client" one) is issued by the CA the
+  // archive trusts; it trusts the same CA for its clients and the archive.
+  RelayOptions relay_options;
+  relay_options.ae_title = "RELAY";
+  relay_options.modality_ae_titles = {"MODALITY"};
+  relay_options.archive_ae_title = archive.ae_title();
+  relay_options.archive_port = archive_tls_port;
+  const std::uint16_t relay_tls_port = FreeTcpPort();
+  relay_options.settings = {
+      {"timing", {"mode = on_receipt", "retry_initial_seconds = 1", "retry_max_seconds = 2"}},
+      {"archive", {"parallel_associations = 1", "tls = true"}},
+      {"relay",
+       {"tls_port = " + std::to_string(relay_tls_port),
+        "tls_certificate = " + certificates.client.certificate,
+        "tls_private_key = " + certificates.client.key,
+        "tls_trusted_certificates = " + certificates.ca.certificate}}};
+  RelayProcess relay(relay_options);
+  relay.Start();
+
+  TempDir data;
+  const auto study = MakeStudy(data.path() / "study", {"--count", "3"});
+  std::vector<std::string> store{"storescu", "-v", "-to", "5", "-ta", "10", "-td", "30"};
+  const auto modality_tls = TlsOptions(certificates, certificates.client);
+  store.insert(store.end(), modality_tls.begin(), modality_tls.end());
+  store.insert(store.end(), {"-aet", "MODALITY", "-aec", "RELAY", "localhost",
+                             std::to_string(relay_tls_port)});
+  for (const std::string& path : PathsOf(study)) store.push_back(path);
+  const ToolResult stored = RunTool(store, {}, 60s);
+  INFO(stored.Describe() << "\nrelay log:\n" << relay.Log());
+  REQUIRE(stored.exit_code == 0);
+  CHECK(CountStoreSuccesses(stored.output) == 3);
+
+  // Forwarded over TLS: the archive's port given to the relay is its TLS one.
+  INFO("relay log:\n" << relay.Log());
+  CHECK(WaitUntil(
+      [&] { return archive.sql().Count("SELECT count(*) FROM instances") == 3; }, 30s));
 }
 
 }  // namespace hokan::integration
