@@ -63,6 +63,16 @@ std::optional<CommandLine> ParseCommandLine(int argc, char** argv) {
   return command_line;
 }
 
+// Says where DICOM TLS is in use ([relay] tls_port, [archive] tls).
+void AnnounceTls(const RelayConfig& config) {
+  if (config.tls_port != 0) {
+    std::cout << fmt::format("hokan-forward listening for DICOM TLS ({}) on port {}",
+                             config.tls_profile, config.tls_port)
+              << std::endl;
+  }
+  if (config.archive_tls) Log(LogLevel::kInfo, "forwarding to the archive over DICOM TLS");
+}
+
 int Run(const RelayConfig& config) {
   // Signals go to one sigwait thread; blocked before any thread starts.
   sigset_t signals;
@@ -134,12 +144,7 @@ int Run(const RelayConfig& config) {
   std::cout << fmt::format("hokan-forward listening on port {} as AE title {}", config.port,
                            config.ae_title)
             << std::endl;
-  if (config.tls_port != 0) {
-    std::cout << fmt::format("hokan-forward listening for DICOM TLS ({}) on port {}",
-                             config.tls_profile, config.tls_port)
-              << std::endl;
-  }
-  if (config.archive_tls) Log(LogLevel::kInfo, "forwarding to the archive over DICOM TLS");
+  AnnounceTls(config);
   server.Serve();
   if (import) import->Stop();
   if (pull) pull->Stop();
