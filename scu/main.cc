@@ -63,8 +63,12 @@ std::optional<CommandLine> ParseCommandLine(int argc, char** argv) {
   return command_line;
 }
 
-// Says where DICOM TLS is in use ([relay] tls_port, [archive] tls).
-void AnnounceTls(const RelayConfig& config) {
+// Says where the relay listens, and where DICOM TLS is in use ([relay]
+// tls_port, [archive] tls).
+void AnnounceListening(const RelayConfig& config) {
+  std::cout << fmt::format("hokan-forward listening on port {} as AE title {}", config.port,
+                           config.ae_title)
+            << std::endl;
   if (config.tls_port != 0) {
     std::cout << fmt::format("hokan-forward listening for DICOM TLS ({}) on port {}",
                              config.tls_profile, config.tls_port)
@@ -141,10 +145,7 @@ int Run(const RelayConfig& config) {
       config.archive_host, config.archive_port,
       config.pull_ae_title ? ", pulling from " + *config.pull_ae_title : std::string(),
       config.import_dir ? ", importing from " + config.import_dir->string() : std::string());
-  std::cout << fmt::format("hokan-forward listening on port {} as AE title {}", config.port,
-                           config.ae_title)
-            << std::endl;
-  AnnounceTls(config);
+  AnnounceListening(config);
   server.Serve();
   if (import) import->Stop();
   if (pull) pull->Stop();
