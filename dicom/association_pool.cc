@@ -238,7 +238,16 @@ void AssociationPool::WorkerLoop() {
       association = waiting_.front();
       waiting_.pop_front();
     }
-    serve_(association);
+    try {
+      serve_(association);
+    } catch (const std::exception& error) {
+      // The serve function owns the association and is not meant to throw;
+      // if it does, this worker logs it and serves on rather than ending
+      // the program (the association is not touched again: its owner may
+      // already have released it).
+      Log(LogLevel::kError, "port {}: serving an association failed: {}", options_.port,
+          error.what());
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
       ++idle_workers_;

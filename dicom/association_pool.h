@@ -65,7 +65,9 @@ using ServeAssociationFunction = std::function<void(T_ASC_Association* associati
 //   limit exceeded) and logged. Up to `workers` serve calls run at once.
 // - Nagle's algorithm is off on every association socket.
 // - No exception escapes its threads: if the reader fails, it is logged and
-//   the pool stops (Serve returns).
+//   the pool stops (Serve returns); a serve call that throws is logged and
+//   its worker serves on (the serve function owns the association and
+//   should not throw).
 class AssociationPool {
  public:
   AssociationPool(AssociationPoolOptions options, ServeAssociationFunction serve);
