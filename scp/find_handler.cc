@@ -78,6 +78,13 @@ class ResponseBatch {
 
 }  // namespace
 
+archive::FindLimits FindLimitsOf(const archive::ArchiveConfig& config) {
+  archive::FindLimits limits;
+  limits.max_matches = static_cast<std::size_t>(config.limits.find_max_matches);
+  limits.statement_timeout = std::chrono::milliseconds(config.limits.find_statement_timeout_ms);
+  return limits;
+}
+
 OFCondition FindHandler::Handle(T_DIMSE_C_FindRQ& request,
                                 T_ASC_PresentationContextID context_id) {
   DcmDataset* received = nullptr;
@@ -112,7 +119,8 @@ OFCondition FindHandler::Handle(T_DIMSE_C_FindRQ& request,
     ResponseBatch batch(scp_.association_);  // sent by the end of this block
     FindResponseBuilder responses(parsed.identifier);
     outcome = scp_.services_.query.Find(
-        QueryScopeOf(caller), parsed.identifier.request, [&](const archive::FindMatch& match) {
+        QueryScopeOf(caller), parsed.identifier.request, FindLimitsOf(scp_.services_.config),
+        [&](const archive::FindMatch& match) {
           if (scp_.checkForCANCEL(context_id, request.MessageID) == EC_Normal) {
             cancelled = true;
             return false;
@@ -130,6 +138,8 @@ OFCondition FindHandler::Handle(T_DIMSE_C_FindRQ& request,
       return Finish(context_id, request, dicom::status::kDoesNotMatchSopClass, outcome.message,
                     0, level);
     case archive::QueryStatus::kUnavailable:
+    case archive::QueryStatus::kTooManyMatches:  // refused before any response
+    case archive::QueryStatus::kTimedOut:
       return Finish(context_id, request, dicom::status::kOutOfResources, outcome.message, 0,
                     level);
     case archive::QueryStatus::kStopped:

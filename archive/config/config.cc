@@ -153,10 +153,6 @@ const std::set<std::string> kArchiveTlsKeys = {"tls_port", "tls_certificate", "t
                                                "tls_profile", "tls_trusted_certificates"};
 const std::set<std::string> kTlsProfiles = {"BCP195", "BCP195-ND", "BCP195-EX", "AES"};
 
-bool IsArchiveKey(const std::string& key) {
-  return kArchiveKeys.count(key) > 0 || kArchiveTlsKeys.count(key) > 0;
-}
-
 void ApplyArchiveTlsKey(std::string_view source, ArchiveConfig& config,
                         const std::string& key, const std::string& value) {
   const std::string name = "archive." + key;
@@ -230,9 +226,46 @@ void CheckArchiveTls(const ArchiveConfig& config, std::string_view source) {
   }
 }
 
+// Resource limits: [archive] keys kept apart from the others.
+const std::set<std::string> kLimitKeys = {
+    "find_max_matches",     "find_statement_timeout_ms", "max_identifier_keys",
+    "max_identifier_bytes", "max_commitment_items",      "max_commitment_bytes",
+    "max_object_bytes"};
+
+bool IsArchiveKey(const std::string& key) {
+  return kArchiveKeys.count(key) > 0 || kArchiveTlsKeys.count(key) > 0 ||
+         kLimitKeys.count(key) > 0;
+}
+
+void ApplyLimitKey(std::string_view source, ResourceLimits& limits, const std::string& key,
+                   const std::string& value) {
+  const std::string name = "archive." + key;
+  const auto positive_bytes = [&] {
+    const std::int64_t bytes = ParseBytes(source, name, value);
+    if (bytes < 1) Fail(source, fmt::format("key '{}' must be at least 1 byte", name));
+    return bytes;
+  };
+  if (key == "find_max_matches") {
+    limits.find_max_matches = ParseInt(source, name, value, 0, 100000000);
+  } else if (key == "find_statement_timeout_ms") {
+    limits.find_statement_timeout_ms = ParseInt(source, name, value, 0, 3600000);
+  } else if (key == "max_identifier_keys") {
+    limits.max_identifier_keys = ParseInt(source, name, value, 1, 1000000);
+  } else if (key == "max_identifier_bytes") {
+    limits.max_identifier_bytes = positive_bytes();
+  } else if (key == "max_commitment_items") {
+    limits.max_commitment_items = ParseInt(source, name, value, 1, 10000000);
+  } else if (key == "max_commitment_bytes") {
+    limits.max_commitment_bytes = positive_bytes();
+  } else if (key == "max_object_bytes") {
+    limits.max_object_bytes = positive_bytes();
+  }
+}
+
 void ApplyArchiveKey(std::string_view source, ArchiveConfig& config,
                      const std::string& key, const std::string& value) {
   const std::string name = "archive." + key;
+  if (kLimitKeys.count(key)) return ApplyLimitKey(source, config.limits, key, value);
   if (key == "ae_title") {
     if (!IsValidAeTitle(value)) {
       Fail(source, fmt::format("key '{}' must be 1-16 characters without backslash, got '{}'",

@@ -56,6 +56,19 @@ enum class DuplicatePolicy {
   kReject,  // keep the stored copy, refuse the new one (status 0xC010)
 };
 
+// Bounds on what one request may cost the archive ([archive] keys of the
+// same names; docs/configuration.md, "Resource limits"). 0 in a count or
+// time: no limit.
+struct ResourceLimits {
+  int find_max_matches = 10000;             // more: C-FIND refused with 0xA700
+  int find_statement_timeout_ms = 30000;    // per SQL statement of a C-FIND
+  int max_identifier_keys = 256;            // C-FIND/C-MOVE/C-GET identifier elements
+  std::int64_t max_identifier_bytes = 1 << 20;     // its encoded size
+  int max_commitment_items = 50000;         // N-ACTION Referenced SOP Sequence items
+  std::int64_t max_commitment_bytes = 16 << 20;    // N-ACTION data set, encoded
+  std::int64_t max_object_bytes = 2LL << 30;       // one C-STORE data set, as received
+};
+
 // The archive node's configuration, validated: every field holds a usable
 // value once LoadConfig/ParseConfig returns.
 struct ArchiveConfig {
@@ -107,6 +120,7 @@ struct ArchiveConfig {
   // destination.
   int connect_timeout_seconds = 10;
   std::vector<FacilityConfig> facilities;
+  ResourceLimits limits;
 };
 
 // Overrides as "section.key" → value, applied on top of the file (command

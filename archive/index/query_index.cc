@@ -131,10 +131,24 @@ namespace {
 // parallel worker (about 20 ms on a small machine) and JIT compilation
 // (10-20 ms) only add to them, yet the planner's cost estimates cross both
 // thresholds with a large index (the one-month StudyDate query at ten
-// million instances: 50 ms with both, 14 ms without). For this transaction
-// only; one round trip.
+// million instances: 50 ms with both, 14 ms without). A cursor is planned
+// for its first tenth by default (cursor_tuple_fraction), which trades the
+// plans tuned for the whole result for fast-start ones: every match is
+// read, so plan for all of them. For this transaction only; one round trip.
 constexpr const char* kFindSettings =
-    "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0";
+    "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
+    "SET LOCAL cursor_tuple_fraction = 1.0";
+
+// Rows per FETCH: a few hundred matches in memory at a time (well under a
+// megabyte) and one round trip per few hundred responses.
+constexpr int kFetchRows = 256;
+
+constexpr const char* kCursor = "hokan_find";
+
+// PostgreSQL cancelled a statement (statement_timeout, SQLSTATE 57014).
+// Not a pqxx exception, so the transaction helper lets it pass (and rolls
+// back) instead of reporting a database failure.
+struct StatementTimedOut {};
 
 FindMatch MatchOf(const pqxx::row& row, const BuiltQuery& query) {
   FindMatch match;
@@ -156,18 +170,62 @@ FindMatch MatchOf(const pqxx::row& row, const BuiltQuery& query) {
   return match;
 }
 
+// Declares the cursor over `query` and hands its rows to `each`, kFetchRows
+// at a time. With a maximum, the cursor is scrollable: MOVE evaluates the
+// statement up to one row past the maximum on the server (nothing is sent
+// here), and MOVE ABSOLUTE 0 rewinds it when the count is within bounds.
+FindEnd StreamMatches(pqxx::read_transaction& transaction, const BuiltQuery& query,
+                      const FindLimits& limits, const QueryIndex::MatchConsumer& each) {
+  std::string settings = kFindSettings;
+  if (limits.statement_timeout.count() > 0) {
+    settings += fmt::format("; SET LOCAL statement_timeout = {}", limits.statement_timeout.count());
+  }
+  transaction.exec(settings);
+  const bool capped = limits.max_matches > 0;
+  transaction.exec_params(fmt::format("DECLARE {} {} CURSOR FOR {}", kCursor,
+                                      capped ? "SCROLL" : "NO SCROLL", query.sql),
+                          pqxx::prepare::make_dynamic_params(query.params));
+  const std::string fetch = fmt::format("FETCH FORWARD {} FROM {}", kFetchRows, kCursor);
+  std::string next = fetch;
+  if (capped) {
+    const pqxx::result moved =
+        transaction.exec(fmt::format("MOVE FORWARD {} IN {}", limits.max_matches + 1, kCursor));
+    if (static_cast<std::size_t>(moved.affected_rows()) > limits.max_matches) {
+      return FindEnd::kTooManyMatches;
+    }
+    next = fmt::format("MOVE ABSOLUTE 0 IN {}; {}", kCursor, fetch);  // one round trip
+  }
+  for (;;) {
+    const pqxx::result rows = transaction.exec(next);
+    next = fetch;
+    for (const auto& row : rows) {
+      if (!each(MatchOf(row, query))) return FindEnd::kStopped;
+    }
+    if (rows.size() < static_cast<pqxx::result::size_type>(kFetchRows)) {
+      return FindEnd::kCompleted;
+    }
+  }
+}
+
 }  // namespace
 
-void QueryIndex::ForEachMatch(const FindRequest& request, const MatchConsumer& each) {
+FindEnd QueryIndex::ForEachMatch(const FindRequest& request, const FindLimits& limits,
+                                 const MatchConsumer& each) {
   const BuiltQuery query = BuildFindQuery(request);
-  const std::string what = fmt::format("C-FIND at {} level", QueryLevelName(request.level));
-  const pqxx::result result =
-      sql::ReadOnly(database_, what, [&](pqxx::read_transaction& transaction) {
-        transaction.exec(kFindSettings);
-        return transaction.exec_params(query.sql, pqxx::prepare::make_dynamic_params(query.params));
-      });
-  for (const auto& row : result) {
-    if (!each(MatchOf(row, query))) return;
+  sql::TransactionPolicy policy{fmt::format("C-FIND at {} level", QueryLevelName(request.level))};
+  policy.retry = false;  // `each` sends responses
+  try {
+    return sql::Transact<pqxx::read_transaction>(
+        database_, policy, [&](pqxx::read_transaction& transaction) {
+          try {
+            return StreamMatches(transaction, query, limits, each);
+          } catch (const pqxx::sql_error& error) {
+            if (error.sqlstate() == "57014") throw StatementTimedOut{};  // query_canceled
+            throw;
+          }
+        });
+  } catch (const StatementTimedOut&) {
+    return FindEnd::kTimedOut;
   }
 }
 

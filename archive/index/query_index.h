@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -40,6 +42,22 @@ struct BuiltQuery {
 // rules refuse, hokan::Error(kInternal) when facility_ids is empty.
 BuiltQuery BuildFindQuery(const FindRequest& request);
 
+// The bounds of one C-FIND ([archive] find_max_matches and
+// find_statement_timeout_ms, docs/configuration.md).
+struct FindLimits {
+  std::size_t max_matches = 0;                   // 0: no maximum
+  std::chrono::milliseconds statement_timeout{0};  // 0: none
+};
+
+// How ForEachMatch ended.
+enum class FindEnd {
+  kCompleted,       // every match was handed over
+  kStopped,         // the consumer returned false
+  kTooManyMatches,  // more than max_matches: none was handed over
+  kTimedOut,        // a statement ran past statement_timeout (matches may
+                    // have been handed over before it)
+};
+
 // Answers C-FIND requests from the index in PostgreSQL. Thread-safe.
 class QueryIndex {
  public:
@@ -48,15 +66,22 @@ class QueryIndex {
 
   // Calls `each` with every match of `request`, one at a time, in a
   // deterministic order (by the primary key of the level's rows), until it
-  // returns false. One statement in one read transaction that ends (and
-  // gives its connection back) before the first call, so `each` may do
-  // network I/O; the rows stay in the client library's result, matches are
-  // not collected. Throws hokan::Error(kInvalidInput) as BuildFindQuery does
-  // (before touching the database) and hokan::Error(kDatabase) when
-  // PostgreSQL fails, before the first call; parameter values are never
-  // logged; exceptions from `each` pass through.
+  // returns false. The matches come from a server-side cursor in one
+  // read-only transaction, fetched a few hundred rows at a time: memory
+  // does not grow with the number of matches. The transaction, and so one
+  // pooled connection, is held while `each` runs (it may do network I/O).
+  // With limits.max_matches, the statement is first evaluated up to one
+  // row past it (on the server) and, when there are more matches than
+  // that, none is handed over (kTooManyMatches). limits.statement_timeout
+  // bounds each statement (planning and evaluation, each fetch);
+  // PostgreSQL cancelling one ends the query with kTimedOut.
+  // Throws hokan::Error(kInvalidInput) as BuildFindQuery does (before
+  // touching the database) and hokan::Error(kDatabase) when PostgreSQL
+  // fails; parameter values are never logged; exceptions from `each` pass
+  // through. Never retried (`each` has effects).
   using MatchConsumer = std::function<bool(const FindMatch& match)>;
-  void ForEachMatch(const FindRequest& request, const MatchConsumer& each);
+  FindEnd ForEachMatch(const FindRequest& request, const FindLimits& limits,
+                       const MatchConsumer& each);
 
   // The stored instances a C-MOVE or C-GET selects, in study, series and
   // instance order, from one statement. Throws hokan::Error(kInvalidInput)

@@ -25,12 +25,14 @@ enum class QueryStatus {
   kStopped,       // the consumer returned false
   kInvalidQuery,  // the matching rules refuse a key (message names it)
   kUnavailable,   // the index failed (logged); retry later
+  kTooManyMatches,  // more than limits.max_matches; none was handed over
+  kTimedOut,        // a statement ran past limits.statement_timeout
 };
 
 struct QueryOutcome {
   QueryStatus status = QueryStatus::kCompleted;
   std::size_t matches = 0;  // the consumer took (returned true for)
-  std::string message;      // kInvalidQuery, kUnavailable: why
+  std::string message;      // every status but kCompleted, kStopped: why
 };
 
 // Thread-safe; never throws for the index's failures (they are outcomes).
@@ -41,9 +43,11 @@ class QueryService {
 
   // Runs `request` within `scope` (its facility_ids, shared patients and
   // range are set from the scope) and hands each match to `each`, in the
-  // index's order, until it returns false. Nothing is collected: memory
-  // does not grow with the number of matches handed over.
-  QueryOutcome Find(const QueryScope& scope, FindRequest request,
+  // index's order, until it returns false, within `limits`
+  // (QueryIndex::ForEachMatch). Nothing is collected: memory does not grow
+  // with the number of matches. The messages of kTooManyMatches and
+  // kTimedOut name the limit and its configuration key.
+  QueryOutcome Find(const QueryScope& scope, FindRequest request, const FindLimits& limits,
                     const QueryIndex::MatchConsumer& each);
 
  private:
