@@ -33,15 +33,13 @@ QueryOutcome QueryService::Find(const QueryScope& scope, FindRequest request,
   }
   if (end == FindEnd::kTooManyMatches) {
     return {QueryStatus::kTooManyMatches, 0,
-            fmt::format("more than {} matches (archive.find_max_matches); narrow the query",
-                        limits.max_matches)};
+            fmt::format("more than {} matches (archive.find_max_matches)", limits.max_matches)};
   }
   if (end == FindEnd::kTimedOut) {
     Log(LogLevel::kWarn, "query for facility {}: stopped after {} ms, {} match(es) sent",
         scope.facility_id, limits.statement_timeout.count(), outcome.matches);
     return {QueryStatus::kTimedOut, outcome.matches,
-            fmt::format("the query took longer than {} ms (archive.find_statement_timeout_ms) "
-                        "and was stopped; narrow the query",
+            fmt::format("took over {} ms (archive.find_statement_timeout_ms)",
                         limits.statement_timeout.count())};
   }
   return outcome;

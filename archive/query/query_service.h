@@ -46,7 +46,8 @@ class QueryService {
   // index's order, until it returns false, within `limits`
   // (QueryIndex::ForEachMatch). Nothing is collected: memory does not grow
   // with the number of matches. The messages of kTooManyMatches and
-  // kTimedOut name the limit and its configuration key.
+  // kTimedOut name the limit and its configuration key (in under 64
+  // characters: they become an Error Comment).
   QueryOutcome Find(const QueryScope& scope, FindRequest request, const FindLimits& limits,
                     const QueryIndex::MatchConsumer& each);
 
