@@ -2,6 +2,8 @@
 
 #include "scp/commitment_handler.h"
 
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcsequen.h"
 #include "dcmtk/dcmdata/dcuid.h"
 
 #include <fmt/format.h>
@@ -16,6 +18,27 @@
 #include "scp/archive_scp.h"
 
 namespace hokan::scp {
+namespace {
+
+// The limit an N-ACTION data set exceeds ([archive] max_commitment_items,
+// max_commitment_bytes), as an Error Comment under 64 characters; empty
+// when within them. Checked before the data set is parsed.
+std::string OverCommitmentLimits(DcmDataset& information,
+                                 const archive::ResourceLimits& limits) {
+  DcmSequenceOfItems* items = nullptr;
+  if (information.findAndGetSequence(DCM_ReferencedSOPSequence, items).good() &&
+      items != nullptr && items->card() > static_cast<unsigned long>(limits.max_commitment_items)) {
+    return fmt::format("over {} items (archive.max_commitment_items)", limits.max_commitment_items);
+  }
+  const auto bytes = static_cast<std::int64_t>(information.getLength(EXS_LittleEndianExplicit));
+  if (bytes > limits.max_commitment_bytes) {
+    return fmt::format("over {} bytes (archive.max_commitment_bytes)",
+                       limits.max_commitment_bytes);
+  }
+  return {};
+}
+
+}  // namespace
 
 OFCondition CommitmentHandler::Handle(T_DIMSE_N_ActionRQ& request,
                                       T_ASC_PresentationContextID context_id) {
@@ -26,6 +49,11 @@ OFCondition CommitmentHandler::Handle(T_DIMSE_N_ActionRQ& request,
   std::unique_ptr<DcmDataset> information(received);
   const Refusal refusal = Check(request, action_type);
   if (refusal.status != 0) return Respond(context_id, request, refusal.status, refusal.comment);
+  const std::string over = OverCommitmentLimits(*information, scp_.services_.config.limits);
+  if (!over.empty()) {
+    Log(LogLevel::kWarn, "storage commitment from {} refused: {}", scp_.caller_.calling_ae, over);
+    return Respond(context_id, request, dicom::status::kResourceLimitation, over);
+  }
 
   dicom::CommitmentRequestParse parse = dicom::ParseCommitmentRequest(*information);
   if (!parse.ok) return Respond(context_id, request, parse.status, parse.error);

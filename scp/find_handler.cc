@@ -104,11 +104,13 @@ OFCondition FindHandler::Handle(T_DIMSE_C_FindRQ& request,
     return Finish(context_id, request, dicom::status::kSopClassNotSupported,
                   "SOP class not supported", 0, "?");
   }
-  const FindIdentifierResult parsed =
-      ParseFindIdentifier(*identifier, *model, {caller.facility_id});
+  const FindIdentifierResult parsed = ParseFindIdentifier(
+      *identifier, *model, {caller.facility_id}, IdentifierLimitsOf(scp_.services_.config));
   if (!parsed.ok) {
-    return Finish(context_id, request, dicom::status::kDoesNotMatchSopClass, parsed.error, 0,
-                  "?");
+    return Finish(context_id, request,
+                  parsed.too_large ? dicom::status::kOutOfResources
+                                   : dicom::status::kDoesNotMatchSopClass,
+                  parsed.error, 0, "?");
   }
   const char* level = LevelName(parsed.identifier.request.level);
 

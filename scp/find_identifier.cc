@@ -216,10 +216,55 @@ const char* LevelName(archive::QueryLevel level) {
   return "IMAGE";
 }
 
+IdentifierLimits IdentifierLimitsOf(const archive::ArchiveConfig& config) {
+  return {static_cast<std::size_t>(config.limits.max_identifier_keys),
+          static_cast<std::size_t>(config.limits.max_identifier_bytes)};
+}
+
+namespace {
+
+// The elements of `item`, counting those in the items of its sequences;
+// stops counting past `limit`.
+std::size_t CountElements(DcmItem& item, std::size_t limit) {
+  std::size_t count = 0;
+  for (unsigned long i = 0; i < item.card() && count <= limit; ++i) {
+    DcmElement* element = item.getElement(i);
+    ++count;
+    if (element->ident() != EVR_SQ) continue;
+    auto& sequence = static_cast<DcmSequenceOfItems&>(*element);
+    for (unsigned long n = 0; n < sequence.card() && count <= limit; ++n) {
+      count += CountElements(*sequence.getItem(n), limit - count);
+    }
+  }
+  return count;
+}
+
+// The limit `identifier` exceeds, as an Error Comment (under 64
+// characters); empty when within them.
+std::string OverLimits(DcmDataset& identifier, const IdentifierLimits& limits) {
+  const std::size_t keys = CountElements(identifier, limits.max_keys);
+  if (keys > limits.max_keys) {
+    return "over " + std::to_string(limits.max_keys) + " keys (archive.max_identifier_keys)";
+  }
+  const std::size_t bytes = identifier.getLength(EXS_LittleEndianExplicit);
+  if (bytes > limits.max_bytes) {
+    return "over " + std::to_string(limits.max_bytes) + " bytes (archive.max_identifier_bytes)";
+  }
+  return {};
+}
+
+}  // namespace
+
 FindIdentifierResult ParseFindIdentifier(DcmDataset& identifier,
                                          archive::InformationModel model,
-                                         const std::vector<std::int64_t>& facility_ids) {
+                                         const std::vector<std::int64_t>& facility_ids,
+                                         const IdentifierLimits& limits) {
   FindIdentifierResult result;
+  result.error = OverLimits(identifier, limits);
+  if (!result.error.empty()) {
+    result.too_large = true;
+    return result;
+  }
   FindIdentifier& parsed = result.identifier;
   parsed.request.model = model;
   parsed.request.facility_ids = facility_ids;

@@ -9,6 +9,7 @@
 
 #include "dcmtk/dcmdata/dcdatset.h"
 
+#include "archive/config/config.h"
 #include "archive/model/find_request.h"
 
 namespace hokan::scp {
@@ -32,8 +33,20 @@ struct FindIdentifier {
 struct FindIdentifierResult {
   bool ok = false;
   std::string error;  // names the offending attribute; for the Error Comment
+  // The identifier exceeds IdentifierLimits (error names the limit); it
+  // was not parsed.
+  bool too_large = false;
   FindIdentifier identifier;
 };
+
+// The bounds on a C-FIND, C-MOVE or C-GET identifier ([archive]
+// max_identifier_keys, max_identifier_bytes).
+struct IdentifierLimits {
+  std::size_t max_keys = 256;           // elements, counting those in items
+  std::size_t max_bytes = 1024 * 1024;  // encoded, explicit VR little endian
+};
+
+IdentifierLimits IdentifierLimitsOf(const archive::ArchiveConfig& config);
 
 // Converts a C-FIND request identifier: Query/Retrieve Level (required,
 // PATIENT, STUDY, SERIES or IMAGE), every other attribute as a key with its
@@ -41,10 +54,12 @@ struct FindIdentifierResult {
 // A sequence attribute becomes a key with the sub-keys of its single item
 // (more than one item is refused); a supported sequence without items or
 // with an empty item asks for every item attribute the index keeps.
-// `facility_ids` is the caller's scope. Never throws.
+// `facility_ids` is the caller's scope. An identifier beyond `limits` is
+// refused first (too_large), before any key is read. Never throws.
 FindIdentifierResult ParseFindIdentifier(DcmDataset& identifier,
                                          archive::InformationModel model,
-                                         const std::vector<std::int64_t>& facility_ids);
+                                         const std::vector<std::int64_t>& facility_ids,
+                                         const IdentifierLimits& limits = {});
 
 // One C-FIND response identifier: Specific Character Set, Query/Retrieve
 // Level and every key of the request with its matched value (empty where

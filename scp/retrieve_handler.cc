@@ -113,7 +113,8 @@ OFCondition RetrieveHandler::Run(DcmDataset& identifier, archive::InformationMod
   if (!caller.may_retrieve) {
     return Finish(dicom::status::kRefusedNotAuthorized, NotGrantedComment(caller));
   }
-  const FindIdentifierResult parsed = ParseFindIdentifier(identifier, model, {caller.facility_id});
+  const FindIdentifierResult parsed = ParseFindIdentifier(
+      identifier, model, {caller.facility_id}, IdentifierLimitsOf(scp_.services_.config));
   if (!parsed.ok) return Finish(dicom::status::kDoesNotMatchSopClass, parsed.error);
   level_ = LevelName(parsed.identifier.request.level);
   archive::RetrieveRequest request;

@@ -16,6 +16,7 @@
 #include "dcmtk/dcmnet/scu.h"
 
 #include "tests/integration/archive_process.h"
+#include "tests/integration/commitment_peer.h"
 #include "tests/integration/dicom_tools.h"
 
 namespace hokan::integration {
@@ -217,6 +218,49 @@ TEST_CASE("a C-FIND past the statement timeout ends with a failure status, the a
   CHECK(RunTool({"echoscu", "-aet", archive.probe_ae(), "-aec", archive.ae_title(), "127.0.0.1",
                  std::to_string(archive.port())})
             .exit_code == 0);
+}
+
+TEST_CASE("an identifier with 5000 keys is refused with a comment naming the limit",
+          "[bounds][find][bad-input]") {
+  ArchiveProcess archive(OptionsWith({}));
+  DcmDataset identifier;
+  identifier.putAndInsertString(DCM_QueryRetrieveLevel, "STUDY");
+  identifier.insertEmptyElement(DCM_StudyInstanceUID);
+  for (Uint16 element = 0x1000; element < 0x1000 + 4998; ++element) {
+    identifier.putAndInsertString(DcmTag(0x0009, element, EVR_LO), "x");  // private keys
+  }
+  REQUIRE(identifier.card() == 5000);
+  const FindCount refused = CountFind(archive, "IT_VIEWER", identifier);
+  INFO(refused.comment);
+  CHECK(refused.final_status == 0xA700);
+  CHECK(refused.pending == 0);
+  CHECK(refused.comment == "over 256 keys (archive.max_identifier_keys)");
+
+  DcmDataset small;
+  small.putAndInsertString(DCM_QueryRetrieveLevel, "STUDY");
+  small.insertEmptyElement(DCM_StudyInstanceUID);
+  CHECK(CountFind(archive, "IT_VIEWER", small).final_status == 0x0000);
+}
+
+TEST_CASE("a Storage Commitment request beyond the item limit is refused with 0x0213",
+          "[bounds][commitment]") {
+  ArchiveOptions options = OptionsWith({"max_commitment_items = 100"});
+  ArchiveProcess archive(options);
+  std::vector<std::pair<std::string, std::string>> items;
+  for (int n = 0; n < 101; ++n) {
+    items.emplace_back("1.2.840.10008.5.1.4.1.1.2",
+                       "1.2.826.0.1.3680043.2.1125.777." + std::to_string(n));
+  }
+  const auto information = CommitmentRequestDataset("1.2.826.0.1.3680043.2.1125.778.1", items);
+  CommitmentRequester requester("IT_MODALITY", archive.ae_title(), archive.port());
+  REQUIRE(requester.Open().empty());
+  const ActionAnswer answer = requester.RequestCommitment(*information);
+  requester.Release();
+  INFO(answer.error << " " << answer.error_comment);
+  CHECK(answer.error.empty());
+  CHECK(answer.status == 0x0213);
+  CHECK(answer.error_comment == "over 100 items (archive.max_commitment_items)");
+  CHECK(archive.sql().Count("SELECT count(*) FROM commitment_requests") == 0);
 }
 
 }  // namespace hokan::integration
