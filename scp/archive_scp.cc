@@ -6,6 +6,10 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <set>
 #include <utility>
 
@@ -63,6 +67,7 @@ OFCondition ArchiveScp::negotiateAssociation() {
         dicom::kUncompressedTransferSyntaxCount);
   }
   if (result.good()) result = AcceptProposedStorageRoles();
+  if (result.good() && !caller_.may_store) result = RefuseStorageToNonStorer();
   if (result.bad()) {
     Log(LogLevel::kError, "association from {}: negotiation failed: {}", caller_.calling_ae,
         result.text());
@@ -90,6 +95,37 @@ OFCondition ArchiveScp::AcceptProposedStorageRoles() {
     result = ASC_acceptPresentationContext(params, context.presentationContextID,
                                            accepted.acceptedTransferSyntax, context.proposedRole);
     if (result.bad()) return result;
+  }
+  return EC_Normal;
+}
+
+OFCondition ArchiveScp::RefuseStorageToNonStorer() {
+  const std::set<std::string> storage(dcmAllStorageSOPClassUIDs,
+                                      dcmAllStorageSOPClassUIDs + numberOfDcmAllStorageSOPClassUIDs);
+  T_ASC_Parameters* params = association_->params;
+  int refused = 0;
+  for (int i = 0; i < ASC_countPresentationContexts(params); ++i) {
+    T_ASC_PresentationContext context;
+    OFCondition result = ASC_getPresentationContext(params, i, &context);
+    if (result.bad()) return result;
+    if (!storage.count(context.abstractSyntax) ||
+        context.resultReason != ASC_P_ACCEPTANCE) {
+      continue;
+    }
+    if (context.proposedRole == ASC_SC_ROLE_SCP || context.proposedRole == ASC_SC_ROLE_SCUSCP) {
+      // The requestor receives (C-GET); it may not send.
+      result = ASC_acceptPresentationContext(params, context.presentationContextID,
+                                             context.acceptedTransferSyntax, ASC_SC_ROLE_SCP);
+    } else {
+      result = ASC_refusePresentationContext(params, context.presentationContextID,
+                                             ASC_P_USERREJECTION);
+      ++refused;
+    }
+    if (result.bad()) return result;
+  }
+  if (refused > 0) {
+    Log(LogLevel::kInfo, "association from {}: {} storage context(s) refused: may not store",
+        caller_.calling_ae, refused);
   }
   return EC_Normal;
 }
@@ -123,6 +159,21 @@ void ArchiveScp::notifyAssociationAcknowledge() { counts_.ending = "ended"; }
 void ArchiveScp::notifyReleaseRequest() { counts_.ending = "released"; }
 
 void ArchiveScp::notifyAbortRequest() { counts_.ending = "aborted by peer"; }
+
+void ArchiveScp::notifyRECEIVEProgress(const unsigned long byte_count) {
+  ReceiveBound& bound = receive_bound_;
+  if (bound.path.empty() || byte_count <= bound.limit) return;
+  if (!bound.exceeded) {
+    Log(LogLevel::kWarn, "association from {}: C-STORE data set over {} bytes: discarding it",
+        caller_.calling_ae, bound.limit);
+  }
+  bound.exceeded = true;
+  // DCMTK keeps writing at its offset (the file becomes sparse); nothing
+  // written stays.
+  if (::truncate(bound.path.c_str(), 0) != 0) {
+    Log(LogLevel::kError, "{}: cannot empty it: {}", bound.path, std::strerror(errno));
+  }
+}
 
 void ArchiveScp::notifyDIMSEError(const OFCondition& cond) {
   counts_.ending = fmt::format("ended on error: {}", cond.text());

@@ -73,6 +73,8 @@ class ArchiveScp : public DcmThreadSCP {
   void notifyReleaseRequest() override;
   void notifyAbortRequest() override;
   void notifyDIMSEError(const OFCondition& cond) override;
+  // On each PDV received: applies receive_bound_.
+  void notifyRECEIVEProgress(unsigned long byte_count) override;
 
  private:
   // The handlers use DcmSCP's protected receive and send calls on this SCP.
@@ -86,6 +88,22 @@ class ArchiveScp : public DcmThreadSCP {
   // Storage contexts whose requestor proposed to be the SCP (a C-GET
   // requestor) are accepted in that role, so sub-operations can flow back.
   OFCondition AcceptProposedStorageRoles();
+  // A caller that may not store (CallerScope::may_store) gets no storage
+  // context in which it would send: those it proposes as SCU (or SCU and
+  // SCP) are refused, so its C-STORE never starts. Those it proposes as
+  // SCP only (a C-GET requestor receiving) stay, in that role.
+  OFCondition RefuseStorageToNonStorer();
+
+  // The C-STORE data set being received into a file (StoreHandler sets
+  // it for one C-STORE): once more than `limit` bytes have arrived the file
+  // is emptied at every PDV, so data the archive will not keep never
+  // accumulates on disk, and `exceeded` is set.
+  struct ReceiveBound {
+    std::string path;  // empty: no C-STORE being received
+    std::uint64_t limit = 0;
+    bool exceeded = false;
+  };
+  ReceiveBound receive_bound_;
 
   T_ASC_Association* association_;
   const ArchiveServices& services_;

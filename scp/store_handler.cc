@@ -2,6 +2,8 @@
 
 #include "scp/store_handler.h"
 
+#include <fmt/format.h>
+
 #include "archive/common/error.h"
 #include "archive/common/log.h"
 #include "dicom/dicom_header.h"
@@ -17,7 +19,15 @@ OFCondition StoreHandler::Handle(T_DIMSE_C_StoreRQ& request,
   archive::IngestService& ingest = scp_.services_.ingest;
   const std::filesystem::path incoming = scp_.services_.files.NewIncomingPath();
   const auto expectation = ingest.ExpectStore();
+  // A caller that may not store keeps no byte (it has no storage context
+  // to send in unless it breaks the negotiated roles).
+  const CallerScope& caller = scp_.caller_;
+  const std::int64_t limit =
+      caller.may_store ? scp_.services_.config.limits.max_object_bytes : 0;
+  scp_.receive_bound_ = {incoming.string(), static_cast<std::uint64_t>(limit), false};
   const OFCondition received = scp_.receiveSTORERequest(request, context_id, incoming.c_str());
+  const bool exceeded = scp_.receive_bound_.exceeded;
+  scp_.receive_bound_ = {};
   if (received.bad()) {
     // The data set did not arrive whole: the association is broken.
     DiscardIncoming(incoming);
@@ -25,6 +35,16 @@ OFCondition StoreHandler::Handle(T_DIMSE_C_StoreRQ& request,
         scp_.caller_.calling_ae, request.AffectedSOPInstanceUID, received.text());
     ++scp_.counts_.failed;
     return received;
+  }
+  if (exceeded) {
+    DiscardIncoming(incoming);
+    archive::IngestResult refused =
+        archive::CheckStoreRights(StoreRightsOf(caller), request.AffectedSOPClassUID);
+    if (refused.status == archive::IngestStatus::kStored) {
+      refused = {archive::IngestStatus::kOutOfResources,
+                 fmt::format("object over {} bytes (archive.max_object_bytes)", limit), 0};
+    }
+    return Answer(context_id, request, refused);
   }
   return Answer(context_id, request, Ingest(request, incoming, expectation.get()));
 }

@@ -263,4 +263,50 @@ TEST_CASE("a Storage Commitment request beyond the item limit is refused with 0x
   CHECK(archive.sql().Count("SELECT count(*) FROM commitment_requests") == 0);
 }
 
+TEST_CASE("a query-only AE's C-STORE is refused at negotiation and writes nothing",
+          "[bounds][store]") {
+  TempDir data("hokan-it-bounds-query-only");
+  MakeStudy(data.path() / "one", {"--count", "1"});
+  ArchiveProcess archive(OptionsWith({}));
+  const ToolResult sent = archive.StoreScu("IT_VIEWER", {"+sd", "-v"}, {(data.path() / "one").string()});
+  INFO(sent.Describe() << "\narchive log:\n" << archive.Log());
+  CHECK(sent.exit_code != 0);
+  // Every context storescu proposes is a storage one, so none is left and
+  // DCMTK rejects the association; with others it would report "no
+  // presentation context" for the file.
+  CHECK((ContainsIgnoreCase(sent.output, "Association Rejected") ||
+         ContainsIgnoreCase(sent.output, "no presentation context")));
+  CHECK(sent.output.find("Received Store Response") == std::string::npos);
+  CHECK(ListFilesRecursive(archive.incoming_dir()).empty());
+  CHECK(archive.sql().Count("SELECT count(*) FROM instances") == 0);
+  CHECK(ContainsIgnoreCase(archive.Log(), "storage context(s) refused: may not store"));
+}
+
+TEST_CASE("a C-STORE over the maximum object size is refused with 0xA700 and not kept",
+          "[bounds][store]") {
+  TempDir data("hokan-it-bounds-large");
+  MakeStudy(data.path() / "large", {"--count", "1", "--rows", "1024", "--columns", "1024"});
+  MakeStudy(data.path() / "small", {"--count", "1", "--rows", "16", "--columns", "16"});
+  ArchiveProcess archive(OptionsWith({"max_object_bytes = 256K"}));
+
+  const ToolResult large =
+      archive.StoreScu("IT_MODALITY", {"+sd", "-d"}, {(data.path() / "large").string()});
+  INFO(large.Describe().substr(0, 4000));
+  const auto statuses = DimseStatusesFromDebugOutput(large.output);
+  CHECK(statuses == std::vector<std::uint16_t>{0xA700});
+  CHECK(large.output.find("object over 262144 bytes (archive.max_object_bytes)") !=
+        std::string::npos);
+  CHECK(archive.sql().Count("SELECT count(*) FROM instances") == 0);
+  CHECK(ListFilesRecursive(archive.incoming_dir()).empty());
+  CHECK(ContainsIgnoreCase(archive.Log(), "over 262144 bytes: discarding it"));
+  for (const auto& file : ListFilesRecursive(archive.storage_root())) {
+    CHECK(file.filename().string().find(".dcm") == std::string::npos);
+  }
+
+  const ToolResult small =
+      archive.StoreScu("IT_MODALITY", {"+sd", "-v"}, {(data.path() / "small").string()});
+  CHECK(small.exit_code == 0);
+  CHECK(archive.sql().Count("SELECT count(*) FROM instances") == 1);
+}
+
 }  // namespace hokan::integration
