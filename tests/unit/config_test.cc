@@ -133,3 +133,28 @@ TEST_CASE("AE title validation") {
   CHECK_FALSE(IsValidAeTitle("A\\B"));
   CHECK_FALSE(IsValidAeTitle("A\nB"));
 }
+
+TEST_CASE("resource limits: defaults, file values, overrides and bad values") {
+  const ArchiveConfig defaults = ParseConfig(kMinimal, "test.ini", {});
+  CHECK(defaults.limits.find_max_matches == 10000);
+  CHECK(defaults.limits.find_statement_timeout_ms == 30000);
+  CHECK(defaults.limits.max_identifier_keys == 256);
+  CHECK(defaults.limits.max_object_bytes == 2LL << 30);
+
+  const std::string text =
+      "[archive]\nfind_max_matches = 0\nmax_object_bytes = 64M\nmax_commitment_items = 10\n"
+      "[database]\nurl = dbname=hokan\n";
+  const ArchiveConfig config =
+      ParseConfig(text, "test.ini", {{"archive.max_identifier_keys", "5000"}});
+  CHECK(config.limits.find_max_matches == 0);
+  CHECK(config.limits.max_object_bytes == 64LL << 20);
+  CHECK(config.limits.max_commitment_items == 10);
+  CHECK(config.limits.max_identifier_keys == 5000);
+
+  CHECK_THAT(ErrorOf(text, {{"archive.max_identifier_keys", "0"}}),
+             Catch::Contains("archive.max_identifier_keys"));
+  CHECK_THAT(ErrorOf(text, {{"archive.find_statement_timeout_ms", "-1"}}),
+             Catch::Contains("archive.find_statement_timeout_ms"));
+  CHECK_THAT(ErrorOf(text, {{"archive.max_object_bytes", "lots"}}),
+             Catch::Contains("archive.max_object_bytes"));
+}
