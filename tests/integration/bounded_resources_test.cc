@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <future>
 #include <string>
 
 #include "dcmtk/dcmdata/dcdeftag.h"
@@ -307,6 +308,38 @@ TEST_CASE("a C-STORE over the maximum object size is refused with 0xA700 and not
       archive.StoreScu("IT_MODALITY", {"+sd", "-v"}, {(data.path() / "small").string()});
   CHECK(small.exit_code == 0);
   CHECK(archive.sql().Count("SELECT count(*) FROM instances") == 1);
+}
+
+// A measurement for the issue's closing note, not a check: hidden ([.]),
+// run by hand with
+//   hokan_integration_tests "[measure]" -s
+TEST_CASE("peak RSS of the archive during 64 concurrent storing associations",
+          "[.][measure]") {
+  constexpr int kAssociations = 64;
+  TempDir data("hokan-it-bounds-64");
+  for (int n = 0; n < kAssociations; ++n) {
+    MakeStudy(data.path() / std::to_string(n),
+              {"--count", "10", "--rows", "256", "--columns", "256"});
+  }
+  ArchiveOptions options = OptionsWith({});
+  options.max_associations = kAssociations + 2;
+  ArchiveProcess archive(options);
+  const int pid = ArchivePid(archive);
+  REQUIRE(pid > 0);
+  const long before = PeakRssKb(pid);
+  std::vector<std::future<ToolResult>> sends;
+  for (int n = 0; n < kAssociations; ++n) {
+    const std::string folder = (data.path() / std::to_string(n)).string();
+    sends.push_back(std::async(std::launch::async, [&archive, folder] {
+      return archive.StoreScu("IT_MODALITY", {"+sd"}, {folder});
+    }));
+  }
+  for (auto& send : sends) CHECK(send.get().exit_code == 0);
+  const long after = PeakRssKb(pid);
+  CHECK(archive.sql().Count("SELECT count(*) FROM instances") == kAssociations * 10);
+  WARN("archive peak RSS (VmHWM) during " << kAssociations
+                                          << " concurrent storing associations: " << after
+                                          << " kB (before: " << before << " kB)");
 }
 
 }  // namespace hokan::integration
