@@ -18,7 +18,10 @@ class ArchiveScp;
 // which decides (store rights, storage conditions, quota) and answers with
 // a typed outcome; the response carries its status (scp/status_mapping.h)
 // and, on failure, an Error Comment. The incoming file is consumed on
-// every path.
+// every path. A data set over archive.max_object_bytes (any data set, for a
+// caller that may not store) is not kept while it arrives
+// (ArchiveScp::ReceiveBound) and is refused: 0xA700 naming the limit, or
+// the caller's missing store right.
 class StoreHandler {
  public:
   explicit StoreHandler(ArchiveScp& scp) : scp_(scp) {}
