@@ -221,11 +221,13 @@ TEST_CASE("C-FIND matches at study, series and image level within the caller's f
     const ToolResult listed = admin({"grant", "list", "--all"});
     CHECK_THAT(listed.output, Catch::Contains("P-100"));
   }
-  SECTION("a query-only AE may not store") {
+  SECTION("a query-only AE may not store: no storage context is accepted") {
     const ToolResult store =
         archive.StoreScu("EAST_VIEWER", {"-d"}, {east_study[0].path.string()});
     INFO(store.Describe());
-    CHECK(DimseStatusesFromDebugOutput(store.output) == std::vector<std::uint16_t>{0x0124});
+    CHECK(store.exit_code != 0);
+    CHECK(DimseStatusesFromDebugOutput(store.output).empty());
+    CHECK_THAT(store.output, Catch::Contains("Association Rejected"));
   }
 }
 
