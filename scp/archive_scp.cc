@@ -3,11 +3,15 @@
 #include "scp/archive_scp.h"
 
 #include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmnet/dcmtrans.h"
+#include "dcmtk/dcmnet/dul.h"
 
 #include <fmt/format.h>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -32,6 +36,14 @@ const char* kQuerySopClasses[] = {UID_FINDPatientRootQueryRetrieveInformationMod
                                   UID_MOVEStudyRootQueryRetrieveInformationModel,
                                   UID_GETPatientRootQueryRetrieveInformationModel,
                                   UID_GETStudyRootQueryRetrieveInformationModel};
+
+// DcmTransportConnection::getSocket is protected; a derived class may name
+// it, and the member pointer it yields applies to any connection.
+struct SocketAccess : DcmTransportConnection {
+  static DcmNativeSocketType Of(DcmTransportConnection& connection) {
+    return (connection.*(&SocketAccess::getSocket))();
+  }
+};
 
 template <typename T, std::size_t N>
 constexpr int CountOf(T (&)[N]) {
@@ -162,7 +174,11 @@ void ArchiveScp::notifyAbortRequest() { counts_.ending = "aborted by peer"; }
 
 void ArchiveScp::notifyRECEIVEProgress(const unsigned long byte_count) {
   ReceiveBound& bound = receive_bound_;
-  if (bound.path.empty() || byte_count <= bound.limit) return;
+  if (bound.path.empty()) {
+    CutOffOversizedDataSet(byte_count);
+    return;
+  }
+  if (byte_count <= bound.limit) return;
   if (!bound.exceeded) {
     Log(LogLevel::kWarn, "association from {}: C-STORE data set over {} bytes: discarding it",
         caller_.calling_ae, bound.limit);
@@ -173,6 +189,27 @@ void ArchiveScp::notifyRECEIVEProgress(const unsigned long byte_count) {
   if (::truncate(bound.path.c_str(), 0) != 0) {
     Log(LogLevel::kError, "{}: cannot empty it: {}", bound.path, std::strerror(errno));
   }
+}
+
+void ArchiveScp::CutOffOversizedDataSet(const unsigned long byte_count) {
+  const archive::ResourceLimits& limits = services_.config.limits;
+  const auto limit = static_cast<unsigned long>(
+      std::max(limits.max_identifier_bytes, limits.max_commitment_bytes));
+  if (cut_off_ || byte_count <= limit) return;
+  DcmTransportConnection* connection =
+      association_ ? DUL_getTransportConnection(association_->DULassociation) : nullptr;
+  if (connection == nullptr) return;
+  cut_off_ = true;
+  Log(LogLevel::kWarn,
+      "association from {}: a data set passed {} bytes while arriving (archive.max_identifier_"
+      "bytes, max_commitment_bytes): connection closed",
+      caller_.calling_ae, limit);
+  // The next read fails; closing then resets the connection (linger 0), so
+  // a client still sending learns at once instead of at its TCP timeout.
+  const DcmNativeSocketType socket = SocketAccess::Of(*connection);
+  const linger reset{1, 0};
+  ::setsockopt(socket, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  ::shutdown(socket, SHUT_RDWR);
 }
 
 void ArchiveScp::notifyDIMSEError(const OFCondition& cond) {

@@ -104,6 +104,12 @@ class ArchiveScp : public DcmThreadSCP {
     bool exceeded = false;
   };
   ReceiveBound receive_bound_;
+  // Every other data set (identifiers, N-ACTION information) is received
+  // into memory: one larger than any limit on it allows
+  // (max_identifier_bytes, max_commitment_bytes) is not read to its end;
+  // the connection is shut down (as if the peer had gone) once it passes.
+  void CutOffOversizedDataSet(unsigned long byte_count);
+  bool cut_off_ = false;
 
   T_ASC_Association* association_;
   const ArchiveServices& services_;

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <future>
 #include <string>
@@ -79,7 +80,11 @@ FindCount CountFind(const ArchiveProcess& archive, const std::string& calling_ae
       scu.findPresentationContextID(UID_FINDStudyRootQueryRetrieveInformationModel, "");
   REQUIRE(context != 0);
   scu.count.condition = scu.sendFINDRequest(context, &identifier, nullptr);
-  scu.releaseAssociation();
+  if (scu.count.condition.good()) {
+    scu.releaseAssociation();
+  } else {
+    scu.abortAssociation();
+  }
   return scu.count;
 }
 
@@ -236,6 +241,32 @@ TEST_CASE("an identifier with 5000 keys is refused with a comment naming the lim
   CHECK(refused.final_status == 0xA700);
   CHECK(refused.pending == 0);
   CHECK(refused.comment == "over 256 keys (archive.max_identifier_keys)");
+
+  DcmDataset small;
+  small.putAndInsertString(DCM_QueryRetrieveLevel, "STUDY");
+  small.insertEmptyElement(DCM_StudyInstanceUID);
+  CHECK(CountFind(archive, "IT_VIEWER", small).final_status == 0x0000);
+}
+
+TEST_CASE("an identifier far over every data set limit is cut off while it arrives",
+          "[bounds][find][bad-input]") {
+  ArchiveProcess archive(
+      OptionsWith({"max_identifier_bytes = 64K", "max_commitment_bytes = 64K"}));
+  DcmDataset identifier;
+  identifier.putAndInsertString(DCM_QueryRetrieveLevel, "STUDY");
+  identifier.insertEmptyElement(DCM_StudyInstanceUID);
+  const std::vector<Uint8> filler(8 * 1024 * 1024, 0x55);
+  identifier.putAndInsertUint8Array(DcmTag(0x0009, 0x1010, EVR_OB), filler.data(),
+                                    static_cast<unsigned long>(filler.size()));
+  const auto started = std::chrono::steady_clock::now();
+  const FindCount cut = CountFind(archive, "IT_VIEWER", identifier);
+  // The connection is reset, not left for the client's TCP timeout.
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
+  INFO(cut.condition.text() << "\n" << archive.Log());
+  CHECK(cut.condition.bad());  // no response: the connection was closed
+  CHECK(cut.final_status == 0xFFFF);
+  CHECK(ContainsIgnoreCase(archive.Log(), "a data set passed 65536 bytes while arriving"));
+  CHECK(archive.Running());
 
   DcmDataset small;
   small.putAndInsertString(DCM_QueryRetrieveLevel, "STUDY");
