@@ -32,15 +32,18 @@ std::mutex& ExternalSocketMutex() {
   return mutex;
 }
 
-// A plain TCP connection whose first reads return bytes already read from
-// its socket (the A-ASSOCIATE-RQ), then read the socket itself.
-class PreReadConnection : public DcmTCPConnection {
+// A DCMTK connection (`Connection`: plain TCP or TLS) whose first reads
+// return the bytes already read from its socket (the A-ASSOCIATE-RQ, over
+// TLS already decrypted), then read the connection itself.
+template <typename Connection>
+class PreRead : public Connection {
  public:
-  PreReadConnection(DcmNativeSocketType socket, std::string already_read)
-      : DcmTCPConnection(socket), already_read_(std::move(already_read)) {}
+  template <typename... ConnectionArguments>
+  explicit PreRead(std::string already_read, ConnectionArguments... arguments)
+      : Connection(arguments...), already_read_(std::move(already_read)) {}
 
   ssize_t read(void* buffer, size_t size) override {
-    if (Remaining() == 0) return DcmTCPConnection::read(buffer, size);
+    if (Remaining() == 0) return Connection::read(buffer, size);
     const std::size_t count = std::min(size, Remaining());
     std::memcpy(buffer, already_read_.data() + offset_, count);
     offset_ += count;
@@ -49,51 +52,37 @@ class PreReadConnection : public DcmTCPConnection {
   }
 
   OFBool networkDataAvailable(int timeout) override {
-    return Remaining() > 0 || DcmTCPConnection::networkDataAvailable(timeout);
+    return Remaining() > 0 || Connection::networkDataAvailable(timeout);
   }
+
+ protected:
+  std::size_t Remaining() const {
+    return already_read_.empty() ? 0 : already_read_.size() - offset_;
+  }
+
+ private:
+  std::string already_read_;
+  std::size_t offset_ = 0;
+};
+
+class PreReadConnection : public PreRead<DcmTCPConnection> {
+ public:
+  PreReadConnection(DcmNativeSocketType socket, std::string already_read)
+      : PreRead<DcmTCPConnection>(std::move(already_read), socket) {}
 
   // DCMTK selects on the socket of a transparent connection; bytes still
   // held here would not wake that select.
   OFBool isTransparentConnection() override {
     return Remaining() == 0 && DcmTCPConnection::isTransparentConnection();
   }
-
- private:
-  std::size_t Remaining() const {
-    return already_read_.empty() ? 0 : already_read_.size() - offset_;
-  }
-
-  std::string already_read_;
-  std::size_t offset_ = 0;
 };
 
-// The same over TLS: the handshake is done and the request was read (and
-// decrypted) through `tls`; DCMTK's TLS connection reads the rest.
-class PreReadTlsConnection : public DcmTLSConnection {
+// The handshake is done and the request was read (and decrypted) through
+// `tls`; DCMTK's TLS connection reads the rest.
+class PreReadTlsConnection : public PreRead<DcmTLSConnection> {
  public:
   PreReadTlsConnection(DcmNativeSocketType socket, SSL* tls, std::string already_read)
-      : DcmTLSConnection(socket, tls), already_read_(std::move(already_read)) {}
-
-  ssize_t read(void* buffer, size_t size) override {
-    if (Remaining() == 0) return DcmTLSConnection::read(buffer, size);
-    const std::size_t count = std::min(size, Remaining());
-    std::memcpy(buffer, already_read_.data() + offset_, count);
-    offset_ += count;
-    if (Remaining() == 0) std::string().swap(already_read_);
-    return static_cast<ssize_t>(count);
-  }
-
-  OFBool networkDataAvailable(int timeout) override {
-    return Remaining() > 0 || DcmTLSConnection::networkDataAvailable(timeout);
-  }
-
- private:
-  std::size_t Remaining() const {
-    return already_read_.empty() ? 0 : already_read_.size() - offset_;
-  }
-
-  std::string already_read_;
-  std::size_t offset_ = 0;
+      : PreRead<DcmTLSConnection>(std::move(already_read), socket, tls) {}
 };
 
 }  // namespace
