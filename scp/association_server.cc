@@ -40,13 +40,9 @@ dicom::AssociationPoolOptions PoolOptions(const archive::ArchiveConfig& config, 
 // The TLS port's pool options: [archive] tls_* (config.tls_port != 0).
 dicom::AssociationPoolOptions TlsPoolOptions(const archive::ArchiveConfig& config) {
   dicom::AssociationPoolOptions options = PoolOptions(config, config.tls_port);
-  dicom::TlsSettings tls;
-  tls.certificate_file = config.tls_certificate;
-  tls.private_key_file = config.tls_private_key;
-  tls.profile = config.tls_profile;
   // The port trusts the archive's and every facility's trusted certificates;
   // FacilityTlsPolicy narrows that per facility after admission.
-  tls.trusted_certificate_files = config.tls_trusted_certificates;
+  dicom::TlsSettings tls = ArchiveTlsSettings(config);
   bool facility_trusts = false;
   for (const archive::FacilityConfig& facility : config.facilities) {
     tls.trusted_certificate_files.insert(tls.trusted_certificate_files.end(),

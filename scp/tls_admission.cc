@@ -8,6 +8,15 @@
 
 namespace hokan::scp {
 
+dicom::TlsSettings ArchiveTlsSettings(const archive::ArchiveConfig& config) {
+  dicom::TlsSettings tls;
+  tls.certificate_file = config.tls_certificate;
+  tls.private_key_file = config.tls_private_key;
+  tls.profile = config.tls_profile;
+  tls.trusted_certificate_files = config.tls_trusted_certificates;
+  return tls;
+}
+
 std::optional<dicom::TlsSettings> OutgoingTls(const archive::ArchiveConfig& config,
                                               const std::string& ae_title,
                                               const std::string& host, int port) {
@@ -15,12 +24,7 @@ std::optional<dicom::TlsSettings> OutgoingTls(const archive::ArchiveConfig& conf
     for (const archive::DestinationConfig& destination : facility.move_destinations) {
       if (destination.tls && destination.ae_title == ae_title && destination.host == host &&
           destination.port == port) {
-        dicom::TlsSettings tls;
-        tls.certificate_file = config.tls_certificate;
-        tls.private_key_file = config.tls_private_key;
-        tls.profile = config.tls_profile;
-        tls.trusted_certificate_files = config.tls_trusted_certificates;
-        return tls;
+        return ArchiveTlsSettings(config);
       }
     }
   }

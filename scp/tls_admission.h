@@ -15,6 +15,10 @@
 
 namespace hokan::scp {
 
+// The archive's own TLS identity and trust: tls_certificate,
+// tls_private_key, tls_profile and tls_trusted_certificates of [archive].
+dicom::TlsSettings ArchiveTlsSettings(const archive::ArchiveConfig& config);
+
 // DICOM TLS for an association to the destination ae_title@host:port when
 // a facility lists it as a move destination with "/tls": the archive's
 // tls_certificate and tls_private_key identify it, the destination's
