@@ -34,8 +34,9 @@ constexpr const char* kSelectPurpose =
     "SELECT p.id, p.name, p.called_ae_title, p.description, p.modalities, p.sop_class_uids, "
     "       p.max_rows, p.max_columns, p.pixel_rights, p.may_retrieve_reports, "
     "       p.may_store_reports, "
-    "       ARRAY(SELECT g.ae_title FROM purpose_grants g WHERE g.purpose_id = p.id "
-    "              ORDER BY g.ae_title) "
+    "       ARRAY(SELECT g.ae_title || '@' || f.name "
+    "               FROM purpose_grants g JOIN facilities f ON f.id = g.facility_id "
+    "              WHERE g.purpose_id = p.id ORDER BY g.ae_title, f.name) "
     "  FROM purposes p ";
 
 PurposeListing ListingFromRow(const pqxx::row& row) {
@@ -51,7 +52,7 @@ PurposeListing ListingFromRow(const pqxx::row& row) {
   if (!row[7].is_null()) settings.max_columns = row[7].as<int>();
   settings.pixel_rights = row[8].as<std::string>();
   settings.reports = {row[9].as<bool>(), row[10].as<bool>()};
-  listing.granted_ae_titles = archive::TextArrayValues(row[11]);
+  listing.granted_callers = archive::TextArrayValues(row[11]);
   return listing;
 }
 
@@ -216,58 +217,94 @@ std::vector<PurposeListing> PurposeAdmin::List() {
       });
 }
 
+namespace {
+
+// The facility whose caller (not destination) `ae_title` is: the one named
+// `facility` when given, else the only one. Refuses an AE title no facility
+// knows as a caller, one `facility` does not know, and an ambiguous one.
+std::pair<std::int64_t, std::string> CallerFacility(pqxx::transaction_base& transaction,
+                                                    const std::string& ae_title,
+                                                    const std::optional<std::string>& facility) {
+  const auto rows = transaction.exec_params(
+      "SELECT f.id, f.name FROM application_entities e JOIN facilities f ON f.id = e.facility_id "
+      " WHERE e.ae_title = $1 AND e.role <> 'destination' AND ($2::text IS NULL OR f.name = $2) "
+      " ORDER BY f.name",
+      ae_title, facility);
+  if (rows.empty() && facility) {
+    Refuse(fmt::format("--ae '{}' is not a calling AE title of facility '{}'", ae_title,
+                       *facility));
+  }
+  if (rows.empty()) {
+    Refuse(fmt::format("--ae '{}' is not an AE title the archive knows "
+                       "(application_entities); configure it for a facility first",
+                       ae_title));
+  }
+  if (rows.size() > 1) {
+    std::vector<std::string> names;
+    for (const auto& row : rows) names.push_back(row[1].as<std::string>());
+    Refuse(fmt::format("--ae '{}' is a calling AE title of facilities {}: name one with "
+                       "--facility",
+                       ae_title, Joined(names)));
+  }
+  return {rows[0][0].as<std::int64_t>(), rows[0][1].as<std::string>()};
+}
+
+}  // namespace
+
 void PurposeAdmin::Grant(const std::string& name, const std::string& ae_title,
-                         const std::string& actor) {
+                         const std::optional<std::string>& facility, const std::string& actor) {
   archive::sql::ReadWrite(
       database_, fmt::format("grant purpose '{}' to {}", name, ae_title),
       [&](pqxx::work& transaction) {
         const PurposeListing purpose = LockPurpose(transaction, name);
-        const auto known = transaction.exec_params(
-            "SELECT facility_id FROM application_entities WHERE ae_title = $1", ae_title);
-        if (known.empty()) {
-          Refuse(
-              fmt::format("--ae '{}' is not an AE title the archive knows "
-                          "(application_entities); configure it for a facility first",
-                          ae_title));
-        }
+        const auto [facility_id, facility_name] = CallerFacility(transaction, ae_title, facility);
         const auto inserted = transaction.exec_params(
-            "INSERT INTO purpose_grants (purpose_id, ae_title, granted_at) "
-            "VALUES ($1, $2, $3::timestamptz) ON CONFLICT DO NOTHING RETURNING 1",
-            purpose.id, ae_title, FormatUtcMicroseconds(Now()));
+            "INSERT INTO purpose_grants (purpose_id, facility_id, ae_title, granted_at) "
+            "VALUES ($1, $2, $3, $4::timestamptz) ON CONFLICT DO NOTHING RETURNING 1",
+            purpose.id, facility_id, ae_title, FormatUtcMicroseconds(Now()));
         if (inserted.empty()) {
-          Refuse(fmt::format("--ae '{}' may already use purpose '{}'", ae_title, name));
+          Refuse(fmt::format("--ae '{}' of facility {} may already use purpose '{}'", ae_title,
+                             facility_name, name));
         }
         archive::RecordAudit(
             transaction,
-            archive::AuditEntry{actor, "purpose.grant", known[0][0].as<std::int64_t>(),
-                                "purpose " + name,
-                                fmt::format("{} may retrieve under purpose {} (called AE {})",
-                                            ae_title, name, purpose.settings.called_ae_title),
-                                ""});
+            archive::AuditEntry{
+                actor, "purpose.grant", facility_id, "purpose " + name,
+                fmt::format("{} of facility {} may retrieve under purpose {} (called AE {})",
+                            ae_title, facility_name, name, purpose.settings.called_ae_title),
+                ""});
       });
 }
 
 void PurposeAdmin::Revoke(const std::string& name, const std::string& ae_title,
-                          const std::string& actor) {
+                          const std::optional<std::string>& facility, const std::string& actor) {
   archive::sql::ReadWrite(
       database_, fmt::format("revoke purpose '{}' from {}", name, ae_title),
       [&](pqxx::work& transaction) {
         const PurposeListing purpose = LockPurpose(transaction, name);
         const auto deleted = transaction.exec_params(
-            "DELETE FROM purpose_grants WHERE purpose_id = $1 AND ae_title = $2 RETURNING 1",
-            purpose.id, ae_title);
+            "DELETE FROM purpose_grants g USING facilities f "
+            " WHERE g.purpose_id = $1 AND g.ae_title = $2 AND f.id = g.facility_id "
+            "   AND ($3::text IS NULL OR f.name = $3) RETURNING f.id, f.name",
+            purpose.id, ae_title, facility);
         if (deleted.empty()) {
-          Refuse(fmt::format("--ae '{}' has no grant of purpose '{}'", ae_title, name));
+          Refuse(fmt::format("--ae '{}'{} has no grant of purpose '{}'", ae_title,
+                             facility ? " of facility " + *facility : "", name));
         }
-        const auto facility = transaction.exec_params(
-            "SELECT facility_id FROM application_entities WHERE ae_title = $1", ae_title);
-        std::optional<std::int64_t> facility_id;
-        if (!facility.empty()) facility_id = facility[0][0].as<std::int64_t>();
+        if (deleted.size() > 1) {
+          Refuse(fmt::format("--ae '{}' has grants of purpose '{}' at several facilities: name "
+                             "one with --facility",
+                             ae_title, name));
+        }
+        const std::string facility_name = deleted[0][1].as<std::string>();
         archive::RecordAudit(
             transaction,
-            archive::AuditEntry{
-                actor, "purpose.revoke", facility_id, "purpose " + name,
-                fmt::format("{} may no longer retrieve under purpose {}", ae_title, name), ""});
+            archive::AuditEntry{actor, "purpose.revoke", deleted[0][0].as<std::int64_t>(),
+                                "purpose " + name,
+                                fmt::format("{} of facility {} may no longer retrieve under "
+                                            "purpose {}",
+                                            ae_title, facility_name, name),
+                                ""});
       });
 }
 

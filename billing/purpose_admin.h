@@ -57,11 +57,11 @@ std::vector<std::string> DescribePurposeChanges(const PurposeSettings& before,
 // reports none".
 std::string SummarizePurpose(const PurposeSettings& settings);
 
-// A purpose as listed, with the calling AE titles granted it.
+// A purpose as listed, with the callers granted it.
 struct PurposeListing {
   std::int64_t id = 0;
   PurposeSettings settings;
-  std::vector<std::string> granted_ae_titles;  // sorted
+  std::vector<std::string> granted_callers;  // "AE@facility", sorted
 };
 
 // Reads and writes purposes and grants. Thread-safe (each call leases its
@@ -69,7 +69,7 @@ struct PurposeListing {
 // hokan::Error(kInvalidInput) naming the purpose, AE title or option at
 // fault: an unknown purpose, a name or called AE title another purpose
 // has, a purpose without range, a change that changes nothing, a grant
-// that exists or an AE title the archive does not know
+// that exists or an AE title no facility knows as a caller
 // (application_entities), a revoke of a grant that does not exist.
 // PostgreSQL failures throw hokan::Error(kDatabase).
 class PurposeAdmin {
@@ -87,9 +87,15 @@ class PurposeAdmin {
   // Every purpose, by name.
   std::vector<PurposeListing> List();
 
-  // Lets calling AE `ae_title` retrieve under purpose `name`, or stops it.
-  void Grant(const std::string& name, const std::string& ae_title, const std::string& actor);
-  void Revoke(const std::string& name, const std::string& ae_title, const std::string& actor);
+  // Lets calling AE `ae_title` of `facility` retrieve under purpose `name`,
+  // or stops it. `facility` may be left out when only one facility has
+  // `ae_title` as a caller (Grant) or a grant (Revoke); otherwise the call
+  // is refused, naming the facilities. The same AE title at another
+  // facility is not granted (schema 018).
+  void Grant(const std::string& name, const std::string& ae_title,
+             const std::optional<std::string>& facility, const std::string& actor);
+  void Revoke(const std::string& name, const std::string& ae_title,
+              const std::optional<std::string>& facility, const std::string& actor);
 
  private:
   archive::Database& database_;

@@ -44,14 +44,15 @@ std::optional<Purpose> PurposeDirectory::ForCalledAe(const std::string& called_a
       });
 }
 
-bool PurposeDirectory::IsGranted(std::int64_t purpose_id, const std::string& calling_ae_title) {
+bool PurposeDirectory::IsGranted(std::int64_t purpose_id, std::int64_t facility_id,
+                                 const std::string& calling_ae_title) {
   return archive::sql::ReadOnly(
       database_, "reading purpose grants of " + calling_ae_title,
       [&](pqxx::read_transaction& transaction) {
         return !transaction
                     .exec_params("SELECT 1 FROM purpose_grants WHERE purpose_id = $1 AND "
-                                 "ae_title = $2",
-                                 purpose_id, calling_ae_title)
+                                 "facility_id = $2 AND ae_title = $3",
+                                 purpose_id, facility_id, calling_ae_title)
                     .empty();
       });
 }

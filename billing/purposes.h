@@ -42,8 +42,11 @@ class PurposeDirectory {
 
   // The purpose answered on `called_ae_title`; nullopt when none is.
   std::optional<Purpose> ForCalledAe(const std::string& called_ae_title);
-  // Whether `calling_ae_title` may use purpose `purpose_id`.
-  bool IsGranted(std::int64_t purpose_id, const std::string& calling_ae_title);
+  // Whether `calling_ae_title`, a caller of facility `facility_id`, may use
+  // purpose `purpose_id` (a grant names the facility: the same AE title at
+  // another facility is not granted).
+  bool IsGranted(std::int64_t purpose_id, std::int64_t facility_id,
+                 const std::string& calling_ae_title);
   // Every purpose's called AE title (the archive answers on these too).
   std::vector<std::string> CalledAeTitles();
 

@@ -115,7 +115,7 @@ int List(CommandContext& context) {
   const auto listings = purposes.List();
   if (format == "csv") {
     std::cout << "name,called_ae_title,modalities,sop_class_uids,max_rows,max_columns,"
-                 "pixel_rights,reports,granted_ae_titles,description\n";
+                 "pixel_rights,reports,granted_callers,description\n";
     for (const auto& listing : listings) {
       const PurposeSettings& settings = listing.settings;
       std::cout << fmt::format(
@@ -123,7 +123,7 @@ int List(CommandContext& context) {
           Joined(settings.modalities, " ", ""), Joined(settings.sop_class_uids, " ", ""),
           Limit(settings.max_rows), Limit(settings.max_columns), settings.pixel_rights,
           billing::FormatReportRights(settings.reports),
-          CsvField(Joined(listing.granted_ae_titles, " ", "")), CsvField(settings.description));
+          CsvField(Joined(listing.granted_callers, " ", "")), CsvField(settings.description));
     }
     return 0;
   }
@@ -139,7 +139,7 @@ int List(CommandContext& context) {
     std::cout << fmt::format("{:<16} {:<16} {:<16} {:<11} {:<10} {:<8} {}\n", settings.name,
                              settings.called_ae_title, Joined(settings.modalities, ",", "-"), size,
                              settings.pixel_rights, billing::FormatReportRights(settings.reports),
-                             Joined(listing.granted_ae_titles, ",", "-"));
+                             Joined(listing.granted_callers, ",", "-"));
     if (!settings.sop_class_uids.empty()) {
       std::cout << fmt::format("  SOP classes: {}\n", Joined(settings.sop_class_uids, ", ", ""));
     }
@@ -152,18 +152,21 @@ int List(CommandContext& context) {
 
 int GrantOrRevoke(CommandContext& context, bool grant) {
   po::options_description options;
-  options.add_options()("ae", po::value<std::string>())("by", po::value<std::string>());
+  options.add_options()("ae", po::value<std::string>())("facility", po::value<std::string>())(
+      "by", po::value<std::string>());
   const SubcommandOptions values(grant ? "purpose grant" : "purpose revoke",
                                  AfterAction(context.arguments), options, 1);
   const std::string name = RequiredName(values);
   const std::string ae_title = billing::ParseAeTitle("--ae", values.Required("ae"));
+  const std::optional<std::string> facility = values.Optional("facility");
+  const std::string who = facility ? fmt::format("{} of facility {}", ae_title, *facility) : ae_title;
   billing::PurposeAdmin purposes(context.database);
   if (grant) {
-    purposes.Grant(name, ae_title, values.Actor(context));
-    std::cout << fmt::format("{} may retrieve under purpose {}\n", ae_title, name);
+    purposes.Grant(name, ae_title, facility, values.Actor(context));
+    std::cout << fmt::format("{} may retrieve under purpose {}\n", who, name);
   } else {
-    purposes.Revoke(name, ae_title, values.Actor(context));
-    std::cout << fmt::format("{} may no longer retrieve under purpose {}\n", ae_title, name);
+    purposes.Revoke(name, ae_title, facility, values.Actor(context));
+    std::cout << fmt::format("{} may no longer retrieve under purpose {}\n", who, name);
   }
   return 0;
 }

@@ -91,11 +91,13 @@ Admission DecideAdmission(archive::InstanceIndex& index, billing::PurposeDirecto
     admission.facility_id = choice.caller->facility_id;
     admission.facility_name = choice.caller->facility_name;
     admission.may_store = choice.caller->may_store;
-    if (admission.purpose && !purposes->IsGranted(admission.purpose->id, calling_ae)) {
+    if (admission.purpose && !purposes->IsGranted(admission.purpose->id, admission.facility_id,
+                                                  calling_ae)) {
       if (!archive_title) {
         admission.verdict = AdmissionVerdict::kPurposeNotGranted;
-        admission.reason = fmt::format("calling AE title '{}' is not granted purpose '{}'",
-                                       calling_ae, admission.purpose->name);
+        admission.reason =
+            fmt::format("calling AE title '{}' of facility {} is not granted purpose '{}'",
+                        calling_ae, admission.facility_name, admission.purpose->name);
         return admission;
       }
       // An archive AE title: storing stays open, retrieving under the

@@ -309,7 +309,7 @@ TEST_CASE("purposes, fees and prices are managed with hokan; refusals write noth
     const ToolResult listed = Admin(archive, {"purpose", "list", "--format", "csv"});
     INFO(listed.Describe());
     CHECK_THAT(listed.output,
-               Catch::Contains("referral,HOKAN_REF,CT MR,,,512,original,retrieve,CLINIC_VIEWER,"
+               Catch::Contains("referral,HOKAN_REF,CT MR,,,512,original,retrieve,CLINIC_VIEWER@clinic,"
                                "to another hospital"));
     const ToolResult table = Admin(archive, {"purpose", "list"});
     CHECK_THAT(table.output, Catch::Contains("CLINIC_VIEWER"));

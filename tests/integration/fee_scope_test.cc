@@ -30,8 +30,9 @@ void AddDiagnosis(ArchiveProcess& archive, const std::string& viewer) {
       "VALUES ('diagnosis', 'HOKAN_DX', '{*}', $1, $1)",
       {now});
   sql.Execute(
-      "INSERT INTO purpose_grants (purpose_id, ae_title, granted_at) "
-      "SELECT id, $2, $1 FROM purposes",
+      "INSERT INTO purpose_grants (purpose_id, facility_id, ae_title, granted_at) "
+      "SELECT p.id, e.facility_id, e.ae_title, $1 FROM purposes p, application_entities e "
+      " WHERE e.ae_title = $2 AND e.role <> 'destination'",
       {now, viewer});
   sql.Execute(
       "INSERT INTO fee_schedules (purpose_id, modality, amount_minor, currency, effective_from, "

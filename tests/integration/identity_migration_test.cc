@@ -32,6 +32,47 @@ archive::FacilityConfig Facility(const std::string& name, std::vector<std::strin
 
 }  // namespace
 
+TEST_CASE("schema 018 keeps each purpose grant, bound to the facility whose caller it was",
+          "[identity][purpose]") {
+  ThrowawayDatabase throwaway(TestDatabaseUrl());
+  archive::Database database(throwaway.conninfo(), 2);
+  Sql sql(throwaway.conninfo());
+  std::vector<schema::Migration> before_018;
+  for (const auto& migration : schema::EmbeddedMigrations()) {
+    if (migration.version < 18) before_018.push_back(migration);
+  }
+  archive::ApplyMigrations(database, before_018);
+
+  // CT1 calls in at north and at south; READER is only south's destination.
+  const std::string at = "2030-01-01T00:00:00Z";
+  sql.Execute("INSERT INTO facilities (name, created_at) VALUES ('north', $1), ('south', $1)",
+              {at});
+  sql.Execute(
+      "INSERT INTO application_entities (ae_title, facility_id, role, may_store, source, "
+      "updated_at) SELECT 'CT1', id, 'modality', true, 'config', $1 FROM facilities",
+      {at});
+  sql.Execute(
+      "INSERT INTO application_entities (ae_title, facility_id, role, host, port, may_store, "
+      "source, updated_at) SELECT 'READER', id, 'destination', '10.0.0.7', 104, false, 'config',"
+      " $1 FROM facilities WHERE name = 'south'",
+      {at});
+  sql.Execute(
+      "INSERT INTO purposes (name, called_ae_title, modalities, created_at, updated_at) "
+      "VALUES ('referral', 'HOKAN_REF', '{*}', $1, $1)",
+      {at});
+  sql.Execute(
+      "INSERT INTO purpose_grants (purpose_id, ae_title, granted_at) "
+      "SELECT id, 'CT1', $1::timestamptz FROM purposes UNION ALL "
+      "SELECT id, 'READER', $1::timestamptz FROM purposes",
+      {at});
+
+  archive::ApplyMigrations(database, schema::EmbeddedMigrations());
+  CHECK(sql.Value("SELECT string_agg(g.ae_title || '@' || f.name || ' ' || (g.granted_at AT TIME ZONE 'UTC')::date, "
+                  "',' ORDER BY f.name) FROM purpose_grants g "
+                  "JOIN facilities f ON f.id = g.facility_id") ==
+        "CT1@north 2030-01-01,CT1@south 2030-01-01");
+}
+
 TEST_CASE("schema 015 keeps an old database's AE rows; the sync then separates facilities",
           "[identity][startup]") {
   ThrowawayDatabase throwaway(TestDatabaseUrl());

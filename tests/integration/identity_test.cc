@@ -264,4 +264,45 @@ TEST_CASE("the same calling AE title at two facilities is told apart by the peer
   CHECK(elsewhere.reject_reason == 3);
 }
 
+TEST_CASE("a purpose granted to a calling AE title at one facility is not granted at another",
+          "[identity][purpose]") {
+  ArchiveOptions options;
+  options.facilities.push_back({"north", {"CT1"}, {"127.0.0.1"}, {}, true});
+  options.facilities.push_back({"south", {"CT1"}, {"127.0.0.2/32"}, {}, true});
+  ArchiveProcess archive(options);
+  ToolResult result = Admin(archive, {"purpose", "add", "referral", "--called-ae", "HOKAN_REF",
+                                      "--modalities", "*", "--by", "it"});
+  INFO(result.Describe());
+  REQUIRE(result.exit_code == 0);
+
+  // CT1 is a caller of both facilities: the grant must name one.
+  result = Admin(archive, {"purpose", "grant", "referral", "--ae", "CT1", "--by", "it"});
+  CHECK(result.exit_code != 0);
+  CHECK_THAT(result.output, Catch::Contains("is a calling AE title of facilities north,south"));
+  result = Admin(archive, {"purpose", "grant", "referral", "--ae", "CT1", "--facility", "north",
+                           "--by", "it"});
+  INFO(result.Describe());
+  REQUIRE(result.exit_code == 0);
+  CHECK_THAT(result.output, Catch::Contains("CT1 of facility north may retrieve under purpose"));
+  CHECK_THAT(Admin(archive, {"purpose", "list"}).output, Catch::Contains("CT1@north"));
+
+  // North's CT1 retrieves under the purpose; south's CT1 is not granted it.
+  CHECK(AssociateFrom("127.0.0.1", archive.port(), "CT1", "HOKAN_REF").pdu_type == 2);
+  const AssociateAnswer south = AssociateFrom("127.0.0.2", archive.port(), "CT1", "HOKAN_REF");
+  CHECK(south.pdu_type == 3);
+  CHECK(south.reject_reason == 3);
+  CHECK(WaitUntil(
+      [&] {
+        return archive.Log().find("'CT1' of facility south is not granted purpose 'referral'") !=
+               std::string::npos;
+      },
+      10s));
+
+  // A revoke names the facility the same way; south had no grant to revoke.
+  result = Admin(archive, {"purpose", "revoke", "referral", "--ae", "CT1", "--facility", "south",
+                           "--by", "it"});
+  CHECK(result.exit_code != 0);
+  CHECK_THAT(result.output, Catch::Contains("--ae 'CT1' of facility south has no grant"));
+}
+
 }  // namespace hokan::integration

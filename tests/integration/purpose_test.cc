@@ -56,8 +56,9 @@ void AddPurposes(ArchiveProcess& archive) {
       "VALUES ('research', 'HOKAN_RES', '{*}', $1, $1)",
       {now});
   sql.Execute(
-      "INSERT INTO purpose_grants (purpose_id, ae_title, granted_at) "
-      "SELECT id, 'IT_VIEWER', $1 FROM purposes",
+      "INSERT INTO purpose_grants (purpose_id, facility_id, ae_title, granted_at) "
+      "SELECT p.id, e.facility_id, e.ae_title, $1 FROM purposes p, application_entities e "
+      " WHERE e.ae_title = 'IT_VIEWER' AND e.role <> 'destination'",
       {now});
   sql.Execute(
       "INSERT INTO fee_schedules (purpose_id, modality, amount_minor, currency, effective_from, "
@@ -406,8 +407,9 @@ TEST_CASE("a research purpose without report rights gets no SR and may not store
 
   // Storing a report under a purpose without may_store_reports: 0x0124.
   archive.sql().Execute(
-      "INSERT INTO purpose_grants (purpose_id, ae_title, granted_at) "
-      "SELECT id, 'IT_MODALITY', $1 FROM purposes WHERE name = 'research'",
+      "INSERT INTO purpose_grants (purpose_id, facility_id, ae_title, granted_at) "
+      "SELECT p.id, e.facility_id, e.ae_title, $1 FROM purposes p, application_entities e "
+      " WHERE p.name = 'research' AND e.ae_title = 'IT_MODALITY' AND e.role <> 'destination'",
       {archive.ClockNow()});
   const ToolResult stored = RunTool(
       {"storescu", "-d", "-aet", "IT_MODALITY", "-aec", "HOKAN_RES", "localhost",
@@ -435,8 +437,9 @@ TEST_CASE("a lossy-only purpose sends JPEG-LS near-lossless copies, or fails the
       "VALUES ('teaching', 'HOKAN_EDU', '{CT}', 'lossy_only', $1, $1)",
       {archive.ClockNow()});
   archive.sql().Execute(
-      "INSERT INTO purpose_grants (purpose_id, ae_title, granted_at) "
-      "SELECT id, 'IT_VIEWER', $1 FROM purposes",
+      "INSERT INTO purpose_grants (purpose_id, facility_id, ae_title, granted_at) "
+      "SELECT p.id, e.facility_id, e.ae_title, $1 FROM purposes p, application_entities e "
+      " WHERE e.ae_title = 'IT_VIEWER' AND e.role <> 'destination'",
       {archive.ClockNow()});
   const auto ct = MakeStudy(data.path() / "ct", {"--count", "2", "--modality", "CT"});
   REQUIRE(archive.StoreScu("IT_MODALITY", {"+sd"}, {(data.path() / "ct").string()}).exit_code ==
@@ -495,8 +498,9 @@ TEST_CASE("a caller not granted a purpose is rejected at association", "[purpose
       "VALUES ('main', $1, '{CT}', $2, $2)",
       {archive.ae_title(), archive.ClockNow()});
   archive.sql().Execute(
-      "INSERT INTO purpose_grants (purpose_id, ae_title, granted_at) "
-      "SELECT id, 'IT_VIEWER', $1 FROM purposes WHERE name = 'main'",
+      "INSERT INTO purpose_grants (purpose_id, facility_id, ae_title, granted_at) "
+      "SELECT p.id, e.facility_id, e.ae_title, $1 FROM purposes p, application_entities e "
+      " WHERE p.name = 'main' AND e.ae_title = 'IT_VIEWER' AND e.role <> 'destination'",
       {archive.ClockNow()});
   TempDir data("hokan-it-purpose-main");
   MakeStudy(data.path() / "ct", {"--count", "1", "--modality", "CT"});
