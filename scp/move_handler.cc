@@ -25,11 +25,14 @@ namespace {
 // Sub-operations over a new association to the move destination.
 class MoveSender : public SubOperationSender {
  public:
+  // `our_ae_title`: the AE title the C-MOVE's caller called (the shared
+  // one, a facility's own or a purpose's): the sub-operations call out as it.
   MoveSender(const archive::ArchiveConfig& config, const archive::FileStore& files,
-             archive::MoveDestination destination, archive::RetrievalCaller caller,
-             Uint16 message_id)
-      : config_(config), files_(files), destination_(std::move(destination)),
-        caller_(std::move(caller)), message_id_(message_id) {}
+             std::string our_ae_title, archive::MoveDestination destination,
+             archive::RetrievalCaller caller, Uint16 message_id)
+      : config_(config), files_(files), our_ae_title_(std::move(our_ae_title)),
+        destination_(std::move(destination)), caller_(std::move(caller)),
+        message_id_(message_id) {}
 
   std::string Open(const archive::RetrievalPlan& plan) override {
     std::vector<std::pair<std::string, std::string>> kinds;
@@ -40,7 +43,7 @@ class MoveSender : public SubOperationSender {
         kinds.emplace_back(instance.sop_class_uid, dicom::kLossyTransferSyntax);
       }
     }
-    dicom::SendTarget target{config_.ae_title, destination_.ae_title, destination_.host,
+    dicom::SendTarget target{our_ae_title_, destination_.ae_title, destination_.host,
                              destination_.port, config_.acse_timeout_seconds,
                              config_.dimse_timeout_seconds, config_.max_pdu_bytes,
                              std::nullopt};
@@ -78,6 +81,7 @@ class MoveSender : public SubOperationSender {
 
   const archive::ArchiveConfig& config_;
   const archive::FileStore& files_;
+  std::string our_ae_title_;
   archive::MoveDestination destination_;
   archive::RetrievalCaller caller_;
   Uint16 message_id_;
@@ -127,8 +131,9 @@ OFCondition MoveHandler::Handle(T_DIMSE_C_MoveRQ& request,
     return refuse(dicom::status::kMoveDestinationUnknown,
                   "move destination '" + destination + "' is not known");
   }
-  MoveSender sender(scp_.services_.config, scp_.services_.files, *target,
-                    RetrievalCallerOf(caller), request.MessageID);
+  MoveSender sender(scp_.services_.config, scp_.services_.files,
+                    scp_.getCalledAETitle().c_str(), *target, RetrievalCallerOf(caller),
+                    request.MessageID);
   return RetrieveHandler(scp_, operation, context_id, request.MessageID, respond)
       .Run(*identifier, *model, sender);
 }

@@ -237,6 +237,34 @@ TEST_CASE("the same calling AE title at two facilities is told apart by the call
   CHECK(archive.Echo("CT1", "SOUTH_PACS").exit_code == 0);
 }
 
+TEST_CASE("C-MOVE sub-operations call out as the archive AE title the mover called",
+          "[identity][move]") {
+  TempDir data("hokan-it-identity");
+  MakeStudy(data.path() / "north", {"--count", "1", "--study-uid", "1.2.826.0.1.3680043.14.6"});
+  // storescp runs `echo <calling AE title>` for each instance it receives.
+  const fs::path callers = data.path() / "callers.txt";
+  StoreScpDestination reader({"-xcr", "echo #a >> " + callers.string()});
+  ArchiveOptions options;
+  options.facilities.push_back({"probe", {"PROBE"}, {}, {}, true});  // the readiness echo
+  options.facilities.push_back({"north", {"CT1"}, {}, {"VIEW1"}, true});
+  options.facility_lines["north"] = {
+      "archive_ae_titles = NORTH_PACS",
+      "move_destinations = READER@127.0.0.1:" + std::to_string(reader.port())};
+  ArchiveProcess archive(options);
+  const ToolResult stored = StoreTo(archive, "CT1", "NORTH_PACS", data.path() / "north");
+  INFO(stored.Describe());
+  REQUIRE(stored.exit_code == 0);
+
+  const ToolResult moved =
+      RunTool({"movescu", "-S", "-aet", "VIEW1", "-aec", "NORTH_PACS", "-aem", "READER", "-k",
+               "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.826.0.1.3680043.14.6",
+               "localhost", std::to_string(archive.port())});
+  INFO(moved.Describe());
+  REQUIRE(moved.exit_code == 0);
+  REQUIRE(WaitUntil([&] { return fs::exists(callers) && fs::file_size(callers) > 0; }, 10s));
+  CHECK(ReadFileBytes(callers) == "NORTH_PACS\n");
+}
+
 TEST_CASE("the same calling AE title at two facilities is told apart by the peer address",
           "[identity]") {
   TempDir data("hokan-it-identity");
