@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "archive/common/clock.h"
 #include "archive/common/error.h"
@@ -19,12 +20,41 @@
 namespace hokan::billing {
 namespace {
 
+// How far back a start-up looks for days without samples.
+constexpr int kMaxCatchUpDays = 92;
+
 // The day of a payload {"day": "YYYY-MM-DD"}; nullopt when it has none.
 std::optional<archive::CivilDate> PayloadDay(const std::string& payload) {
   static const std::regex kDay(R"re("day"\s*:\s*"([0-9]{4}-[0-9]{2}-[0-9]{2})")re");
   std::smatch match;
   if (!std::regex_search(payload, match, kDay)) return std::nullopt;
   return archive::ParseIsoDate(match[1].str());
+}
+
+// Enqueues the sample job of `day` once (dedupe key "usage-sample:<day>").
+void EnqueueDay(archive::JobQueue& queue, const std::string& day, TimePoint now) {
+  if (queue.Enqueue(kUsageSampleJobKind, fmt::format(R"({{"day": "{}"}})", day), now,
+                    fmt::format("{}:{}", kUsageSampleJobKind, day))) {
+    Log(LogLevel::kDebug, "usage samples of {} scheduled", day);
+  }
+}
+
+// The days after the last one sampled and before `today` (days the archive
+// did not run), oldest first, at most kMaxCatchUpDays of them.
+std::vector<std::string> MissedDays(archive::Database& database, const archive::CivilDate& today) {
+  const std::string today_text = archive::FormatIsoDate(today);
+  return archive::sql::ReadOnly(
+      database, "find days without usage samples", [&](pqxx::read_transaction& transaction) {
+        const auto rows = transaction.exec_params(
+            "SELECT to_char(day, 'YYYY-MM-DD') FROM generate_series("
+            "    greatest((SELECT max(sample_day) FROM usage_samples WHERE sample_day < $1::date)"
+            "             + 1, $1::date - $2::int), "
+            "    $1::date - 1, interval '1 day') AS day",
+            today_text, kMaxCatchUpDays);
+        std::vector<std::string> days;
+        for (const auto& row : rows) days.push_back(row[0].as<std::string>());
+        return days;
+      });
 }
 
 }  // namespace
@@ -67,14 +97,19 @@ void RegisterUsageSampleJobs(archive::JobRunner& runner, archive::JobQueue& queu
                              archive::Database& database) {
   // The last day this node enqueued: saves an INSERT per poll.
   auto last_day = std::make_shared<std::string>();
-  runner.Schedule(kUsageSampleJobKind, [&queue, last_day] {
+  runner.Schedule(kUsageSampleJobKind, [&queue, &database, last_day] {
     const TimePoint now = Now();
     const std::string day = archive::FormatIsoDate(archive::DateOf(now));
     if (*last_day == day) return;
-    if (queue.Enqueue(kUsageSampleJobKind, fmt::format(R"({{"day": "{}"}})", day), now,
-                      fmt::format("{}:{}", kUsageSampleJobKind, day))) {
-      Log(LogLevel::kDebug, "usage samples of {} scheduled", day);
+    if (last_day->empty()) {  // this run's first poll: the days it was not running
+      const std::vector<std::string> missed = MissedDays(database, archive::DateOf(now));
+      if (!missed.empty()) {
+        Log(LogLevel::kInfo, "usage samples of {} day(s) not sampled ({} to {}) scheduled",
+            missed.size(), missed.front(), missed.back());
+      }
+      for (const auto& missed_day : missed) EnqueueDay(queue, missed_day, now);
     }
+    EnqueueDay(queue, day, now);
     *last_day = day;
   });
   runner.Handle(kUsageSampleJobKind, [&database](const archive::Job& job) {

@@ -5,8 +5,9 @@
 // and expiry) and the quota of its contract that day, priced per GB-month
 // by the billing views. A sample taken after its day (the job ran late: a
 // busy node, a restart after midnight) reads that day's closing usage, so
-// the day is still charged. A day the archive did not run at all has no
-// sample and is not charged.
+// the day is still charged. So is a day the archive did not run at all:
+// its first poll after a start schedules the days since the last sample
+// (at most 92 days back).
 
 #include <cstdint>
 
@@ -36,7 +37,9 @@ int TakeUsageSamples(archive::Database& database, const archive::CivilDate& day)
 // Registers the sampling on `runner` (before its Start()): a scheduler that
 // at every poll enqueues the day's "usage-sample" job once (payload
 // {"day": "YYYY-MM-DD"}, dedupe key "usage-sample:YYYY-MM-DD", the UTC date
-// of hokan::Now(), so every node enqueues it once), and the handler that
+// of hokan::Now(), so every node enqueues it once) and, at its first poll,
+// the jobs of the days after the last sampled day up to yesterday (at most
+// 92; none before the first sample ever taken), and the handler that
 // runs TakeUsageSamples for that day, also when it runs after the day (it
 // then samples the day's closing usage); a day not begun yet (another
 // node's clock ahead) is retried later. All arguments must outlive the

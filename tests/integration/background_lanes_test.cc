@@ -235,4 +235,35 @@ TEST_CASE("a usage sample taken after its day records that day's closing usage",
                             "'usage-sample:2031-05-01'") == "done");
 }
 
+TEST_CASE("days the archive did not run at all are sampled after its next start", "[jobs]") {
+  TempDir data("hokan-it-usage-gap");
+  ArchiveOptions options = SingleFacilityOptions("IT_MODALITY");
+  options.controlled_clock = true;
+  options.initial_clock = kClockBase;
+  options.extra_archive_settings = {"job_poll_milliseconds = 100"};
+  ArchiveProcess archive(options);
+  REQUIRE(WaitUntil([&] { return SamplesOf(archive, "2031-05-01") == 1; }, 30s));
+  StoreStudy(archive, data.path() / "first-day", 2);
+  const std::int64_t first_day_end = archive.sql().Count("SELECT used_bytes FROM facility_usage");
+  REQUIRE(first_day_end > 0);
+
+  // Down from May 1 to May 4: May 2 and 3 had no running archive.
+  REQUIRE(archive.Stop() == 0);
+  archive.SetClock("2031-05-04T08:00:00Z");
+  archive.Start();
+  INFO("archive log:\n" << archive.Log());
+  REQUIRE(WaitUntil(
+      [&] {
+        return SamplesOf(archive, "2031-05-02") == 1 && SamplesOf(archive, "2031-05-03") == 1 &&
+               SamplesOf(archive, "2031-05-04") == 1;
+      },
+      30s));
+  CHECK(archive.sql().Count("SELECT count(DISTINCT used_bytes) FROM usage_samples "
+                            "WHERE sample_day BETWEEN '2031-05-02' AND '2031-05-04'") == 1);
+  CHECK(archive.sql().Count("SELECT used_bytes FROM usage_samples "
+                            "WHERE sample_day = '2031-05-03'") == first_day_end);
+  CHECK_THAT(archive.Log(), Catch::Contains("usage samples of 2 day(s) not sampled "
+                                            "(2031-05-02 to 2031-05-03) scheduled"));
+}
+
 }  // namespace hokan::integration
