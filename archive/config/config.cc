@@ -62,17 +62,22 @@ int ParseInt(std::string_view source, const std::string& key,
   return static_cast<int>(parsed);
 }
 
-bool IsValidPeer(const std::string& text) {
+enum class PeerCheck { kValid, kMalformed, kHostBitsSet };
+
+// An IP address, or a CIDR network whose address has no host bits set
+// (10.0.0.0/8, not 10.0.0.1/8: PostgreSQL's cidr type refuses the latter).
+PeerCheck CheckPeer(const std::string& text) {
   boost::system::error_code error;
   if (text.find('/') == std::string::npos) {
     boost::asio::ip::make_address(text, error);
-    return !error;
+    return error ? PeerCheck::kMalformed : PeerCheck::kValid;
   }
-  boost::asio::ip::make_network_v4(text, error);
-  if (!error) return true;
+  const auto v4 = boost::asio::ip::make_network_v4(text, error);
+  if (!error) return v4 == v4.canonical() ? PeerCheck::kValid : PeerCheck::kHostBitsSet;
   error.clear();
-  boost::asio::ip::make_network_v6(text, error);
-  return !error;
+  const auto v6 = boost::asio::ip::make_network_v6(text, error);
+  if (error) return PeerCheck::kMalformed;
+  return v6 == v6.canonical() ? PeerCheck::kValid : PeerCheck::kHostBitsSet;
 }
 
 // Also names folders (a node's incoming folder, export folders): "." and
@@ -387,9 +392,15 @@ FacilityConfig ParseFacility(std::string_view source, const std::string& section
     } else if (key == "allowed_peers") {
       facility.allowed_peers = SplitList(value);
       for (const auto& peer : facility.allowed_peers) {
-        if (!IsValidPeer(peer)) {
+        const PeerCheck check = CheckPeer(peer);
+        if (check == PeerCheck::kMalformed) {
           Fail(source, fmt::format("key '{}.allowed_peers': '{}' is not an IP address or "
                                    "CIDR network", section, peer));
+        }
+        if (check == PeerCheck::kHostBitsSet) {
+          Fail(source, fmt::format("key '{}.allowed_peers': '{}' has host bits set after the "
+                                   "prefix length; write the network address (e.g. "
+                                   "10.0.0.0/8)", section, peer));
         }
       }
     }

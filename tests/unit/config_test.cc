@@ -90,6 +90,11 @@ TEST_CASE("configuration errors name the bad key") {
       {"[database]\nurl=x\n[storage]\na=b\n", "unknown section '[storage]'"},
       {"[database]\nurl=x\n[facility.demo]\nstore_ae_titles = A\nallowed_peers = nowhere\n",
        "'facility.demo.allowed_peers'"},
+      {"[database]\nurl=x\n[facility.demo]\nstore_ae_titles = A\nallowed_peers = 10.0.0.1/8\n",
+       "key 'facility.demo.allowed_peers': '10.0.0.1/8' has host bits set"},
+      {"[database]\nurl=x\n[facility.demo]\nstore_ae_titles = A\n"
+       "allowed_peers = 127.0.0.1, fd00::1/8\n",
+       "key 'facility.demo.allowed_peers': 'fd00::1/8' has host bits set"},
       {"[database]\nurl=x\n[facility.demo]\nstore_ae_titles = A\ncolour = red\n",
        "unknown key 'facility.demo.colour'"},
       {"[database]\nurl=x\n[facility.a/b]\nstore_ae_titles = A\n", "facility name"},
