@@ -22,6 +22,9 @@ namespace hokan {
 // and (archive/export/offline_export_service.cc):
 //   export-before-rename     the media folder is written as <name>.partial
 //   export-after-rename      the folder has its final name, not yet recorded
+// and (archive/ingest/file_sync_worker.cc):
+//   ingest-during-flush      a group commit's files are placed, their flush not
+//                            yet begun, no row of the batch committed
 void Failpoint(std::string_view name);
 
 }  // namespace hokan

@@ -3,6 +3,8 @@
 #include <exception>
 #include <utility>
 
+#include "archive/common/failpoint.h"
+
 namespace hokan::archive {
 
 FileSyncWorker::FileSyncWorker(FileStore& files)
@@ -37,6 +39,7 @@ void FileSyncWorker::Loop() {
       next_done_ = next_.get_future().share();
     }
     try {
+      Failpoint("ingest-during-flush");
       files_.SyncAll();
       done.set_value();
     } catch (...) {

@@ -112,30 +112,30 @@ void GroupCommitter::CommitLoop() {
 void GroupCommitter::CommitBatch(std::vector<Pending>& batch) {
   const auto started = std::chrono::steady_clock::now();
   // The files of this batch (and anything written before) are flushed
-  // while the rows are inserted.
-  std::shared_future<void> flushed = sync_worker_.Request();
+  // before any row is committed: a committed row is what another store of
+  // the same instance (on this node or another) takes for "already stored",
+  // so it must never name bytes that are not yet durable.
+  try {
+    sync_worker_.Request().get();
+  } catch (const std::exception& failure) {
+    Log(LogLevel::kError, "{}", failure.what());
+    // No row was written: the stores fail, and their placed files go.
+    const auto flush_error = std::make_exception_ptr(Error(
+        ErrorCode::kStorage,
+        fmt::format("{}; nothing was indexed, store again later", failure.what())));
+    for (auto& pending : batch) pending.outcome.set_exception(flush_error);
+    return;
+  }
+  const long long flush_us = MicrosecondsSince(started);
   std::vector<const NewInstanceRow*> rows;
   for (const auto& pending : batch) rows.push_back(pending.row);
   std::vector<IndexOutcome> outcomes(batch.size(), IndexOutcome::kInserted);
   std::vector<std::exception_ptr> errors(batch.size());
   IndexBatch(rows, outcomes, errors);
-  const long long index_us = MicrosecondsSince(started);
-
-  std::exception_ptr flush_error;
-  try {
-    flushed.get();
-  } catch (const std::exception& failure) {
-    Log(LogLevel::kError, "{}", failure.what());
-    flush_error = std::make_exception_ptr(Error(
-        ErrorCode::kCommitInDoubt,
-        fmt::format("{}; the files are settled when stored again or by the start-up sweep",
-                    failure.what())));
-  }
-  Log(LogLevel::kDebug, "group commit of {} instance(s): index {} us, index and flush {} us",
-      batch.size(), index_us, MicrosecondsSince(started));
+  Log(LogLevel::kDebug, "group commit of {} instance(s): flush {} us, flush and index {} us",
+      batch.size(), flush_us, MicrosecondsSince(started));
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (flush_error) batch[i].outcome.set_exception(flush_error);
-    else if (errors[i]) batch[i].outcome.set_exception(errors[i]);
+    if (errors[i]) batch[i].outcome.set_exception(errors[i]);
     else batch[i].outcome.set_value(outcomes[i]);
   }
 }

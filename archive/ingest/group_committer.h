@@ -19,11 +19,13 @@ namespace hokan::archive {
 // Makes placed files and their index rows durable together, in batches:
 // all Commit() calls waiting at the same time share one file-system flush
 // and one database transaction, so concurrent associations share fsyncs.
-// The flush (on one long-lived thread, FileSyncWorker) and the transaction
-// of a batch run at the same time; Commit()
-// returns only when both are done. Two batches can be in progress at once
-// (two commit threads, two connections), so a new batch does not wait for
-// the previous one; PostgreSQL and the file system merge their flushes. Until then the placed file keeps its
+// The flush (on one long-lived thread, FileSyncWorker) ends before the
+// batch's transaction begins: a committed row is what a second store of the
+// instance (here or on another node) answers "already stored" by, so no row
+// is visible before its bytes are durable. Commit() returns when both are
+// done. Two batches can be in progress at once (two commit threads, two
+// connections), so one batch's transaction runs while the next one's flush
+// does; PostgreSQL and the file system merge their flushes. Until then the placed file keeps its
 // intent record, so after a crash the start-up sweep checks every such file
 // against its row (IngestService::RecoverInterruptedStores). A batch whose
 // transaction fails is retried one row per transaction, so one bad row
@@ -56,7 +58,8 @@ class GroupCommitter {
 
   // Blocks until the row's file is flushed and the row committed (or found
   // to exist). REQUIRES: the row's file is placed. Throws hokan::Error:
-  // kCommitInDoubt when the flush failed or the COMMIT's outcome is unknown
+  // kStorage when the flush failed (no row written: discard the file),
+  // kCommitInDoubt when the COMMIT's outcome is unknown
   // (the row may exist; keep the placed file and its intent record:
   // IngestService settles it), or the
   // InstanceIndex::InsertBatch error when the transaction failed.

@@ -67,7 +67,7 @@ IngestResult ValidateStoreRequest(const StoreRequest& request);
 // row committed. Any other result leaves neither a row without its file nor
 // a placed file without its row, and the incoming file is always consumed.
 // A commit whose outcome is unknown (kCommitInDoubt: the connection broke
-// during COMMIT, or the flush failed) keeps its placed file and intent
+// during COMMIT) keeps its placed file and intent
 // record; the service remembers it and settles it once the index answers,
 // when the same name is stored again (the file kept, flushed, when its row
 // exists with its checksum; else removed and the new store placed), or at
