@@ -19,12 +19,11 @@ OFCondition StoreHandler::Handle(T_DIMSE_C_StoreRQ& request,
   archive::IngestService& ingest = scp_.services_.ingest;
   const std::filesystem::path incoming = scp_.services_.files.NewIncomingPath();
   const auto expectation = ingest.ExpectStore();
-  // A caller that may not store keeps no byte (it has no storage context
-  // to send in unless it breaks the negotiated roles).
-  const CallerScope& caller = scp_.caller_;
-  const std::int64_t limit =
-      caller.may_store ? scp_.services_.config.limits.max_object_bytes : 0;
-  scp_.receive_bound_ = {incoming.string(), static_cast<std::uint64_t>(limit), false};
+  // The core says whether the caller may store this and how many bytes it
+  // may send; a refused caller keeps no byte.
+  const archive::StoreAdmission admission =
+      ingest.AdmitStore(StoreRightsOf(scp_.caller_), request.AffectedSOPClassUID);
+  scp_.receive_bound_ = {incoming.string(), admission.max_object_bytes, false};
   const OFCondition received = scp_.receiveSTORERequest(request, context_id, incoming.c_str());
   const bool exceeded = scp_.receive_bound_.exceeded;
   scp_.receive_bound_ = {};
@@ -36,15 +35,9 @@ OFCondition StoreHandler::Handle(T_DIMSE_C_StoreRQ& request,
     ++scp_.counts_.failed;
     return received;
   }
-  if (exceeded) {
+  if (exceeded || admission.refusal.status != archive::IngestStatus::kStored) {
     DiscardIncoming(incoming);
-    archive::IngestResult refused =
-        archive::CheckStoreRights(StoreRightsOf(caller), request.AffectedSOPClassUID);
-    if (refused.status == archive::IngestStatus::kStored) {
-      refused = {archive::IngestStatus::kOutOfResources,
-                 fmt::format("object over {} bytes (archive.max_object_bytes)", limit), 0};
-    }
-    return Answer(context_id, request, refused);
+    return Answer(context_id, request, ingest.RefuseOversizedObject(admission));
   }
   return Answer(context_id, request, Ingest(request, incoming, expectation.get()));
 }
@@ -53,12 +46,6 @@ archive::IngestResult StoreHandler::Ingest(const T_DIMSE_C_StoreRQ& request,
                                            const std::filesystem::path& incoming,
                                            archive::IngestService::StoreExpectation* expectation) {
   const CallerScope& caller = scp_.caller_;
-  const archive::IngestResult rights =
-      archive::CheckStoreRights(StoreRightsOf(caller), request.AffectedSOPClassUID);
-  if (rights.status != archive::IngestStatus::kStored) {
-    DiscardIncoming(incoming);
-    return rights;
-  }
   const dicom::HeaderReadResult header = dicom::ReadInstanceHeader(incoming);
   if (!header.ok) {
     DiscardIncoming(incoming);

@@ -13,15 +13,15 @@ namespace hokan::scp {
 
 class ArchiveScp;
 
-// C-STORE: receives the data set bit-preserving into the file store's
-// incoming folder, reads its header and hands it to the ingest service,
-// which decides (store rights, storage conditions, quota) and answers with
-// a typed outcome; the response carries its status (scp/status_mapping.h)
-// and, on failure, an Error Comment. The incoming file is consumed on
-// every path. A data set over archive.max_object_bytes (any data set, for a
-// caller that may not store) is not kept while it arrives
-// (ArchiveScp::ReceiveBound) and is refused: 0xA700 naming the limit, or
-// the caller's missing store right.
+// C-STORE: asks the ingest service whether the caller may store the
+// request's SOP class and how many bytes it may send (AdmitStore), receives
+// the data set bit-preserving into the file store's incoming folder within
+// that bound (ArchiveScp::ReceiveBound: nothing over it is kept), reads its
+// header and hands it to the ingest service, which decides (storage
+// conditions, quota) and answers with a typed outcome; the response
+// carries its status (scp/status_mapping.h) and, on failure, an Error
+// Comment. The incoming file is consumed on every path. The edge decides
+// nothing itself: a refused or oversized object gets the core's answer.
 class StoreHandler {
  public:
   explicit StoreHandler(ArchiveScp& scp) : scp_(scp) {}

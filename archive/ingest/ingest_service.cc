@@ -73,12 +73,31 @@ IngestResult ValidateStoreRequest(const StoreRequest& request) {
 
 IngestService::IngestService(FileStore& files, InstanceIndex& index, GroupCommitter& committer,
                              StorageConditionsIndex& conditions,
-                             std::int64_t free_space_floor_bytes)
+                             std::int64_t free_space_floor_bytes,
+                             std::int64_t max_object_bytes)
     : files_(files),
       index_(index),
       committer_(committer),
       conditions_(conditions),
-      free_space_floor_bytes_(free_space_floor_bytes) {}
+      free_space_floor_bytes_(free_space_floor_bytes),
+      max_object_bytes_(max_object_bytes) {}
+
+StoreAdmission IngestService::AdmitStore(const StoreRights& rights,
+                                         const std::string& sop_class_uid) const {
+  StoreAdmission admission;
+  admission.refusal = CheckStoreRights(rights, sop_class_uid);
+  if (admission.refusal.status == IngestStatus::kStored) {
+    admission.max_object_bytes = static_cast<std::uint64_t>(max_object_bytes_);
+  }
+  return admission;
+}
+
+IngestResult IngestService::RefuseOversizedObject(const StoreAdmission& admission) const {
+  if (admission.refusal.status != IngestStatus::kStored) return admission.refusal;
+  return Result(IngestStatus::kOutOfResources,
+                fmt::format("object over {} bytes (archive.max_object_bytes)",
+                            admission.max_object_bytes));
+}
 
 std::unique_ptr<StorageGate> IngestService::OpenGate(std::int64_t facility_id) {
   return std::make_unique<StorageGate>(conditions_, facility_id, Now());

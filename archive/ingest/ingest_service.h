@@ -57,6 +57,14 @@ struct IngestResult {
 // reports, for a report class). Pure; nothing is removed or audited.
 IngestResult CheckStoreRights(const StoreRights& rights, const std::string& sop_class_uid);
 
+// Whether a caller may send an object, and how many bytes of it may be
+// received: what the core tells every edge (DIMSE C-STORE, HTTP STOW-RS)
+// before the object's bytes arrive (IngestService::AdmitStore).
+struct StoreAdmission {
+  IngestResult refusal;                // kStored: admitted; else why not
+  std::uint64_t max_object_bytes = 0;  // 0 when refused: keep no byte of it
+};
+
 // Validates a required-attribute set and the UIDs. Returns kStored when the
 // request may proceed, otherwise the failure and its reason. Pure.
 IngestResult ValidateStoreRequest(const StoreRequest& request);
@@ -76,9 +84,22 @@ class IngestService {
  public:
   // Everything given must outlive the service. C-STOREs are refused
   // (kOutOfResources) while the storage root has less than
-  // `free_space_floor_bytes` available after the new file.
+  // `free_space_floor_bytes` available after the new file; an object over
+  // `max_object_bytes` (archive.max_object_bytes) is refused whole.
   IngestService(FileStore& files, InstanceIndex& index, GroupCommitter& committer,
-                StorageConditionsIndex& conditions, std::int64_t free_space_floor_bytes);
+                StorageConditionsIndex& conditions, std::int64_t free_space_floor_bytes,
+                std::int64_t max_object_bytes);
+
+  // Asked when a store request arrives, before its object is received: a
+  // caller whose `rights` do not let it store `sop_class_uid`
+  // (CheckStoreRights) is refused and may send no byte; an admitted one
+  // may send up to max_object_bytes. Pure.
+  StoreAdmission AdmitStore(const StoreRights& rights, const std::string& sop_class_uid) const;
+
+  // The answer to an object that went over its admission's
+  // max_object_bytes (the edge has discarded what arrived): the
+  // admission's refusal, or kOutOfResources naming the limit.
+  IngestResult RefuseOversizedObject(const StoreAdmission& admission) const;
 
   // The storage conditions of `facility_id` now, for one association's
   // StoreRequests. Throws hokan::Error(kDatabase).
@@ -94,6 +115,8 @@ class IngestService {
   using StoreExpectation = GroupCommitter::Expectation;
   std::unique_ptr<StoreExpectation> ExpectStore();
 
+  // REQUIRES: the request was admitted (AdmitStore) and its object is
+  // within the admission's max_object_bytes.
   // `expectation`, if given, is the one ExpectStore() returned for this store.
   // Before anything is placed, the gate decides (no current contract, what
   // the contract keeps, the first matching rule: kRefused with its status)
@@ -159,6 +182,7 @@ class IngestService {
   GroupCommitter& committer_;
   StorageConditionsIndex& conditions_;
   std::int64_t free_space_floor_bytes_;
+  std::int64_t max_object_bytes_;
   std::function<void()> recycle_needed_;
   struct Usage {
     std::int64_t used_bytes = 0;
