@@ -127,7 +127,7 @@ void AssociationPool::Open() {
   AssociationRequestReaderOptions reader_options;
   reader_options.deadline = std::chrono::seconds(options_.request_deadline_seconds);
   reader_options.max_per_address = options_.max_half_open_per_address;
-  reader_options.max_total = kMaxHalfOpenConnections;
+  reader_options.max_total = options_.max_half_open_connections;
   reader_options.max_request_bytes = dcmAssociatePDUSizeLimit.get();
   if (options_.tls) {
     tls_layer_.reset(MakeTlsTransportLayer(*options_.tls, NET_ACCEPTOR).release());

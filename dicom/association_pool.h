@@ -36,11 +36,9 @@ struct AssociationPoolOptions {
   // runs over it. Open() throws hokan::Error(kConfiguration) when the
   // certificate, key, trusted certificates or profile cannot be used.
   std::optional<TlsSettings> tls;
+  // Connections over all addresses whose A-ASSOCIATE-RQ is still incomplete.
+  int max_half_open_connections = 256;
 };
-
-// At most this many connections, over all addresses, may be waiting for
-// their A-ASSOCIATE-RQ at once; more are closed at once.
-inline constexpr int kMaxHalfOpenConnections = 256;
 
 // Serves one association handed over by AssociationPool, on a worker thread.
 // It owns the association: it either ends it (RejectAssociation if needed,
@@ -57,7 +55,7 @@ using ServeAssociationFunction = std::function<void(T_ASC_Association* associati
 //   its bytes trickle in) is closed and logged once, with its address.
 // - A connection whose request is incomplete is "half-open". Each peer
 //   address may have max_half_open_per_address of them, and all addresses
-//   together kMaxHalfOpenConnections; a connection beyond either limit is
+//   together max_half_open_connections; a connection beyond either limit is
 //   closed as soon as it is accepted (logged at most every 10 s).
 // - A complete request becomes a DCMTK association (parsed by DCMTK) and
 //   goes to one of `workers` worker threads, which calls the serve function

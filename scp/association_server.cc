@@ -34,6 +34,7 @@ dicom::AssociationPoolOptions PoolOptions(const archive::ArchiveConfig& config, 
   options.acse_timeout_seconds = config.acse_timeout_seconds;
   options.request_deadline_seconds = config.association_request_deadline_seconds;
   options.max_half_open_per_address = config.max_half_open_per_address;
+  options.max_half_open_connections = config.max_half_open_connections;
   return options;
 }
 

@@ -107,6 +107,7 @@ const std::set<std::string> kArchiveKeys = {
     "duplicate_policy", "node_name", "free_space_floor_bytes", "job_poll_milliseconds",
     "expiry_interval_seconds", "expiry_batch_size", "export_root",
     "association_request_deadline_seconds", "max_half_open_per_address",
+    "max_half_open_connections",
     // issue 14, background work:
     "connect_timeout_seconds"};
 const std::set<std::string> kDatabaseKeys = {"url", "pool_size"};
@@ -294,6 +295,8 @@ void ApplyArchiveKey(std::string_view source, ArchiveConfig& config,
     config.association_request_deadline_seconds = ParseInt(source, name, value, 1, 3600);
   } else if (key == "max_half_open_per_address") {
     config.max_half_open_per_address = ParseInt(source, name, value, 1, 1000);
+  } else if (key == "max_half_open_connections") {
+    config.max_half_open_connections = ParseInt(source, name, value, 1, 100000);
   } else if (key == "log_level") {
     if (!ParseLogLevel(value, &config.log_level)) {
       Fail(source, fmt::format("key '{}' must be error, warn, info or debug, got '{}'",

@@ -85,6 +85,8 @@ struct ArchiveConfig {
   // is incomplete.
   int association_request_deadline_seconds = 10;
   int max_half_open_per_address = 16;
+  // Connections over all addresses whose request is incomplete.
+  int max_half_open_connections = 256;
   // DICOM TLS (issue 14): a second port beside `port` whose associations
   // run over TLS (PS3.15 Annex B). 0: no TLS port. With a TLS port, the
   // certificate and private key (PEM files) are required; the profile is

@@ -282,6 +282,54 @@ TEST_CASE("one address may hold only max_half_open_per_address incomplete reques
   CHECK(again.Received()[0] == '\x02');
 }
 
+TEST_CASE("all addresses together may hold only max_half_open_connections incomplete requests",
+          "[hostile][half_open_cap]") {
+  constexpr int kDeadlineSeconds = 8;
+  constexpr int kCap = 6;
+  ArchiveOptions options = SingleFacilityOptions("IT_MODALITY");
+  // The per-address limit stays at its default (16): two connections from
+  // each address never reach it, so only the overall cap can refuse.
+  options.extra_archive_settings = {
+      "association_request_deadline_seconds = " + std::to_string(kDeadlineSeconds),
+      "max_half_open_connections = " + std::to_string(kCap)};
+  ArchiveProcess archive(options);
+
+  std::vector<std::unique_ptr<HostileConnection>> stalled;
+  for (const char* source : {"127.0.0.2", "127.0.0.3", "127.0.0.4"}) {
+    stalled.push_back(StalledClient(source, archive.port()));
+    stalled.push_back(StalledClient(source, archive.port()));
+  }
+  REQUIRE(stalled.size() == kCap);
+  // The cap is reached: a connection from a fresh address is closed as soon
+  // as it is accepted, and so is a well-behaved client's.
+  HostileConnection beyond("127.0.0.5", archive.port());
+  CHECK(beyond.ClosedByPeer(3s));
+  CHECK(SecondsSince(beyond.connected_at()) < 3);
+  CHECK(beyond.Received().empty());
+  for (auto& connection : stalled) CHECK_FALSE(connection->ClosedByPeer(0ms));
+  CHECK(archive.Echo("IT_MODALITY").exit_code != 0);
+  CHECK(WaitUntil(
+      [&] {
+        return archive.Log().find("connection from 127.0.0.5 closed at once: 6 connections are "
+                                  "already sending their association request") !=
+               std::string::npos;
+      },
+      5s));
+
+  // The deadline drops the stalled ones; then a well-behaved client is served.
+  for (auto& connection : stalled) {
+    REQUIRE(connection->ClosedByPeer(std::chrono::seconds(kDeadlineSeconds + 10)));
+  }
+  const ToolResult echo = archive.Echo("IT_MODALITY");
+  INFO(echo.Describe() << "\narchive log:\n" << archive.Log());
+  CHECK(echo.exit_code == 0);
+  HostileConnection again("127.0.0.5", archive.port());
+  REQUIRE(again.Send(AssociateRequest("IT_MODALITY", archive.ae_title())));
+  CHECK(WaitUntil([&] { return again.ClosedByPeer(0ms) || !again.Received().empty(); }, 10s));
+  REQUIRE_FALSE(again.Received().empty());
+  CHECK(again.Received()[0] == '\x02');
+}
+
 TEST_CASE("a stalled and a byte-dripping client delay no client of hokan-forward",
           "[hostile][relay]") {
   constexpr int kDeadlineSeconds = 20;
