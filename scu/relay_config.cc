@@ -16,6 +16,7 @@
 
 #include "archive/common/byte_count.h"
 #include "archive/common/error.h"
+#include "scu/archive_peer.h"
 #include "archive/common/log.h"
 
 namespace hokan::relay {
@@ -155,6 +156,13 @@ Section ArchiveSection() {
       {"commitment_report_wait_seconds",
        [](RelayConfig& c, const KeyParser& p) {
          c.commitment_report_wait_seconds = p.Int(0, 3600);
+       }},
+      {"report_addresses",
+       [](RelayConfig& c, const KeyParser& p) {
+         c.archive_report_addresses = SplitList(p.value());
+         for (const auto& address : c.archive_report_addresses) {
+           if (CanonicalIpAddress(address).empty()) p.Bad("a list of IP addresses");
+         }
        }},
   };
 }

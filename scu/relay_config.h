@@ -46,6 +46,10 @@ struct RelayConfig {
   // archive's report (0: release at once; the report then comes on a new
   // association to the relay).
   int commitment_report_wait_seconds = 30;
+  // Addresses besides those `archive_host` resolves to that the archive's
+  // commitment reports may come from on a new association (e.g. the other
+  // nodes of an archive cluster). IP addresses, canonical form not required.
+  std::vector<std::string> archive_report_addresses;
   // [timing]
   BackupTiming timing = BackupTiming::kOnReceipt;
   std::optional<std::chrono::minutes> nightly_at;  // minutes after 00:00 UTC (kNightly)

@@ -49,9 +49,10 @@ struct Counts {
 class RelayScp : public DcmThreadSCP {
  public:
   RelayScp(T_ASC_Association* association, SpoolStore& store, const RelayScpHooks& hooks,
-           std::string calling_ae, bool may_store, std::string source)
+           std::string calling_ae, bool may_store, bool may_report, std::string source)
       : association_(association), store_(store), hooks_(hooks),
-        calling_ae_(std::move(calling_ae)), may_store_(may_store), source_(std::move(source)) {}
+        calling_ae_(std::move(calling_ae)), may_store_(may_store), may_report_(may_report),
+        source_(std::move(source)) {}
 
   const Counts& counts() const { return counts_; }
 
@@ -198,6 +199,11 @@ class RelayScp : public DcmThreadSCP {
     std::uint16_t status = dicom::status::kProcessingFailure;
     if (std::string(request.AffectedSOPClassUID) != UID_StorageCommitmentPushModelSOPClass) {
       status = dicom::status::kNoSuchSopClass;
+    } else if (!may_report_) {
+      // Only the archive commits what the relay sent: the queue is untouched.
+      status = dicom::status::kRefusedNotAuthorized;
+      Log(LogLevel::kWarn, "N-EVENT-REPORT from {} refused with 0x{:04X}: only the archive may "
+          "report storage commitment", calling_ae_, status);
     } else if (hooks_.commitment_report && information) {
       status = hooks_.commitment_report(calling_ae_, request.EventTypeID, *information);
     } else {
@@ -257,6 +263,7 @@ class RelayScp : public DcmThreadSCP {
   const RelayScpHooks& hooks_;
   std::string calling_ae_;
   bool may_store_;
+  bool may_report_;  // the archive (ArchivePeerCheck): its commitment reports are taken
   std::string source_;
   Counts counts_;
 };
@@ -277,7 +284,7 @@ DcmSCPConfig MakeScpConfig(const RelayConfig& config) {
 
 RelayServer::RelayServer(const RelayConfig& config, SpoolStore& store, RelayScpHooks hooks)
     : config_(config), store_(store), hooks_(std::move(hooks)),
-      scp_config_(MakeScpConfig(config)),
+      scp_config_(MakeScpConfig(config)), archive_peer_(config),
       pool_({config.port, kMaxAssociations, kMaxPduBytes, config.acse_timeout_seconds,
              config.association_request_deadline_seconds, config.max_half_open_per_address,
              std::nullopt},
@@ -327,15 +334,24 @@ void RelayServer::ServeAssociation(T_ASC_Association* association) {
 
   const bool is_modality = Contains(config_.modality_ae_titles, calling_ae);
   const bool is_pull_pacs = config_.pull_ae_title && *config_.pull_ae_title == calling_ae;
-  const bool is_archive = calling_ae == config_.archive_ae_title;
+  // The archive's AE title alone proves nothing: its address (and TLS) must
+  // be the archive's too.
+  std::string archive_refusal = "calling AE title is not the archive's";
+  if (calling_ae == config_.archive_ae_title) {
+    archive_refusal = archive_peer_.Refusal(peer, dicom::IsTlsAssociation(*association));
+  }
+  const bool is_archive = archive_refusal.empty();
   std::string refusal;
   if (called_ae != config_.ae_title) {
     refusal = fmt::format("called AE title '{}' is not ours ('{}')", called_ae, config_.ae_title);
     dicom::RejectAssociation(association, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
                            ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED);
   } else if (!is_modality && !is_pull_pacs && !is_archive) {
-    refusal = fmt::format("calling AE title '{}' is not a configured modality, the archive or "
-                          "the pull PACS", calling_ae);
+    refusal = calling_ae == config_.archive_ae_title
+                  ? fmt::format("calling AE title '{}' is the archive's, but {}", calling_ae,
+                                archive_refusal)
+                  : fmt::format("calling AE title '{}' is not a configured modality, the "
+                                "archive or the pull PACS", calling_ae);
     dicom::RejectAssociation(association, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
                            ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED);
   }
@@ -346,7 +362,8 @@ void RelayServer::ServeAssociation(T_ASC_Association* association) {
     return;
   }
   const std::string source = is_modality ? "store:" + calling_ae : std::string("pull");
-  RelayScp scp(association, store_, hooks_, calling_ae, is_modality || is_pull_pacs, source);
+  RelayScp scp(association, store_, hooks_, calling_ae, is_modality || is_pull_pacs, is_archive,
+               source);
   scp.setSharedConfig(scp_config_);
   const OFCondition served = scp.run(association);
   const Counts& counts = scp.counts();

@@ -12,6 +12,7 @@
 #include "dcmtk/dcmnet/scpcfg.h"
 
 #include "dicom/association_pool.h"
+#include "scu/archive_peer.h"
 #include "scu/relay_config.h"
 #include "scu/spool_store.h"
 
@@ -38,8 +39,11 @@ struct RelayScpHooks {
 
 // The relay's DICOM front door, on config.port as config.ae_title. Admits
 // associations called to our AE title from the modality AE titles, the
-// archive's AE title (its commitment reports) and the pull PACS's AE title
-// (C-MOVE sub-operations); rejects others at association. Serves C-ECHO;
+// archive (its commitment reports: the archive's AE title from the
+// archive's address, over TLS with [archive] tls; ArchivePeerCheck) and the
+// pull PACS's AE title (C-MOVE sub-operations); rejects others at
+// association (calling AE title not recognised). An N-EVENT-REPORT from
+// anyone but the archive is refused with 0x0124 and changes nothing. Serves C-ECHO;
 // C-STORE of every storage SOP class in the usual transfer syntaxes (from
 // modalities and the pull PACS only), spooling bit-preserving through
 // SpoolStore and answering success only once the instance is durably
@@ -73,6 +77,7 @@ class RelayServer {
   SpoolStore& store_;
   RelayScpHooks hooks_;
   DcmSharedSCPConfig scp_config_;
+  ArchivePeerCheck archive_peer_;  // who may report storage commitment
   dicom::AssociationPool pool_;  // its workers use the members above until it is destroyed
   std::unique_ptr<dicom::AssociationPool> tls_pool_;  // with [relay] tls_port
   std::thread tls_accepting_thread_;                  // runs tls_pool_->Serve()

@@ -158,12 +158,25 @@ Part10File ReadPart10(const std::filesystem::path& path) {
   }
 }
 
-RawDicomConnection::RawDicomConnection(std::uint16_t port, std::chrono::milliseconds io_timeout)
+RawDicomConnection::RawDicomConnection(std::uint16_t port, std::chrono::milliseconds io_timeout,
+                                       const std::string& source_address)
     : io_timeout_(io_timeout) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd_ < 0) throw std::runtime_error("socket() failed");
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!source_address.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source_address.c_str(), &local.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      const int error = errno;
+      ::close(fd_);
+      fd_ = -1;
+      throw std::runtime_error(
+          fmt::format("bind to {}: {}", source_address, std::strerror(error)));
+    }
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -381,6 +394,23 @@ std::uint16_t RawDicomConnection::Store(std::uint8_t context_id, std::uint16_t m
                                         const std::string& affected_sop_instance,
                                         std::string_view data_set) {
   SendStoreCommand(context_id, message_id, affected_sop_class, affected_sop_instance);
+  SendDataSet(context_id, data_set, true);
+  return ReadResponseStatus();
+}
+
+std::uint16_t RawDicomConnection::EventReport(std::uint8_t context_id, std::uint16_t message_id,
+                                              const std::string& affected_sop_class,
+                                              const std::string& affected_sop_instance,
+                                              std::uint16_t event_type_id,
+                                              std::string_view data_set) {
+  std::string elements;
+  PutElement(elements, 0x0002, UiValue(affected_sop_class));
+  PutElement(elements, 0x0100, UsValue(0x0100));  // N-EVENT-REPORT-RQ
+  PutElement(elements, 0x0110, UsValue(message_id));
+  PutElement(elements, 0x0800, UsValue(0x0000));  // a data set follows
+  PutElement(elements, 0x1000, UiValue(affected_sop_instance));
+  PutElement(elements, 0x1002, UsValue(event_type_id));
+  SendPdv(context_id, true, true, CommandWithGroupLength(elements));
   SendDataSet(context_id, data_set, true);
   return ReadResponseStatus();
 }

@@ -62,14 +62,16 @@ struct AssociateOutcome {
   std::uint32_t peer_max_pdu = 0;                // 0 = unlimited
 };
 
-// One TCP connection to 127.0.0.1:port speaking raw DICOM upper layer.
+// One TCP connection to 127.0.0.1:port speaking raw DICOM upper layer,
+// from `source_address` (e.g. 127.0.0.2; "" = the system's choice).
 // Every read waits at most the I/O timeout and then throws. Writes never
 // raise SIGPIPE (a closed peer makes them throw). The socket is closed on
 // destruction. Not thread-safe; not copyable.
 class RawDicomConnection {
  public:
   // Connects; throws std::runtime_error when the connection is refused.
-  explicit RawDicomConnection(std::uint16_t port, std::chrono::milliseconds io_timeout = 30s);
+  explicit RawDicomConnection(std::uint16_t port, std::chrono::milliseconds io_timeout = 30s,
+                              const std::string& source_address = "");
   ~RawDicomConnection();
   RawDicomConnection(const RawDicomConnection&) = delete;
   RawDicomConnection& operator=(const RawDicomConnection&) = delete;
@@ -99,6 +101,13 @@ class RawDicomConnection {
   std::uint16_t Store(std::uint8_t context_id, std::uint16_t message_id,
                       const std::string& affected_sop_class,
                       const std::string& affected_sop_instance, std::string_view data_set);
+
+  // N-EVENT-REPORT-RQ on `context_id` with `data_set` (encoded in the
+  // context's transfer syntax); returns the response status.
+  std::uint16_t EventReport(std::uint8_t context_id, std::uint16_t message_id,
+                            const std::string& affected_sop_class,
+                            const std::string& affected_sop_instance,
+                            std::uint16_t event_type_id, std::string_view data_set);
 
   // C-ECHO-RQ on `context_id`; returns the response status.
   std::uint16_t Echo(std::uint8_t context_id, std::uint16_t message_id);

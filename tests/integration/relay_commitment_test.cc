@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "tests/integration/archive_process.h"
+#include "dcmtk/dcmdata/dcdatset.h"
 #include "tests/integration/commitment_peer.h"
 #include "tests/integration/dicom_tools.h"
+#include "tests/integration/dicom_wire.h"
 #include "tests/integration/relay_process.h"
 
 namespace hokan::integration {
@@ -27,7 +29,6 @@ namespace {
 constexpr const char* kRelayAe = "SC_RELAY";
 constexpr const char* kModalityAe = "SC_CT";
 constexpr const char* kOtherModalityAe = "SC_MR";
-constexpr const char* kCtImageStorage = "1.2.840.10008.5.1.4.1.1.2";
 constexpr const char* kNeverSentUid = "1.2.826.0.1.3680043.2.1125.998.1";
 constexpr auto kDeadline = 90s;
 
@@ -181,6 +182,87 @@ TEST_CASE("the relay answers a modality's Storage Commitment once the archive co
         },
         kDeadline, 100ms));
   }
+}
+
+}  // namespace hokan::integration
+
+namespace hokan::integration {
+namespace {
+
+// The report's Event Information (event type 1: all committed) encoded in
+// implicit VR little endian, as a forger would send it.
+std::string CommittedReportBytes(const fs::path& folder, const std::string& transaction_uid,
+                                 const std::vector<std::pair<std::string, std::string>>& items) {
+  auto information = CommitmentRequestDataset(transaction_uid, items);
+  const fs::path file = folder / "forged-report.dcm";
+  REQUIRE(information->saveFile(file.c_str(), EXS_LittleEndianImplicit).good());
+  return ReadFileBytes(file);
+}
+
+const PresentationContextProposal kCommitmentContext{
+    1, "1.2.840.10008.1.20.1", {"1.2.840.10008.1.2"}};
+
+}  // namespace
+
+TEST_CASE("the relay takes commitment reports only from the archive it forwards to",
+          "[relay][commitment][report_trust]") {
+  TempDir data("hokan-it-relay-report-trust");
+  const auto study = MakeStudy(data.path() / "s", {"--count", "1", "--patient-id", "SC-9"});
+  // The archive reports on a new association to a port the relay does not
+  // listen on yet: the relay's item stays 'sent' while forgers try.
+  const std::uint16_t report_port = FreeTcpPort();
+  ArchiveProcess archive(ArchiveFor(report_port));
+  RelayProcess relay(RelayFor(archive, {"mode = on_receipt", "keep_days = 0"}, {},
+                              {"commitment_report_wait_seconds = 0"}));
+  relay.Start();
+  const ToolResult stored = relay.StoreScu(kModalityAe, {}, PathsOf(study));
+  INFO(stored.Describe());
+  REQUIRE(stored.exit_code == 0);
+  REQUIRE(WaitUntil([&] {
+    return archive.sql().Count("SELECT count(*) FROM commitment_requests WHERE requester_ae = $1",
+                               {kRelayAe}) == 1;
+  }, kDeadline, 100ms));
+  REQUIRE(WaitUntil([&] { return relay.CountInState("sent") == 1; }, kDeadline, 100ms));
+  const std::string transaction_uid = archive.sql().Value(
+      "SELECT transaction_uid FROM commitment_requests WHERE requester_ae = $1", {kRelayAe});
+  const std::string report = CommittedReportBytes(
+      data.path(), transaction_uid, {{kCtImageStorage, study[0].sop_instance_uid}});
+
+  // The right Transaction UID from a modality's AE title: refused, nothing changes.
+  {
+    RawDicomConnection forger(relay.port());
+    const AssociateOutcome opened =
+        forger.Associate(kModalityAe, relay.ae_title(), {kCommitmentContext});
+    REQUIRE(opened.kind == AssociateOutcome::Kind::kAccepted);
+    CHECK(forger.EventReport(1, 1, "1.2.840.10008.1.20.1", "1.2.840.10008.1.20.1.1", 1, report) ==
+          0x0124);
+    forger.Release();
+  }
+  CHECK(relay.CountInState("sent") == 1);
+  CHECK_THAT(relay.Log(), Catch::Contains("only the archive may report storage commitment"));
+
+  // The archive's AE title from another address: rejected at association.
+  {
+    RawDicomConnection forger(relay.port(), 30s, "127.0.0.2");
+    const AssociateOutcome opened =
+        forger.Associate(archive.ae_title(), relay.ae_title(), {kCommitmentContext});
+    CHECK(opened.kind == AssociateOutcome::Kind::kRejected);
+    CHECK(opened.reject.reason == 3);  // calling AE title not recognised
+    if (opened.kind == AssociateOutcome::Kind::kAccepted) {
+      CHECK(forger.EventReport(1, 1, "1.2.840.10008.1.20.1", "1.2.840.10008.1.20.1.1", 1,
+                               report) != 0x0000);
+    }
+  }
+  CHECK(relay.CountInState("sent") == 1);
+  CHECK_THAT(relay.Log(), Catch::Contains("peer address 127.0.0.2 is not the archive's"));
+
+  // The real archive's report, once the relay listens where it reports.
+  REQUIRE(relay.Stop() == 0);
+  relay.UsePort(report_port);
+  relay.Start();
+  REQUIRE(relay.port() == report_port);
+  REQUIRE(WaitUntil([&] { return relay.CountInState("purged") == 1; }, kDeadline, 100ms));
+  CHECK_THAT(relay.Log(), Catch::Contains("on a new association from " + archive.ae_title()));
 }
 
 }  // namespace hokan::integration

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "archive/common/error.h"
+#include "scu/archive_peer.h"
 #include "scu/relay_config.h"
 
 namespace hokan::relay {
@@ -52,6 +53,25 @@ TEST_CASE("relay config: values", "[relay][relay-config]") {
   CHECK(config.poll_interval == std::chrono::seconds(2));
 }
 
+TEST_CASE("relay config: the archive's report addresses", "[relay][relay-config]") {
+  const RelayConfig config = ParseRelayConfig(
+      std::string(kMinimal) + "[archive]\nreport_addresses = 10.0.0.5, fd00::7\n", "relay.ini");
+  CHECK(config.archive_report_addresses == std::vector<std::string>{"10.0.0.5", "fd00::7"});
+  CHECK(CanonicalIpAddress("::ffff:127.0.0.1") == "127.0.0.1");
+  CHECK(CanonicalIpAddress("fd00:0::7") == "fd00::7");
+  CHECK(CanonicalIpAddress("archive.example.org").empty());
+  // Only the archive's addresses are the archive's.
+  const ArchivePeerCheck check(config);
+  CHECK(check.Refusal("10.0.0.5", false).empty());
+  CHECK_THAT(check.Refusal("10.0.0.6", false),
+             Catch::Contains("peer address 10.0.0.6 is not the archive's"));
+  RelayConfig over_tls = config;
+  over_tls.archive_tls = true;
+  CHECK_THAT(ArchivePeerCheck(over_tls).Refusal("10.0.0.5", false),
+             Catch::Contains("only over the TLS port"));
+  CHECK(ArchivePeerCheck(over_tls).Refusal("10.0.0.5", true).empty());
+}
+
 TEST_CASE("relay config: bad input names the key", "[relay][relay-config]") {
   struct Case {
     std::string text;
@@ -69,6 +89,8 @@ TEST_CASE("relay config: bad input names the key", "[relay][relay-config]") {
       {std::string(kMinimal) + "[pull]\nae_title = PACS\n", "pull.host"},
       {"[relay]\nport = 104\n", "relay.modality_ae_titles"},
       {std::string(kMinimal) + "log_level = loud\n", "key 'relay.log_level'"},
+      {std::string(kMinimal) + "[archive]\nreport_addresses = 10.0.0.5, archive2\n",
+       "key 'archive.report_addresses'"},
   };
   for (const Case& c : cases) {
     INFO(c.text);
