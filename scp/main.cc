@@ -220,8 +220,7 @@ int Run(const CommandLine& command_line) {
   archive::GroupCommitter committer(files, index);
   archive::StorageConditionsIndex storage_conditions(database);
   archive::IngestService ingest(files, index, committer, storage_conditions,
-                                config.free_space_floor_bytes,
-                                config.limits.max_object_bytes);
+                                config.free_space_floor_bytes, config.limits.max_object_bytes);
   if (const int settled = ingest.RecoverInterruptedStores(); settled > 0) {
     Log(LogLevel::kWarn, "start-up sweep settled {} leftover(s) of interrupted stores", settled);
   }

@@ -2,9 +2,6 @@
 
 #include <unistd.h>
 
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/network_v4.hpp>
-#include <boost/asio/ip/network_v6.hpp>
 #include <boost/property_tree/ini_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <fmt/format.h>
@@ -60,24 +57,6 @@ int ParseInt(std::string_view source, const std::string& key,
                              key, minimum, maximum, value));
   }
   return static_cast<int>(parsed);
-}
-
-enum class PeerCheck { kValid, kMalformed, kHostBitsSet };
-
-// An IP address, or a CIDR network whose address has no host bits set
-// (10.0.0.0/8, not 10.0.0.1/8: PostgreSQL's cidr type refuses the latter).
-PeerCheck CheckPeer(const std::string& text) {
-  boost::system::error_code error;
-  if (text.find('/') == std::string::npos) {
-    boost::asio::ip::make_address(text, error);
-    return error ? PeerCheck::kMalformed : PeerCheck::kValid;
-  }
-  const auto v4 = boost::asio::ip::make_network_v4(text, error);
-  if (!error) return v4 == v4.canonical() ? PeerCheck::kValid : PeerCheck::kHostBitsSet;
-  error.clear();
-  const auto v6 = boost::asio::ip::make_network_v6(text, error);
-  if (error) return PeerCheck::kMalformed;
-  return v6 == v6.canonical() ? PeerCheck::kValid : PeerCheck::kHostBitsSet;
 }
 
 // Also names folders (a node's incoming folder, export folders): "." and

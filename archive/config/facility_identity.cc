@@ -80,6 +80,20 @@ void CheckArchiveAeTitles(const ArchiveConfig& config, std::string_view source) 
 
 }  // namespace
 
+PeerCheck CheckPeer(const std::string& text) {
+  boost::system::error_code error;
+  if (text.find('/') == std::string::npos) {
+    boost::asio::ip::make_address(text, error);
+    return error ? PeerCheck::kMalformed : PeerCheck::kValid;
+  }
+  const auto v4 = boost::asio::ip::make_network_v4(text, error);
+  if (!error) return v4 == v4.canonical() ? PeerCheck::kValid : PeerCheck::kHostBitsSet;
+  error.clear();
+  const auto v6 = boost::asio::ip::make_network_v6(text, error);
+  if (error) return PeerCheck::kMalformed;
+  return v6 == v6.canonical() ? PeerCheck::kValid : PeerCheck::kHostBitsSet;
+}
+
 bool PeerListsOverlap(const std::vector<std::string>& first,
                       const std::vector<std::string>& second) {
   if (first.empty() || second.empty()) return true;

@@ -12,6 +12,12 @@
 
 namespace hokan::archive {
 
+// What an allowed_peers entry is: an IP address, or a CIDR network whose
+// address has no host bits set (10.0.0.0/8; 10.0.0.1/8 is kHostBitsSet:
+// PostgreSQL's cidr type refuses it).
+enum class PeerCheck { kValid, kMalformed, kHostBitsSet };
+PeerCheck CheckPeer(const std::string& text);
+
 // True when some address lies in both lists. Entries are IP addresses or
 // CIDR networks as allowed_peers holds them; an empty list means every
 // address. Two networks overlap when one contains the other (they agree on
