@@ -15,6 +15,7 @@ inline constexpr std::uint16_t kPending = 0xFF00;
 inline constexpr std::uint16_t kPendingWarning = 0xFF01;  // C-FIND: optional keys not supported
 inline constexpr std::uint16_t kCancel = 0xFE00;
 inline constexpr std::uint16_t kProcessingFailure = 0x0110;
+inline constexpr std::uint16_t kNoSuchSopInstance = 0x0112;
 inline constexpr std::uint16_t kInvalidArgumentValue = 0x0115;
 inline constexpr std::uint16_t kInvalidObjectInstance = 0x0117;
 inline constexpr std::uint16_t kNoSuchSopClass = 0x0118;

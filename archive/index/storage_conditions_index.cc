@@ -48,7 +48,9 @@ StorageConditions StorageConditionsIndex::Load(std::int64_t facility_id, TimePoi
             "SELECT id, service_period, starts_on::text, ends_on::text, data_kept, "
             "kept_modalities, "
             "       quota_bytes, over_quota, service_class, default_storage_period, "
-            "       expiry_grace_days "
+            "       expiry_grace_days, backup_timing, "
+            "       (EXTRACT(HOUR FROM nightly_at) * 60 + EXTRACT(MINUTE FROM nightly_at))::int, "
+            "       exam_quiet_minutes "
             "  FROM contracts WHERE facility_id = $1 AND superseded_at IS NULL "
             "   AND $2::date BETWEEN starts_on AND ends_on",
             facility_id, today_text);
@@ -67,6 +69,9 @@ StorageConditions StorageConditionsIndex::Load(std::int64_t facility_id, TimePoi
           c.default_storage_period =
               StoredPeriod(row[9].as<std::string>(), fmt::format("contract {}", c.id));
           c.expiry_grace_days = row[10].as<int>();
+          c.backup_timing = row[11].as<std::string>();
+          if (!row[12].is_null()) c.nightly_at_minutes = row[12].as<int>();
+          if (!row[13].is_null()) c.exam_quiet_minutes = row[13].as<int>();
           conditions.contract = std::move(c);
         }
         const pqxx::result rules = transaction.exec_params(

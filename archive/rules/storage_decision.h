@@ -24,6 +24,10 @@ struct StorageContract {
   std::string service_class;   // "economy" | "deluxe"
   StoragePeriod default_storage_period;
   int expiry_grace_days = 0;
+  // When the facility's relay forwards (contracts.backup_timing).
+  std::string backup_timing;               // "on_receipt" | "nightly" | "per_exam"
+  std::optional<int> nightly_at_minutes;   // after 00:00 UTC; iff nightly
+  std::optional<int> exam_quiet_minutes;   // iff per_exam
 };
 
 // The status hokan answers C-STOREs it refuses by contract or by a rule
