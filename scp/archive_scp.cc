@@ -19,7 +19,9 @@
 
 #include "archive/common/log.h"
 #include "dicom/accepted_transfer_syntaxes.h"
+#include "dicom/facility_contract.h"
 #include "scp/commitment_handler.h"
+#include "scp/contract_handler.h"
 #include "scp/find_handler.h"
 #include "scp/get_handler.h"
 #include "scp/move_handler.h"
@@ -77,6 +79,14 @@ OFCondition ArchiveScp::negotiateAssociation() {
     result = ASC_acceptContextsWithPreferredTransferSyntaxes(
         association_->params, commitment, CountOf(commitment), dicom::kUncompressedTransferSyntaxes,
         dicom::kUncompressedTransferSyntaxCount);
+  }
+  if (result.good() && services_.contract_timing != nullptr) {
+    // Explicit VR only: the answer's private attributes carry their VRs.
+    const char* contract[] = {dicom::kFacilityContractSopClassUid};
+    const char* explicit_little_endian[] = {UID_LittleEndianExplicitTransferSyntax};
+    result = ASC_acceptContextsWithPreferredTransferSyntaxes(
+        association_->params, contract, CountOf(contract), explicit_little_endian,
+        CountOf(explicit_little_endian));
   }
   if (result.good()) result = AcceptProposedStorageRoles();
   if (result.good() && !caller_.may_store) result = RefuseStorageToNonStorer();
@@ -157,6 +167,8 @@ OFCondition ArchiveScp::handleIncomingCommand(T_DIMSE_Message* incomingMsg,
       return MoveHandler(*this).Handle(incomingMsg->msg.CMoveRQ, context_id);
     case DIMSE_C_GET_RQ:
       return GetHandler(*this).Handle(incomingMsg->msg.CGetRQ, context_id);
+    case DIMSE_N_GET_RQ:
+      return ContractHandler(*this).Handle(incomingMsg->msg.NGetRQ, context_id);
     case DIMSE_N_ACTION_RQ:
       return CommitmentHandler(*this).Handle(incomingMsg->msg.NActionRQ, context_id);
     default:

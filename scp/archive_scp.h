@@ -10,6 +10,7 @@
 
 #include "archive/commitment/commitment_service.h"
 #include "archive/config/config.h"
+#include "archive/contract/contract_timing_service.h"
 #include "archive/index/instance_index.h"
 #include "archive/ingest/ingest_service.h"
 #include "archive/query/query_service.h"
@@ -41,12 +42,16 @@ struct ArchiveServices {
   archive::InstanceIndex& index;  // move destinations
   // Storage Commitment Push Model; nullptr: the SOP class is not offered.
   archive::CommitmentService* commitment = nullptr;
+  // The hokan Facility Contract N-GET (scp/contract_handler.h); nullptr:
+  // the SOP class is not offered.
+  archive::ContractTimingService* contract_timing = nullptr;
 };
 
 // Serves one admitted association: a thin dispatcher over one handler per
 // DIMSE service (C-ECHO here; C-STORE scp/store_handler.h, C-FIND
 // scp/find_handler.h, C-MOVE and C-GET scp/retrieve_handler.h, Storage
-// Commitment scp/commitment_handler.h). Each handler translates DICOM into
+// Commitment scp/commitment_handler.h, the facility contract's N-GET
+// scp/contract_handler.h). Each handler translates DICOM into
 // calls on the archive services (ingest, query, retrieve, commitment) and
 // back; what a caller may store, see and receive is decided there, not
 // here. Accepts Verification, the Query/Retrieve models, every storage SOP
@@ -84,6 +89,7 @@ class ArchiveScp : public DcmThreadSCP {
   friend class MoveHandler;
   friend class GetHandler;
   friend class CommitmentHandler;
+  friend class ContractHandler;
 
   // Storage contexts whose requestor proposed to be the SCP (a C-GET
   // requestor) are accepted in that role, so sub-operations can flow back.

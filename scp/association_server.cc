@@ -81,12 +81,14 @@ AssociationServer::AssociationServer(const archive::ArchiveConfig& config,
                                      archive::FileStore& files, archive::IngestService& ingest,
                                      archive::CommitmentService* commitment,
                                      billing::PurposeDirectory* purposes,
-                                     archive::RetrievalLedger* retrievals)
+                                     archive::RetrievalLedger* retrievals,
+                                     archive::ContractTimingService* contract_timing)
     : config_(config), index_(index), query_(query), files_(files), ingest_(ingest),
       purposes_(purposes),
       query_service_(query),
       retrieve_service_(query, files, retrievals),
-      services_{config, files, ingest, query_service_, retrieve_service_, index, commitment},
+      services_{config, files, ingest, query_service_, retrieve_service_, index, commitment,
+                contract_timing},
       scp_config_(MakeScpConfig(config)),
       tls_policy_(config),
       pool_(PoolOptions(config, config.port),
@@ -176,7 +178,7 @@ void AssociationServer::ServeAssociation(T_ASC_Association* association) {
   }
   ArchiveScp scp(association, services_,
                  {admission.facility_id, admission.may_store, calling_ae, admission.purpose,
-                  admission.may_retrieve});
+                  admission.may_retrieve, admission.facility_name});
   scp.setSharedConfig(scp_config_);
   const OFCondition served = scp.run(association);  // the SCP now owns the association
   const AssociationCounts& counts = scp.counts();

@@ -41,7 +41,8 @@ class AssociationServer {
                     archive::IngestService& ingest,
                     archive::CommitmentService* commitment = nullptr,
                     billing::PurposeDirectory* purposes = nullptr,
-                    archive::RetrievalLedger* retrievals = nullptr);
+                    archive::RetrievalLedger* retrievals = nullptr,
+                    archive::ContractTimingService* contract_timing = nullptr);
   ~AssociationServer();  // stops and joins every thread
   AssociationServer(const AssociationServer&) = delete;
   AssociationServer& operator=(const AssociationServer&) = delete;

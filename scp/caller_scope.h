@@ -25,6 +25,7 @@ struct CallerScope {
   // False: C-FIND, C-MOVE and C-GET are refused with 0x0124 (a purpose is
   // bound to the called AE title and the caller is not granted it).
   bool may_retrieve = true;
+  std::string facility_name;  // for answers naming it (the facility contract)
 };
 
 // A purpose's available range as the query index applies it in C-FIND.

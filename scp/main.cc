@@ -15,6 +15,7 @@
 #include "dcmtk/oflog/oflog.h"
 
 #include "archive/commitment/commitment_service.h"
+#include "archive/contract/contract_timing_service.h"
 #include "archive/common/error.h"
 #include "archive/common/log.h"
 #include "archive/config/config.h"
@@ -280,8 +281,10 @@ int Run(const CommandLine& command_line) {
   // called AE title; retrievals under a purpose record fee events.
   billing::PurposeDirectory purposes(database);
   billing::FeeRecorder fees(database);
+  // hokan-forward asks its facility's backup timing (N-GET, scp/contract_handler.h).
+  archive::ContractTimingService contract_timing(storage_conditions);
   scp::AssociationServer server(config, index, query, files, ingest, &commitment, &purposes,
-                                &fees);
+                                &fees, &contract_timing);
   ServeUntilSignalled(server, job_runner, signals, config, files.root());
   return 0;
 }
