@@ -277,11 +277,9 @@ int Run(const CommandLine& command_line) {
   // Daily usage samples for storage billing (billing/usage_sampling.h).
   billing::RegisterUsageSampleJobs(job_runner, jobs, database);
 
-  // Purposes of retrieval: the archive also answers on each purpose's
-  // called AE title; retrievals under a purpose record fee events.
+  // Purposes (own AE titles, fees); the relays' contract N-GET (scp/contract_handler.h).
   billing::PurposeDirectory purposes(database);
   billing::FeeRecorder fees(database);
-  // hokan-forward asks its facility's backup timing (N-GET, scp/contract_handler.h).
   archive::ContractTimingService contract_timing(storage_conditions);
   scp::AssociationServer server(config, index, query, files, ingest, &commitment, &purposes,
                                 &fees, &contract_timing);
