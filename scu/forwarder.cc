@@ -49,6 +49,8 @@ struct Forwarder::Impl {
   };
   Impl(const RelayConfig& config_in, SpoolQueue& queue_in, std::vector<PeerAddress> addresses)
       : config(config_in),
+        timing(FileTiming(config_in)),
+        on_receipt(config_in.timing == BackupTiming::kOnReceipt),
         queue(queue_in),
         archive(ArchiveTarget(config)),
         archive_commitments(config, queue, [this] { WakeScheduler(); }),
@@ -64,9 +66,15 @@ struct Forwarder::Impl {
     wake.notify_one();
   }
 
+  // The configuration with the timing in use, for one scheduling round.
+  RelayConfig Schedule() const {
+    std::lock_guard<std::mutex> lock(timing_mutex);
+    return WithTiming(config, timing);
+  }
+
   void Scheduler();
-  void RunRound();
-  void ScheduleSending(TimePoint now, bool low_space);
+  void RunRound(const RelayConfig& schedule);
+  void ScheduleSending(const RelayConfig& schedule, TimePoint now, bool low_space);
   void Purge(TimePoint now);
   void Worker();
   void SendBatch(const Batch& batch);
@@ -74,6 +82,9 @@ struct Forwarder::Impl {
                    TimePoint now);
 
   const RelayConfig config;
+  mutable std::mutex timing_mutex;
+  EffectiveTiming timing;  // guarded by timing_mutex
+  std::atomic<bool> on_receipt{false};  // timing is on receipt (InstanceSpooled)
   SpoolQueue& queue;
   dicom::SendTarget archive;
   ArchiveCommitments archive_commitments;
@@ -100,8 +111,9 @@ void Forwarder::Impl::Scheduler() {
     // forwarding starts on its second rather than up to a poll later.
     std::chrono::microseconds wait = config.poll_interval;
     try {
-      RunRound();
-      wait = WaitBeforeNextRound(config, Now());
+      const RelayConfig schedule = Schedule();
+      RunRound(schedule);
+      wait = WaitBeforeNextRound(schedule, Now());
     } catch (const std::exception& error) {
       Log(LogLevel::kError, "forwarding round failed: {}", error.what());
     }
@@ -112,7 +124,7 @@ void Forwarder::Impl::Scheduler() {
   }
 }
 
-void Forwarder::Impl::RunRound() {
+void Forwarder::Impl::RunRound(const RelayConfig& schedule) {
   const TimePoint now = Now();
   bool low_space = false;
   std::int64_t free_bytes = 0;
@@ -134,7 +146,7 @@ void Forwarder::Impl::RunRound() {
           config.spool_dir.string(), free_bytes);
     }
   }
-  ScheduleSending(now, low_space);
+  ScheduleSending(schedule, now, low_space);
   archive_commitments.AskAgainOverdue(now);
   Purge(now);
   modality_commitments.ReportDue(now);
@@ -157,7 +169,8 @@ std::string WaitNote(const RelayConfig& config, std::size_t waiting) {
 
 }  // namespace
 
-void Forwarder::Impl::ScheduleSending(TimePoint now, bool low_space) {
+void Forwarder::Impl::ScheduleSending(const RelayConfig& schedule, TimePoint now,
+                                      bool low_space) {
   {
     std::lock_guard<std::mutex> lock(mutex);
     if (!batches.empty()) return;  // the senders are still busy with the last round
@@ -177,14 +190,14 @@ void Forwarder::Impl::ScheduleSending(TimePoint now, bool low_space) {
     Log(LogLevel::kInfo, "parked {} instances, never sent: {}", count, reason);
   }
   std::set<std::string> quiet;
-  if (config.timing == BackupTiming::kPerExam && !low_space && !kept.empty()) {
-    for (std::string& study : queue.QuietStudies(now - config.exam_quiet)) {
+  if (schedule.timing == BackupTiming::kPerExam && !low_space && !kept.empty()) {
+    for (std::string& study : queue.QuietStudies(now - schedule.exam_quiet)) {
       quiet.insert(std::move(study));
     }
   }
-  const std::vector<SpoolItem> due = DueByTiming(kept, config, now, low_space, quiet);
+  const std::vector<SpoolItem> due = DueByTiming(kept, schedule, now, low_space, quiet);
   const std::string wait_note =
-      due.size() < kept.size() ? WaitNote(config, kept.size() - due.size()) : std::string();
+      due.size() < kept.size() ? WaitNote(schedule, kept.size() - due.size()) : std::string();
   // Said when waiting starts, then at most once a minute while the count changes.
   if (wait_note != last_wait_note &&
       (last_wait_note.empty() || wait_note.empty() ||
@@ -195,7 +208,7 @@ void Forwarder::Impl::ScheduleSending(TimePoint now, bool low_space) {
   }
   if (due.empty()) return;
 
-  const std::string why = low_space ? "low space" : TimingName(config.timing);
+  const std::string why = low_space ? "low space" : TimingName(schedule.timing);
   std::vector<Batch> new_batches;
   std::vector<std::int64_t> ids;
   for (std::vector<SpoolItem>& items : SplitIntoBatches(due, config.parallel_associations)) {
@@ -348,7 +361,7 @@ void Forwarder::Start() {
     Log(LogLevel::kInfo, "{} instances interrupted while sending are spooled again", recovered);
   }
   Log(LogLevel::kInfo, "forwarding to {} ({}, {} parallel associations)", impl_->ArchiveName(),
-      TimingName(impl_->config.timing), impl_->config.parallel_associations);
+      TimingName(impl_->Schedule().timing), impl_->config.parallel_associations);
   const int workers = std::max(1, impl_->config.parallel_associations);
   impl_->archive_commitments.Start(workers);
   impl_->threads.emplace_back([this] { impl_->Scheduler(); });
@@ -372,9 +385,21 @@ void Forwarder::Stop() {
 void Forwarder::Notify() { impl_->WakeScheduler(); }
 
 void Forwarder::InstanceSpooled() {
-  if (impl_->config.timing == BackupTiming::kOnReceipt || impl_->last_low_space) {
-    impl_->WakeScheduler();
+  if (impl_->on_receipt || impl_->last_low_space) impl_->WakeScheduler();
+}
+
+void Forwarder::UseTiming(const EffectiveTiming& timing) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->timing_mutex);
+    impl_->timing = timing;
+    impl_->on_receipt = timing.timing == BackupTiming::kOnReceipt;
   }
+  impl_->WakeScheduler();
+}
+
+EffectiveTiming Forwarder::Timing() const {
+  std::lock_guard<std::mutex> lock(impl_->timing_mutex);
+  return impl_->timing;
 }
 
 std::uint16_t Forwarder::HandleCommitmentReport(const std::string& calling_ae,

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "scu/contract_timing.h"
 #include "scu/modality_commitments.h"
 #include "scu/relay_config.h"
 #include "scu/spool_queue.h"
@@ -49,6 +50,13 @@ class Forwarder {
   // the watermark) starts at once; the other timings see it at their next
   // poll, so a busy modality does not cost a scheduling round per instance.
   void InstanceSpooled();
+
+  // From the next scheduling round on (the scheduler is woken), items are
+  // due by `timing` instead of the configuration's [timing]
+  // (ContractRefresh: the facility contract's). Thread-safe.
+  void UseTiming(const EffectiveTiming& timing);
+  // The timing in use: the configuration's until UseTiming. Thread-safe.
+  EffectiveTiming Timing() const;
 
   // Hook for the relay SCP: the archive's N-EVENT-REPORT on a new
   // association (ArchiveCommitments::HandleReport).

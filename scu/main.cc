@@ -22,6 +22,7 @@
 #include "archive/common/error.h"
 #include "archive/common/log.h"
 #include "dicom/dicom_sender.h"
+#include "scu/contract_refresh.h"
 #include "scu/folder_import.h"
 #include "scu/forwarder.h"
 #include "scu/pull_sync.h"
@@ -77,14 +78,20 @@ void AnnounceListening(const RelayConfig& config) {
   if (config.archive_tls) Log(LogLevel::kInfo, "forwarding to the archive over DICOM TLS");
 }
 
-int Run(const RelayConfig& config) {
-  // Signals go to one sigwait thread; blocked before any thread starts.
+// SIGINT and SIGTERM go to one sigwait thread: blocked here, before any
+// thread starts; SIGPIPE is ignored. Returns the blocked set.
+sigset_t BlockShutdownSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  return signals;
+}
+
+int Run(const RelayConfig& config) {
+  const sigset_t signals = BlockShutdownSignals();
   // DCMTK reads TCP_NODELAY when it opens each association socket, received
   // or requested; without it Debian's 3.6.7 leaves Nagle's algorithm on, and
   // small PDUs (responses, a data set's last piece) wait for the peer's
@@ -121,6 +128,10 @@ int Run(const RelayConfig& config) {
   RelayServer server(config, store, hooks);
   server.Open();
 
+  // The facility contract's backup timing, asked of the archive.
+  ContractRefresh contract_refresh(
+      config, [&forwarder](const EffectiveTiming& timing) { forwarder.UseTiming(timing); });
+  contract_refresh.Start();
   forwarder.Start();
   std::unique_ptr<PullSync> pull;
   if (config.pull_ae_title) {
@@ -149,6 +160,7 @@ int Run(const RelayConfig& config) {
   server.Serve();
   if (import) import->Stop();
   if (pull) pull->Stop();
+  contract_refresh.Stop();
   forwarder.Stop();
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();

@@ -164,6 +164,8 @@ Section ArchiveSection() {
            if (CanonicalIpAddress(address).empty()) p.Bad("a list of IP addresses");
          }
        }},
+      {"contract_refresh_seconds",
+       [](RelayConfig& c, const KeyParser& p) { c.contract_refresh_seconds = p.Int(0, 86400); }},
   };
 }
 

@@ -50,6 +50,10 @@ struct RelayConfig {
   // commitment reports may come from on a new association (e.g. the other
   // nodes of an archive cluster). IP addresses, canonical form not required.
   std::vector<std::string> archive_report_addresses;
+  // How often the relay asks the archive for its facility's contract (the
+  // backup timing, scu/contract_timing.h): at start, then every this many
+  // seconds. 0: never; the [timing] section alone decides.
+  int contract_refresh_seconds = 600;
   // [timing]
   BackupTiming timing = BackupTiming::kOnReceipt;
   std::optional<std::chrono::minutes> nightly_at;  // minutes after 00:00 UTC (kNightly)

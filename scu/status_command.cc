@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "archive/common/clock.h"
+#include "scu/contract_refresh.h"
 #include "scu/modality_commitments.h"
 #include "scu/spool_queue.h"
 #include "scu/spool_store.h"
@@ -19,6 +20,34 @@ std::string Age(TimePoint since, TimePoint now) {
   return fmt::format("{}d {}h", seconds / 86400, seconds % 86400 / 3600);
 }
 
+// "timing: <what> from <where>" and, when the archive was asked, how that went.
+std::string TimingLines(const RelayConfig& config, TimePoint now) {
+  const EffectiveTiming file = FileTiming(config);
+  const std::optional<TimingState> state = TimingMemory(QueueDatabaseFile(config)).Read();
+  const EffectiveTiming in_use = state ? state->in_use : file;
+  std::string lines = fmt::format("timing: {} from {}", DescribeTiming(in_use),
+                                  DescribeSource(in_use));
+  if (state && state->learned_at) {
+    lines += fmt::format(", learned {} ({} ago)", FormatUtc(*state->learned_at),
+                         Age(*state->learned_at, now));
+  }
+  lines += "\n";
+  if (in_use.contract_id && !SameSchedule(in_use, file)) {
+    lines += fmt::format("timing in hokan-forward.ini: {} (not followed)\n", DescribeTiming(file));
+  }
+  if (config.contract_refresh_seconds == 0) {
+    lines += "contract: not asked (contract_refresh_seconds = 0)\n";
+  } else if (!state || !state->last_asked_at) {
+    lines += "contract: not asked yet\n";
+  } else if (!state->last_error.empty()) {
+    lines += fmt::format("contract: last asked {}: {}\n", FormatUtc(*state->last_asked_at),
+                         state->last_error);
+  } else {
+    lines += fmt::format("contract: last asked {}: answered\n", FormatUtc(*state->last_asked_at));
+  }
+  return lines;
+}
+
 }  // namespace
 
 int RunStatus(const RelayConfig& config, bool list_items, std::ostream& out) {
@@ -29,6 +58,7 @@ int RunStatus(const RelayConfig& config, bool list_items, std::ostream& out) {
                      std::filesystem::absolute(config.spool_dir).string());
   out << fmt::format("archive {}@{}:{}\n", config.archive_ae_title, config.archive_host,
                      config.archive_port);
+  out << TimingLines(config, now);
   out << "queue:\n";
   out << fmt::format("  spooled {}\n  sending {}\n  sent {}\n  committed {}\n  parked {}\n"
                      "  purged {}\n",

@@ -32,17 +32,20 @@ TEST_CASE("relay config: every section and key of the example file", "[relay][re
   CHECK(config.archive_host == "archive.example.org");
   CHECK(config.timing == BackupTiming::kOnReceipt);
   CHECK(config.low_space_watermark_bytes == 5LL << 30);
+  CHECK(config.contract_refresh_seconds == 600);
   CHECK_FALSE(config.import_dir.has_value());
 }
 
 TEST_CASE("relay config: values", "[relay][relay-config]") {
   const RelayConfig config = ParseRelayConfig(
       std::string(kMinimal) +
+          "[archive]\ncontract_refresh_seconds = 0\n"
           "[timing]\nmode = nightly\nnightly_at = 22:30\nexam_quiet_minutes = 5\n"
           "[selection]\nopted_out_patient_ids = P1, P2\nmodalities = CT\n"
           "[pull]\nae_title = PACS\nhost = pacs\nport = 104\ninterval_seconds = 60\n"
           "[import]\ndir = /tmp/in\npoll_interval_seconds = 2\n",
       "relay.ini");
+  CHECK(config.contract_refresh_seconds == 0);
   CHECK(config.timing == BackupTiming::kNightly);
   CHECK(config.nightly_at == std::optional<std::chrono::minutes>(22 * 60 + 30));
   CHECK(config.exam_quiet == std::chrono::minutes(5));
@@ -91,6 +94,8 @@ TEST_CASE("relay config: bad input names the key", "[relay][relay-config]") {
       {std::string(kMinimal) + "log_level = loud\n", "key 'relay.log_level'"},
       {std::string(kMinimal) + "[archive]\nreport_addresses = 10.0.0.5, archive2\n",
        "key 'archive.report_addresses'"},
+      {std::string(kMinimal) + "[archive]\ncontract_refresh_seconds = -1\n",
+       "key 'archive.contract_refresh_seconds'"},
   };
   for (const Case& c : cases) {
     INFO(c.text);
