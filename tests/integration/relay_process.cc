@@ -46,7 +46,14 @@ void RelayProcess::WriteConfig() const {
          << "ae_title = " << options_.archive_ae_title << "\n"
          << "host = localhost\n"
          << "port = " << options_.archive_port << "\n";
-  for (const auto& line : extra["archive"]) config << line << "\n";
+  bool refresh_set = false;
+  for (const auto& line : extra["archive"]) {
+    config << line << "\n";
+    refresh_set = refresh_set || line.rfind("contract_refresh_seconds", 0) == 0;
+  }
+  // The tests of [timing] pin it in the file: the archive's contract is not
+  // asked unless a test says how often (relay_timing_test).
+  if (!refresh_set) config << "contract_refresh_seconds = 0\n";
   if (options_.import) {
     config << "[import]\n"
            << "dir = " << import_dir().string() << "\n";

@@ -22,7 +22,8 @@ struct RelayOptions {
   std::string archive_ae_title = "HOKAN";
   int archive_port = 0;  // 0: a free port picked at construction (nothing listens)
   // Default: per_exam with a week of quiet, so nothing is forwarded unless
-  // a test sets [timing] itself.
+  // a test sets [timing] itself. [archive] contract_refresh_seconds is 0
+  // (the archive's contract timing is not asked) unless set here.
   std::map<std::string, std::vector<std::string>> settings = {
       {"timing", {"mode = per_exam", "exam_quiet_minutes = 10080"}}};
   // Enables [import] with dir = <temp>/import.
