@@ -153,7 +153,24 @@ TEST_CASE("the archive down at start: the file's timing, then the contract's onc
   const ToolResult status = relay.Status();
   INFO(status.Describe());
   CHECK(status.output.find(fmt::format("timing: per exam after 7 min quiet from contract {}",
-                                    contract_id)) != std::string::npos);
+                                       contract_id)) != std::string::npos);
+
+  // Restarted while the archive is down, the relay keeps the contract's
+  // timing it remembered rather than its file's.
+  REQUIRE(relay.Stop() == 0);
+  archive.Stop();
+  relay.Start();
+  REQUIRE(WaitUntil(
+      [&] {
+        const std::string now_log = relay.Log();
+        return Occurrences(now_log, "cannot learn the backup timing from the archive") == 2;
+      },
+      kDeadline));
+  const std::string restarted = relay.Log();
+  CHECK(Occurrences(restarted, learned + " (remembered from") == 1);
+  CHECK(restarted.find(fmt::format("falling back to the timing of contract {} (facility "
+                                   "clinic): per exam after 7 min quiet",
+                                   contract_id)) != std::string::npos);
 }
 
 TEST_CASE("only a storing AE of the facility gets its contract", "[relay][timing]") {

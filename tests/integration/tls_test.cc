@@ -448,7 +448,7 @@ TEST_CASE("hokan-forward receives over DICOM TLS and forwards to the archive's T
   const std::uint16_t relay_tls_port = FreeTcpPort();
   relay_options.settings = {
       {"timing", {"mode = on_receipt", "retry_initial_seconds = 1", "retry_max_seconds = 2"}},
-      {"archive", {"parallel_associations = 1", "tls = true"}},
+      {"archive", {"parallel_associations = 1", "tls = true", "contract_refresh_seconds = 600"}},
       {"relay",
        {"tls_port = " + std::to_string(relay_tls_port),
         "tls_certificate = " + certificates.client.certificate,
@@ -474,6 +474,9 @@ TEST_CASE("hokan-forward receives over DICOM TLS and forwards to the archive's T
   INFO("relay log:\n" << relay.Log());
   CHECK(WaitUntil(
       [&] { return archive.sql().Count("SELECT count(*) FROM instances") == 3; }, 30s));
+  // The contract's timing is asked over TLS too (N-GET, scu/contract_timing.h).
+  CHECK(WaitUntil([&] { return relay.Log().find("on receipt from contract") != std::string::npos; },
+                  30s));
 }
 
 }  // namespace hokan::integration
