@@ -23,7 +23,10 @@ std::string Age(TimePoint since, TimePoint now) {
 // "timing: <what> from <where>" and, when the archive was asked, how that went.
 std::string TimingLines(const RelayConfig& config, TimePoint now) {
   const EffectiveTiming file = FileTiming(config);
-  const std::optional<TimingState> state = TimingMemory(QueueDatabaseFile(config)).Read();
+  // Not asking (contract_refresh_seconds = 0), the relay follows its file
+  // whatever an earlier run remembered.
+  std::optional<TimingState> state;
+  if (config.contract_refresh_seconds != 0) state = TimingMemory(QueueDatabaseFile(config)).Read();
   const EffectiveTiming in_use = state ? state->in_use : file;
   std::string lines = fmt::format("timing: {} from {}", DescribeTiming(in_use),
                                   DescribeSource(in_use));
