@@ -54,7 +54,9 @@ struct RelayConfig {
   // backup timing, scu/contract_timing.h): at start, then every this many
   // seconds. 0: never; the [timing] section alone decides.
   int contract_refresh_seconds = 600;
-  // [timing]
+  // [timing]. timing, nightly_at and exam_quiet: what the relay follows
+  // until the archive answers the facility contract's timing, and while it
+  // cannot (scu/contract_refresh.h).
   BackupTiming timing = BackupTiming::kOnReceipt;
   std::optional<std::chrono::minutes> nightly_at;  // minutes after 00:00 UTC (kNightly)
   std::chrono::minutes exam_quiet{30};              // kPerExam
