@@ -46,10 +46,12 @@ std::vector<std::string> MissedDays(archive::Database& database, const archive::
   return archive::sql::ReadOnly(
       database, "find days without usage samples", [&](pqxx::read_transaction& transaction) {
         const auto rows = transaction.exec_params(
-            "SELECT to_char(day, 'YYYY-MM-DD') FROM generate_series("
-            "    greatest((SELECT max(sample_day) FROM usage_samples WHERE sample_day < $1::date)"
-            "             + 1, $1::date - $2::int), "
-            "    $1::date - 1, interval '1 day') AS day",
+            "SELECT to_char(day, 'YYYY-MM-DD') "
+            "  FROM (SELECT max(sample_day) AS last FROM usage_samples "
+            "         WHERE sample_day < $1::date) sampled, "
+            "       generate_series(greatest(sampled.last + 1, $1::date - $2::int), "
+            "                       $1::date - 1, interval '1 day') AS day "
+            " WHERE sampled.last IS NOT NULL",
             today_text, kMaxCatchUpDays);
         std::vector<std::string> days;
         for (const auto& row : rows) days.push_back(row[0].as<std::string>());
